@@ -2,15 +2,14 @@
 // AudioRing: acquire/release positions for data, a futex for the one waiter.
 #include "core/audio_ring.h"
 
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cassert>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 namespace voice {
 namespace {
@@ -179,7 +178,9 @@ size_t AudioRing::availableToRead() const {
     return std::min(static_cast<size_t>(w - r), capacity_);
 }
 
-size_t AudioRing::availableToWrite() const { return capacity_ - availableToRead(); }
+size_t AudioRing::availableToWrite() const {
+    return capacity_ - availableToRead();
+}
 
 AudioRingStats AudioRing::stats() const {
     AudioRingStats s;

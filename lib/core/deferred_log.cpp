@@ -68,7 +68,9 @@ DeferredLog& realtimeLog() {
 DeferredLogFlusher::DeferredLogFlusher(DeferredLog& log, std::chrono::milliseconds interval)
     : log_(log), interval_(interval), thread_([this] { run(); }) {}
 
-DeferredLogFlusher::~DeferredLogFlusher() { stop(); }
+DeferredLogFlusher::~DeferredLogFlusher() {
+    stop();
+}
 
 void DeferredLogFlusher::stop() {
     {

@@ -2,8 +2,6 @@
 // Logging back ends: the journal's native protocol or a line on stderr.
 #include "core/log.h"
 
-#include <systemd/sd-journal.h>
-
 #include <atomic>
 #include <cerrno>
 #include <cstdarg>
@@ -13,6 +11,7 @@
 #include <mutex>
 #include <string>
 #include <sys/stat.h>
+#include <systemd/sd-journal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -72,8 +71,8 @@ std::string_view logLevelName(LogLevel level) {
 }
 
 bool parseLogLevel(std::string_view text, LogLevel& level) {
-    for (LogLevel candidate : {LogLevel::Error, LogLevel::Warning, LogLevel::Notice, LogLevel::Info,
-                               LogLevel::Debug}) {
+    for (LogLevel candidate :
+         {LogLevel::Error, LogLevel::Warning, LogLevel::Notice, LogLevel::Info, LogLevel::Debug}) {
         if (text == logLevelName(candidate)) {
             level = candidate;
             return true;
@@ -82,9 +81,13 @@ bool parseLogLevel(std::string_view text, LogLevel& level) {
     return false;
 }
 
-void setLogLevel(LogLevel level) { currentLevel.store(static_cast<int>(level)); }
+void setLogLevel(LogLevel level) {
+    currentLevel.store(static_cast<int>(level));
+}
 
-LogLevel logLevel() { return static_cast<LogLevel>(currentLevel.load()); }
+LogLevel logLevel() {
+    return static_cast<LogLevel>(currentLevel.load());
+}
 
 bool logEnabled(LogLevel level) {
     return static_cast<int>(level) <= currentLevel.load(std::memory_order_relaxed);
@@ -107,7 +110,7 @@ bool stderrIsJournal() {
     if (sscanf(env, "%llu:%llu", &dev, &ino) != 2) {
         return false;
     }
-    struct stat st{};
+    struct stat st {};
     if (fstat(STDERR_FILENO, &st) != 0) {
         return false;
     }

@@ -3,9 +3,8 @@
 #include "core/status.h"
 
 #include <alsa/asoundlib.h>
-#include <openssl/err.h>
-
 #include <cstring>
+#include <openssl/err.h>
 
 namespace voice {
 

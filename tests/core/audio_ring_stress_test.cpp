@@ -5,10 +5,9 @@
 // where it allows them. Runs under ThreadSanitizer in CI.
 #include "core/audio_ring.h"
 
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <cstdint>
+#include <gtest/gtest.h>
 #include <thread>
 #include <vector>
 

@@ -3,7 +3,6 @@
 #include "core/audio_ring.h"
 
 #include <gtest/gtest.h>
-
 #include <numeric>
 #include <thread>
 #include <vector>

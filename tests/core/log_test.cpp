@@ -4,7 +4,6 @@
 #include "core/log.h"
 
 #include <gtest/gtest.h>
-
 #include <mutex>
 #include <string>
 #include <thread>

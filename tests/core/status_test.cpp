@@ -3,11 +3,10 @@
 #include "core/result.h"
 #include "core/status.h"
 
-#include <gtest/gtest.h>
-#include <openssl/evp.h>
-
 #include <cerrno>
+#include <gtest/gtest.h>
 #include <memory>
+#include <openssl/evp.h>
 
 using namespace voice;
 

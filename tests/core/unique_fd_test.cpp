@@ -2,15 +2,16 @@
 // UniqueFd closes exactly once and transfers ownership on move.
 #include "core/unique_fd.h"
 
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 using namespace voice;
 
 namespace {
-bool isOpen(int fd) { return fcntl(fd, F_GETFD) != -1; }
+bool isOpen(int fd) {
+    return fcntl(fd, F_GETFD) != -1;
+}
 } // namespace
 
 TEST(AUniqueFd, ClosesOnDestruction) {
