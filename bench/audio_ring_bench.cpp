@@ -5,9 +5,8 @@
 //   build/bench/audio_ring_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only
 #include "core/audio_ring.h"
 
-#include <benchmark/benchmark.h>
-
 #include <atomic>
+#include <benchmark/benchmark.h>
 #include <thread>
 #include <vector>
 

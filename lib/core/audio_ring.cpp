@@ -78,16 +78,18 @@ size_t AudioRing::write(std::span<const int16_t> samples) {
         return 0;
     }
     copyIn(w, samples.data(), toWrite);
-    writePos_.store(w + toWrite, std::memory_order_release);
+    // seq_cst (not just release) so the store is ordered before the waiter
+    // check in wakeConsumer(); see waitForFrames().
+    writePos_.store(w + toWrite, std::memory_order_seq_cst);
     wakeConsumer();
     return toWrite;
 }
 
 void AudioRing::wakeConsumer() {
-    // Pairs with the fence in waitForFrames(): either the waiter sees our new
-    // position, or we see its waiter count and wake it.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (waiters_.load(std::memory_order_relaxed) != 0) {
+    // In the single total order of seq_cst operations, either the waiter's
+    // load of writePos_ comes after our store (it sees the frames), or its
+    // increment of waiters_ comes before our load here (we wake it).
+    if (waiters_.load(std::memory_order_seq_cst) != 0) {
         wakeSequence_.fetch_add(1, std::memory_order_release);
         futexWakeAll(&wakeSequence_);
     }
@@ -136,9 +138,9 @@ WaitResult AudioRing::waitForFrames(size_t frames, std::chrono::nanoseconds time
 
     for (;;) {
         const uint32_t sequence = wakeSequence_.load(std::memory_order_acquire);
-        waiters_.fetch_add(1, std::memory_order_relaxed);
-        std::atomic_thread_fence(std::memory_order_seq_cst);
-        if (availableToRead() >= frames) {
+        waiters_.fetch_add(1, std::memory_order_seq_cst);
+        const uint64_t written = writePos_.load(std::memory_order_seq_cst);
+        if (written - readPos_.load(std::memory_order_relaxed) >= frames) {
             waiters_.fetch_sub(1, std::memory_order_relaxed);
             return WaitResult::Ready;
         }
@@ -164,8 +166,7 @@ WaitResult AudioRing::waitForFrames(size_t frames, std::chrono::nanoseconds time
 }
 
 void AudioRing::shutdown() {
-    shutdown_.store(true, std::memory_order_release);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    shutdown_.store(true, std::memory_order_seq_cst);
     wakeSequence_.fetch_add(1, std::memory_order_release);
     futexWakeAll(&wakeSequence_);
 }
