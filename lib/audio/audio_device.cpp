@@ -76,6 +76,9 @@ Status AudioDevice::open() {
     if (worker_.joinable()) {
         return Status(Errc::Busy, std::string(name_) + " device is already open");
     }
+    if (Status valid = config_.validate(); !valid) {
+        return valid;
+    }
     auto pcm = opener_->open(config_, stream_);
     if (!pcm) {
         return pcm.status();
@@ -193,8 +196,18 @@ bool AudioDevice::recover(Pcm& pcm, long err) {
     return false;
 }
 
-bool AudioDevice::waitReady(Pcm& pcm) {
-    const int rc = pcm.wait(toMs(options_.stallTimeout));
+bool AudioDevice::waitReady(Pcm& pcm, std::chrono::steady_clock::time_point& since) {
+    const auto now = std::chrono::steady_clock::now();
+    if (since == std::chrono::steady_clock::time_point{}) {
+        since = now;
+    }
+    const auto left = options_.stallTimeout - (now - since);
+    if (left <= std::chrono::nanoseconds(0)) {
+        lose(-ETIMEDOUT);
+        return false;
+    }
+    // Round up so a sub-millisecond remainder still waits.
+    const int rc = pcm.wait(toMs(std::chrono::ceil<std::chrono::milliseconds>(left)));
     if (rc > 0) {
         return true;
     }

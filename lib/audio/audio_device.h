@@ -113,9 +113,12 @@ protected:
     /// return of a call on `pcm`). True when the handle is usable again,
     /// false when the device was lost and handed to the worker.
     bool recover(Pcm& pcm, long err);
-    /// Audio thread. Waits up to stallTimeout for `pcm` to be ready;
-    /// false when the device was lost (error or stall).
-    bool waitReady(Pcm& pcm);
+    /// Audio thread. Waits for `pcm` to be ready after it returned -EAGAIN
+    /// (or 0 frames). `since` is when this read/write last made progress
+    /// (the zero time_point on the first wait): a device that makes no
+    /// progress for stallTimeout — even one whose poll keeps saying "ready" —
+    /// is lost. Returns false when the device was lost.
+    bool waitReady(Pcm& pcm, std::chrono::steady_clock::time_point& since);
     /// Audio thread. Records snd_pcm_delay() of the handle in use for delayFrames().
     void updateDelay();
     /// Audio thread. While lost: counts `frames` as substituted and sleeps

@@ -37,6 +37,9 @@ struct PcmConfig {
 
     /// periodFrames with 0 resolved to 5 ms at the rate.
     uint32_t effectivePeriodFrames() const;
+    /// Checks the limits (settings come from a config file): a device name
+    /// of 1..255 characters, periods 2..32, periodFrames 0 or 16..8192.
+    Status validate() const;
 };
 
 /// What the device actually accepted (it may round the period and buffer).
