@@ -78,10 +78,20 @@ public:
     AudioDevice(const AudioDevice&) = delete;
     AudioDevice& operator=(const AudioDevice&) = delete;
 
+    enum class OpenMode {
+        /// open() fails when the device cannot be opened now.
+        RequireDevice,
+        /// When the device cannot be opened now (a headset not plugged in
+        /// yet), open() still succeeds: the device starts lost, the worker
+        /// keeps trying with back-off, and read()/write() substitute
+        /// silence/discard until it appears. Bad settings still fail.
+        AllowMissing,
+    };
+
     /// Control thread, before the audio thread starts. Opens and configures
     /// the device (the capture stream starts on the first read) and starts
-    /// the reopen worker. Fails when the device cannot be opened now.
-    Status open();
+    /// the reopen worker.
+    Status open(OpenMode mode = OpenMode::RequireDevice);
     /// Control thread, after the audio thread has stopped using the device.
     /// Stops the worker and closes every handle. Idempotent; the destructor
     /// calls it.
@@ -89,7 +99,8 @@ public:
 
     const PcmConfig& config() const { return config_; }
     PcmStream stream() const { return stream_; }
-    /// What the device accepted at open(). Valid after a successful open().
+    /// What the device accepted at open(). Valid after a successful open();
+    /// what was asked for when it started missing (OpenMode::AllowMissing).
     const PcmParams& params() const { return params_; }
 
     /// Any thread. Lock-free.
@@ -131,7 +142,7 @@ protected:
 
 private:
     void lose(long err);
-    void worker();
+    void worker(bool openFirst);
     void wakeWorker();
 
     const PcmStream stream_;

@@ -369,4 +369,22 @@ TEST_F(DeviceTest, OpenFailsWhenTheDeviceIsMissing) {
     EXPECT_FALSE(dev.connected());
 }
 
+TEST_F(DeviceTest, CanStartWithTheDeviceMissingAndPickItUpWhenItAppears) {
+    backend_->unplug();
+    CaptureDevice dev(config_, fastOptions(), std::make_unique<FakePcmOpener>(backend_));
+    ASSERT_TRUE(dev.open(AudioDevice::OpenMode::AllowMissing).ok());
+    EXPECT_FALSE(dev.connected());
+    EXPECT_EQ(dev.params().periodFrames, kPeriod);
+    std::vector<int16_t> last;
+    ASSERT_TRUE(readUntil(
+        dev, [&](size_t live) { return live == 0 && dev.stats().reopenFailures >= 2; }, &last));
+    EXPECT_TRUE(allZero(last));
+    backend_->plugIn();
+    ASSERT_TRUE(readUntil(
+        dev, [](size_t live) { return live == kPeriod; }, &last));
+    EXPECT_TRUE(noneZero(last));
+    EXPECT_TRUE(dev.connected());
+    EXPECT_EQ(backend_->starts(), 1);
+}
+
 } // namespace
