@@ -138,6 +138,9 @@ TEST_P(PacedAlsaDevices, PlayTheCapturedSignalSampleForSampleWithoutXruns) {
     std::atomic<bool> recorderDone{false};
     std::atomic<long> maxCaptureDelay{0}, maxPlaybackDelay{0};
     std::atomic<uint64_t> captureLive{0}, underflowsAfterStart{0};
+    // Sums of delay samples, for the mean (only their own thread writes them).
+    double captureDelaySum = 0, playbackDelaySum = 0;
+    uint64_t captureDelayCount = 0, playbackDelayCount = 0;
 
     std::thread recorder([&] {
         (void)makeThreadRealtime(20);
@@ -146,6 +149,8 @@ TEST_P(PacedAlsaDevices, PlayTheCapturedSignalSampleForSampleWithoutXruns) {
             captureLive += capture.read(buf);
             ring.write(buf);
             maxCaptureDelay = std::max(maxCaptureDelay.load(), capture.delayFrames());
+            captureDelaySum += static_cast<double>(capture.delayFrames());
+            ++captureDelayCount;
         }
         recorderDone = true;
     });
@@ -160,6 +165,8 @@ TEST_P(PacedAlsaDevices, PlayTheCapturedSignalSampleForSampleWithoutXruns) {
             ring.read(buf);
             playback.write(buf);
             maxPlaybackDelay = std::max(maxPlaybackDelay.load(), playback.delayFrames());
+            playbackDelaySum += static_cast<double>(playback.delayFrames());
+            ++playbackDelayCount;
         }
         underflowsAfterStart = ring.stats().underflowFrames - underflowsBefore;
     });
@@ -201,12 +208,15 @@ TEST_P(PacedAlsaDevices, PlayTheCapturedSignalSampleForSampleWithoutXruns) {
     }
     std::printf("[ PACED    ] %u Hz: %zu samples compared, offset %zu, correlation %.6f, "
                 "%zu equal; xruns capture %llu playback %llu; ring underflow frames after "
-                "start %llu; max delay capture %ld playback %ld frames (%.2f / %.2f ms)\n",
+                "start %llu; delay (snd_pcm_delay) mean/max capture %.2f/%.2f ms, playback "
+                "%.2f/%.2f ms\n",
                 rate, signal.size(), offset, best, equal, static_cast<unsigned long long>(cs.xruns),
                 static_cast<unsigned long long>(ps.xruns),
                 static_cast<unsigned long long>(underflowsAfterStart.load()),
-                maxCaptureDelay.load(), maxPlaybackDelay.load(),
-                maxCaptureDelay.load() * 1000.0 / rate, maxPlaybackDelay.load() * 1000.0 / rate);
+                captureDelaySum / std::max<uint64_t>(1, captureDelayCount) * 1000.0 / rate,
+                maxCaptureDelay.load() * 1000.0 / rate,
+                playbackDelaySum / std::max<uint64_t>(1, playbackDelayCount) * 1000.0 / rate,
+                maxPlaybackDelay.load() * 1000.0 / rate);
     EXPECT_GE(best, 0.99);
     EXPECT_EQ(equal, signal.size()) << "the played samples are the captured ones, exactly";
     RecordProperty("offset", static_cast<int>(offset));
