@@ -25,6 +25,17 @@
 // at 2 s by default); the audio thread picks up a new handle with a single
 // atomic exchange on its next call. The audio thread never opens, closes or
 // waits for the worker.
+//
+// Use (the recorder; the player is the same with PlaybackDevice::write):
+//
+//   CaptureDevice mic(config);                       // control thread
+//   if (Status s = mic.open(); !s) { ... }
+//   std::thread recorder([&] {
+//       (void)makeThreadRealtime();                  // audio/realtime.h
+//       std::vector<int16_t> period(mic.params().periodFrames * channels);
+//       while (running) { mic.read(period); ring.write(period); }
+//   });
+//   ... recorder.join(); mic.close();               // control thread
 #pragma once
 
 #include "audio/pcm.h"
