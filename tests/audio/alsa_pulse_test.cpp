@@ -241,7 +241,8 @@ public:
 
     std::string socket() const { return (dir_ / "native").string(); }
 
-    /// Starts the server and waits (up to 10 s) until it answers.
+    /// Starts the server and waits (up to 10 s) until it answers. It exits by
+    /// itself 10 s after its last client, should this test die without stop().
     bool start() {
         const std::string config = (dir_ / "default.pa").string();
         const std::string log = "--log-target=file:" + (dir_ / "pa.log").string();
@@ -250,7 +251,7 @@ public:
                               "-F",
                               config.c_str(),
                               "--daemonize=no",
-                              "--exit-idle-time=-1",
+                              "--exit-idle-time=10",
                               "--use-pid-file=no",
                               log.c_str(),
                               nullptr};
