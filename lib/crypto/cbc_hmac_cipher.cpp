@@ -64,6 +64,21 @@ CbcHmacSealer::create(MediaDirection direction, const DirectionKeys& keys, size_
     return std::unique_ptr<MediaSealer>(std::move(s));
 }
 
+bool CbcHmacSealer::nextIv(uint8_t* iv) {
+    if (ivUsed_ == kIvPool) {
+        if (RAND_bytes(ivPool_.data(), ivPool_.size()) != 1) {
+            return false;
+        }
+        ivUsed_ = 0;
+    }
+    uint8_t* slot = ivPool_.data() + ivUsed_ * kIvSize;
+    std::memcpy(iv, slot, kIvSize);
+    // Spent IVs do not stay in the pool.
+    std::memset(slot, 0, kIvSize);
+    ++ivUsed_;
+    return true;
+}
+
 size_t CbcHmacSealer::maxPlaintext() const {
     // Whole blocks that fit, minus at least one byte of padding.
     const size_t room = maxPacket_ - MediaHeader::kSize - kIvSize - kTagSize;
@@ -92,8 +107,7 @@ Result<size_t> CbcHmacSealer::seal(const MediaHeader& header, std::span<const ui
     const size_t ctLen = total - MediaHeader::kSize - kIvSize - kTagSize;
     int len = 0;
     int finalLen = 0;
-    if (RAND_bytes(iv, kIvSize) != 1 ||
-        EVP_EncryptInit_ex2(cipher_.get(), nullptr, nullptr, iv, nullptr) != 1 ||
+    if (!nextIv(iv) || EVP_EncryptInit_ex2(cipher_.get(), nullptr, nullptr, iv, nullptr) != 1 ||
         EVP_EncryptUpdate(cipher_.get(), ct, &len, plaintext.data(),
                           static_cast<int>(plaintext.size())) != 1 ||
         EVP_EncryptFinal_ex(cipher_.get(), ct + len, &finalLen) != 1 ||

@@ -6,14 +6,16 @@
 #include "crypto/openssl_ptr.h"
 #include "crypto/replay_window.h"
 
+#include <array>
 #include <vector>
 
 namespace voice {
 
 /// Sealer: header ‖ IV ‖ AES-256-CBC(PKCS#7) ciphertext ‖ HMAC-SHA256 tag.
-/// The IV is fresh from RAND_bytes for every packet; the tag is the full
-/// 32-byte HMAC over header ‖ IV ‖ ciphertext under a separate MAC key.
-/// Transmitter thread only.
+/// The IV is fresh from RAND_bytes for every packet (drawn 64 IVs at a time
+/// into a pool, since one RAND_bytes call costs about as much as encrypting a
+/// frame; every IV is used once); the tag is the full 32-byte HMAC over
+/// header ‖ IV ‖ ciphertext under a separate MAC key. Transmitter thread only.
 class CbcHmacSealer final : public MediaSealer {
 public:
     static constexpr size_t kIvSize = 16;
@@ -34,8 +36,15 @@ public:
 private:
     CbcHmacSealer(MediaDirection direction, size_t maxPacket) : MediaSealer(direction, maxPacket) {}
 
+    /// Copies the next unused random IV to iv; false if RAND_bytes failed.
+    bool nextIv(uint8_t* iv);
+
+    static constexpr size_t kIvPool = 64;
+
     CipherCtxPtr cipher_; // keyed once; the IV changes per packet
     MacCtxPtr mac_;       // keyed once; re-initialised per packet without a new key
+    std::array<uint8_t, kIvPool * kIvSize> ivPool_{};
+    size_t ivUsed_ = kIvPool; // pool starts empty
 };
 
 /// Opener: checks size, header, direction and replay window, then the HMAC
