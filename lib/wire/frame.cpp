@@ -113,10 +113,9 @@ Status finishFrame(std::vector<uint8_t>& out, size_t start, FrameType type) {
     const size_t length = out.size() - start - kFrameHeaderSize;
     if (length > info->maxPayload) {
         out.resize(start);
-        return Status(Errc::InvalidArgument, std::string(info->name) + " payload of " +
-                                                 std::to_string(length) +
-                                                 " bytes exceeds its limit of " +
-                                                 std::to_string(info->maxPayload));
+        return Status(Errc::InvalidArgument,
+                      std::string(info->name) + " payload of " + std::to_string(length) +
+                          " bytes exceeds its limit of " + std::to_string(info->maxPayload));
     }
     uint8_t* header = out.data() + start;
     header[0] = static_cast<uint8_t>(type);
@@ -128,8 +127,8 @@ Status finishFrame(std::vector<uint8_t>& out, size_t start, FrameType type) {
 Status appendFrame(std::vector<uint8_t>& out, FrameType type, std::span<const uint8_t> payload) {
     if (payload.size() > maxPayload(type)) {
         // Refuse before copying: the payload may be arbitrarily large.
-        return Status(Errc::InvalidArgument, std::string(frameTypeName(type)) +
-                                                 " payload exceeds its limit");
+        return Status(Errc::InvalidArgument,
+                      std::string(frameTypeName(type)) + " payload exceeds its limit");
     }
     const size_t start = beginFrame(out);
     out.insert(out.end(), payload.begin(), payload.end());

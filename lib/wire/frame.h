@@ -186,8 +186,8 @@ private:
     Status fail(Status error);
 
     std::array<uint8_t, kFrameHeaderSize + kMaxFramePayload> buffer_{};
-    size_t buffered_ = 0;      ///< bytes of the current frame in buffer_
-    size_t payloadSize_ = 0;   ///< valid once buffered_ >= kFrameHeaderSize
+    size_t buffered_ = 0;    ///< bytes of the current frame in buffer_
+    size_t payloadSize_ = 0; ///< valid once buffered_ >= kFrameHeaderSize
     FrameType type_ = FrameType::Hello;
     Status error_;
 };

@@ -640,10 +640,9 @@ Result<E2eHandshake> E2eHandshake::decode(std::span<const uint8_t> payload) {
 
 Status MediaTunnel::validate() const {
     if (packet.size() < MediaHeader::kSize || packet.size() > MediaHeader::kMaxDatagram) {
-        return Status(Errc::InvalidArgument, "tunnelled media packet must be " +
-                                                 std::to_string(MediaHeader::kSize) + ".." +
-                                                 std::to_string(MediaHeader::kMaxDatagram) +
-                                                 " bytes");
+        return Status(Errc::InvalidArgument,
+                      "tunnelled media packet must be " + std::to_string(MediaHeader::kSize) +
+                          ".." + std::to_string(MediaHeader::kMaxDatagram) + " bytes");
     }
     auto header = MediaHeader::decode(packet);
     if (!header.ok()) {
