@@ -132,6 +132,17 @@ constexpr std::string_view frameTypeName(FrameType type) {
     return i < 0 ? std::string_view("unknown") : kFrameTypes[static_cast<size_t>(i)].name;
 }
 
+/// True if `sender` may send frames of this type (FrameTypeInfo::sender).
+/// The relay drops a client that sends a relay-only type, and vice versa.
+constexpr bool mayBeSentBy(FrameType type, FrameSender sender) {
+    const int i = frameTypeIndex(static_cast<uint8_t>(type));
+    if (i < 0) {
+        return false;
+    }
+    const FrameSender allowed = kFrameTypes[static_cast<size_t>(i)].sender;
+    return allowed == FrameSender::Both || allowed == sender;
+}
+
 /// The largest maxPayload of any type: what the decoder may have to hold.
 inline constexpr size_t kMaxFramePayload = [] {
     size_t largest = 0;
