@@ -26,13 +26,20 @@ TEST(AJitterBufferAcrossThreads, PlaysEveryPacketTheReceiverThreadDelivers) {
     constexpr int64_t kMs = 1'000'000;
     // Simulated clocks on both threads: packet i arrives at i*10 ms + 5 ms
     // and the player's k-th pull happens at k*10 ms + 7 ms. The player waits
-    // for the receiver to have delivered everything due before each pull, so
-    // the outcome is exact however the threads are scheduled.
+    // for the receiver to have delivered everything due before each pull,
+    // and the receiver never runs more than two frames ahead of the player's
+    // clock (as real arrivals cannot), so the outcome is exact however the
+    // threads are scheduled.
     std::atomic<bool> done{false};
+    std::atomic<uint64_t> playerPull{0};
     std::thread receiver([&] {
         std::vector<int16_t> frame(480);
         std::vector<uint8_t> payload(kMaxPayloadBytes);
         for (uint32_t i = 0; i < kCount;) {
+            if (i > playerPull.load() + 2) {
+                std::this_thread::yield();
+                continue;
+            }
             std::fill(frame.begin(), frame.end(), static_cast<int16_t>(i & 0x3fff));
             auto n = encoder.encode(frame, payload);
             if (jb.push(i, i * 480, std::chrono::nanoseconds(i * 10 * kMs + 5 * kMs),
@@ -63,6 +70,7 @@ TEST(AJitterBufferAcrossThreads, PlaysEveryPacketTheReceiverThreadDelivers) {
             std::this_thread::yield();
         }
         const auto r = jb.pull(std::chrono::nanoseconds(now), out);
+        playerPull.store(k + 1);
         if (r.frame == JitterBuffer::Frame::Decoded) {
             contentOk = contentOk && out[0] == static_cast<int16_t>(r.sequence & 0x3fff) &&
                         r.sequence == decoded;
