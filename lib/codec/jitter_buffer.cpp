@@ -151,7 +151,12 @@ void JitterBuffer::accept(const QueuedPacket& packet) {
 
     if (state_ == State::Buffering) {
         if (bufferedCount_ == 0) {
-            nextSeq_ = ext; // (re)start from whatever comes first
+            // (Re)start from whatever comes first, and measure sender time
+            // from here, so it stays small however far the stream jumped.
+            nextSeq_ = ext;
+            anchorSeq_ = ext;
+            haveCurrentBlock_ = false;
+            havePreviousBlock_ = false;
         } else if (ext < nextSeq_) {
             if (highestBuffered_ - ext >= kWindow) {
                 bump(windowOverflow_);

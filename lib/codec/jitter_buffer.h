@@ -82,7 +82,8 @@ public:
         Silence,      ///< nothing received yet
         Decoded,      ///< the frame's own packet
         FecRecovered, ///< rebuilt from the following packet
-        Concealed,    ///< PLC for a lost frame (its sequence number was passed)
+        Concealed,    ///< PLC for a missing frame (its sequence number was passed; if a
+                      ///< long gap turns out to be a sender pause, playout resumes at it)
         Inserted,     ///< PLC to grow the delay or while waiting after a gap
     };
     struct PullResult {

@@ -582,6 +582,45 @@ TEST_F(AJitterBuffer, ConcealsAPayloadTheDecoderRejects) {
     EXPECT_EQ(s.packetsLost, 0u);
 }
 
+TEST(AJitterBufferUnderGarbage, NeitherCrashesNorGrowsOnRandomPackets) {
+    // Authenticated packets should never look like this, but a buggy peer
+    // must still only cost concealment: random sequence numbers, timestamps,
+    // sizes and bytes, mixed with a valid stream, for both decoders.
+    CodecConfig opusConfig;
+    auto opus = OpusVoiceDecoder::make(opusConfig);
+    ASSERT_TRUE(opus.ok());
+    PcmDecoder pcm(pcm10ms());
+    for (Decoder* decoder : {static_cast<Decoder*>(opus->get()), static_cast<Decoder*>(&pcm)}) {
+        auto jb = JitterBuffer::make(*decoder);
+        ASSERT_TRUE(jb.ok());
+        std::mt19937 rng(7);
+        std::vector<uint8_t> payload(kMaxPayloadBytes + 1);
+        std::vector<int16_t> out(decoder->frameSamples());
+        const int64_t period = (*jb)->frameDuration().count();
+        uint64_t pulls = 0;
+        for (int64_t k = 0; k < 20000; ++k) {
+            const int64_t now = k * period;
+            for (int j = 0; j < 3; ++j) {
+                for (auto& b : payload) {
+                    b = static_cast<uint8_t>(rng());
+                }
+                const size_t size = rng() % payload.size();
+                const bool wild = rng() % 4 == 0;
+                const auto seq = wild ? static_cast<uint32_t>(rng()) : static_cast<uint32_t>(k + j);
+                (void)(*jb)->push(seq, static_cast<uint32_t>(rng()), std::chrono::nanoseconds(now),
+                                  std::span(payload).first(size));
+            }
+            (void)(*jb)->pull(std::chrono::nanoseconds(now), out);
+            ++pulls;
+        }
+        const auto s = (*jb)->stats();
+        EXPECT_EQ(s.framesDecoded + s.framesFecRecovered + s.framesConcealed + s.framesSilent,
+                  pulls);
+        EXPECT_LE(s.targetDelay, 200ms);
+        EXPECT_GT(s.packetsOverflow, 0u); // the oversized ones at least
+    }
+}
+
 TEST(AJitterBufferConfig, RejectsAMaxDelayTheWindowCannotHold) {
     CodecConfig config;
     config.codec = CodecId::Pcm;
