@@ -12,7 +12,8 @@ constexpr size_t kReadBudget = 256 * 1024;
 } // namespace
 
 TlsStream::TlsStream(EventLoop& loop, std::unique_ptr<TlsConnection> conn, Handlers handlers)
-    : loop_(loop), conn_(std::move(conn)), handlers_(std::move(handlers)) {}
+    : loop_(loop), conn_(std::move(conn)),
+      handlers_(std::make_shared<const Handlers>(std::move(handlers))) {}
 
 Result<std::unique_ptr<TlsStream>> TlsStream::create(EventLoop& loop,
                                                      std::unique_ptr<TlsConnection> conn,
@@ -68,8 +69,9 @@ void TlsStream::finish(Status status) {
         return;
     }
     detach();
-    if (handlers_.onClosed) {
-        handlers_.onClosed(status); // may destroy *this: touch nothing after
+    const std::shared_ptr<const Handlers> handlers = handlers_;
+    if (handlers->onClosed) {
+        handlers->onClosed(status); // may destroy *this: touch nothing after
     }
 }
 
@@ -102,7 +104,8 @@ void TlsStream::pump() {
     if (!open_) {
         return;
     }
-    std::shared_ptr<bool> alive = alive_;
+    const std::shared_ptr<bool> alive = alive_;
+    const std::shared_ptr<const Handlers> handlers = handlers_;
     if (!conn_->handshakeDone()) {
         TlsIo io = conn_->handshake();
         if (io.wouldBlock()) {
@@ -120,8 +123,8 @@ void TlsStream::pump() {
             loop_.cancelTimer(handshakeTimer_);
             handshakeTimer_ = 0;
         }
-        if (handlers_.onConnected) {
-            handlers_.onConnected();
+        if (handlers->onConnected) {
+            handlers->onConnected();
             if (!*alive || !open_) {
                 return;
             }
@@ -142,8 +145,8 @@ void TlsStream::pump() {
         TlsIo io = conn_->read(std::span(buf, std::min(sizeof(buf), budget)));
         if (io.ok()) {
             budget -= std::min(budget, io.bytes);
-            if (handlers_.onData) {
-                handlers_.onData(std::span<const std::byte>(buf, io.bytes));
+            if (handlers->onData) {
+                handlers->onData(std::span<const std::byte>(buf, io.bytes));
                 if (!*alive || !open_) {
                     return;
                 }

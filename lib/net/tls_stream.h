@@ -64,7 +64,8 @@ private:
 
     EventLoop& loop_;
     std::unique_ptr<TlsConnection> conn_;
-    Handlers handlers_;
+    // Shared so a handler that destroys the stream is not destroyed while it runs.
+    std::shared_ptr<const Handlers> handlers_;
     bool open_ = true;
     bool reportedConnected_ = false;
     EventLoop::TimerId handshakeTimer_ = 0;
