@@ -109,6 +109,12 @@ Result<HostPort> HostPort::parse(std::string_view text, bool allowPortZero) {
         if (Status s = validateHostName(hp.host); !s) {
             return fail(s.detail());
         }
+        // Digits and dots only: it must be a real IPv4 address, not "999.1.1.1".
+        in_addr a4;
+        if (hp.host.find_first_not_of("0123456789.") == std::string::npos &&
+            ::inet_pton(AF_INET, hp.host.c_str(), &a4) != 1) {
+            return fail("invalid IPv4 address");
+        }
         portText = text.substr(colon + 1);
     }
     auto port = parsePort(portText, allowPortZero);

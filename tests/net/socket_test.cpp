@@ -73,12 +73,30 @@ TEST(AHostPort, ParsesNamesIPv4AndBracketedIPv6) {
 }
 
 TEST(AHostPort, RejectsMalformedInputWithAClearMessage) {
-    for (const char* bad :
-         {"",           "host",       "host:",        ":7000",       "host:0",
-          "host:65536", "host:+7",    "host:7x",      "host:-1",     "::1:7000",
-          "[::1]",      "[::1]7000",  "[zz::1]:7000", "[]:7000",     "ho st:7000",
-          "-host:7000", "host-:7000", "a..b:7000",    "host:070000", "h\xc3\xa9:7000",
-          "host:7000\n"}) {
+    for (const char* bad : {"",
+                            "host",
+                            "host:",
+                            ":7000",
+                            "host:0",
+                            "host:65536",
+                            "host:+7",
+                            "host:7x",
+                            "host:-1",
+                            "::1:7000",
+                            "[::1]",
+                            "[::1]7000",
+                            "[zz::1]:7000",
+                            "[]:7000",
+                            "ho st:7000",
+                            "-host:7000",
+                            "host-:7000",
+                            "a..b:7000",
+                            "host:070000",
+                            "h\xc3\xa9:7000",
+                            "host:7000\n",
+                            "999.1.1.1:80",
+                            "1.2.3:80",
+                            "1.2.3.4.5:80"}) {
         auto r = HostPort::parse(bad);
         EXPECT_FALSE(r.ok()) << "accepted '" << bad << "'";
         if (!r.ok()) {
