@@ -81,7 +81,8 @@ public:
 
     /// Runs fn on the loop thread soon, in posting order. Thread-safe.
     void post(std::function<void()> fn);
-    /// Makes run() return after the current dispatch round. Thread-safe.
+    /// Makes run() return after the current dispatch round; a stop() before
+    /// run() makes the next run() return at once. Thread-safe.
     void stop();
 
     /// Dispatches events until stop(). Returns an error only if epoll fails.
