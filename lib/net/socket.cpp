@@ -324,7 +324,7 @@ Status setNonBlocking(int fd, bool on) {
     return {};
 }
 
-Result<UniqueFd> tcpListen(const SocketAddress& address, int backlog) {
+Result<UniqueFd> tcpListen(const SocketAddress& address, int backlog, bool reusePort) {
     if (address.empty()) {
         return Result<UniqueFd>(Errc::InvalidArgument, "tcpListen: empty address");
     }
@@ -334,6 +334,11 @@ Result<UniqueFd> tcpListen(const SocketAddress& address, int backlog) {
     }
     if (Status s = setIntOption(fd.get(), SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR"); !s) {
         return s;
+    }
+    if (reusePort) {
+        if (Status s = setIntOption(fd.get(), SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT"); !s) {
+            return s;
+        }
     }
     if (address.family() == AF_INET6) {
         const auto* v6 = reinterpret_cast<const sockaddr_in6*>(address.data());
@@ -420,13 +425,18 @@ Status connectResult(int fd) {
     return {};
 }
 
-Result<UniqueFd> udpBind(const SocketAddress& address) {
+Result<UniqueFd> udpBind(const SocketAddress& address, bool reusePort) {
     if (address.empty()) {
         return Result<UniqueFd>(Errc::InvalidArgument, "udpBind: empty address");
     }
     UniqueFd fd(::socket(address.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd) {
         return Status::fromErrno(Errc::Io, errno, "socket(UDP)");
+    }
+    if (reusePort) {
+        if (Status s = setIntOption(fd.get(), SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT"); !s) {
+            return s;
+        }
     }
     if (address.family() == AF_INET6) {
         const auto* v6 = reinterpret_cast<const sockaddr_in6*>(address.data());

@@ -236,3 +236,14 @@ TEST(AUdpSocket, FlagsATruncatedDatagram) {
     EXPECT_TRUE((*got)->truncated);
     EXPECT_EQ((*got)->size, 4u);
 }
+
+TEST(ATcpSocket, SharesAPortBetweenListenersWithReusePort) {
+    auto first = tcpListen(SocketAddress::loopbackV4(0), 16, true);
+    ASSERT_TRUE(first.ok());
+    const SocketAddress addr = *localAddress(first->get());
+    auto second = tcpListen(addr, 16, true);
+    ASSERT_TRUE(second.ok()) << second.status().toString();
+    auto u1 = udpBind(addr, true);
+    auto u2 = udpBind(addr, true);
+    EXPECT_TRUE(u1.ok() && u2.ok());
+}
