@@ -35,7 +35,8 @@ public:
     /// Event bits passed to and from fd watches (the epoll bits themselves).
     static constexpr uint32_t kReadable = EPOLLIN;
     static constexpr uint32_t kWritable = EPOLLOUT;
-    /// Reported to callbacks even when not asked for.
+    /// Reported to callbacks even when not asked for. Level-triggered like
+    /// the rest: a hung-up fd keeps reporting until its watch is removed.
     static constexpr uint32_t kHangup = EPOLLHUP | EPOLLRDHUP;
     static constexpr uint32_t kError = EPOLLERR;
 
