@@ -40,7 +40,7 @@ inline constexpr std::string_view kExitCodeHelp =
 /// Exit code for a D-Bus error name returned by voiced or the bus.
 inline int exitCodeForDbusError(std::string_view name) {
     constexpr std::string_view prefix = "org.voiced.Voice1.Error.";
-    if (name.substr(0, prefix.size()) == prefix) {
+    if (name.starts_with(prefix)) {
         const std::string_view kind = name.substr(prefix.size());
         if (kind == "Busy") {
             return kExitBusy;
@@ -71,7 +71,7 @@ inline int exitCodeForDbusError(std::string_view name) {
     // Nobody owns the name and it cannot be activated.
     if (name == "org.freedesktop.DBus.Error.ServiceUnknown" ||
         name == "org.freedesktop.DBus.Error.NameHasNoOwner" ||
-        name.substr(0, 31) == "org.freedesktop.DBus.Error.Spawn") {
+        name.starts_with("org.freedesktop.DBus.Error.Spawn.")) {
         return kExitNoDaemon;
     }
     return kExitError;

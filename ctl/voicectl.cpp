@@ -264,6 +264,10 @@ void requireValidPeer(const std::string& peer, const Options& o) {
 Failure fromDbus(const sdbus::Error& e) {
     const int code = exitCodeForDbusError(e.getName());
     if (code == kExitNoDaemon) {
+        if (e.getName().starts_with("org.freedesktop.DBus.Error.Spawn.")) {
+            return {code, "voiced is not running and could not be started (" +
+                              oneLine(e.getMessage()) + ")"};
+        }
         return {code, "voiced is not running (nothing owns org.voiced.Voice1 on the session bus)"};
     }
     std::string message = e.getMessage().empty() ? e.getName() : e.getMessage();
