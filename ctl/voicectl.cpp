@@ -114,7 +114,7 @@ constexpr CommandSpec kCommands[] = {
     {"monitor", "monitor",
      "Prints the current state, then every event (state changes, incoming calls,\n"
      "ended calls, property changes) as it happens, until interrupted (Ctrl-C, exit 0).\n"
-     "With --json, one JSON object per line.\n",
+     "With --json, one JSON object per line. Exits 3 when voiced stops.\n",
      0, 0, false},
     {"mute", "mute", "Stops sending the microphone (also for the next call).\n", 0, 0, false},
     {"unmute", "unmute", "Resumes sending the microphone.\n", 0, 0, false},

@@ -17,7 +17,14 @@
 //   auto bus = sdbus::createSessionBusConnection();
 //   DBusService service(*bus, control);       // registers the object
 //   bus->requestName(DBusService::kBusName);  // then READY=1
-//   ... control thread: poll bus->getEventLoopPollData().fd, processPendingRequest()
+//   ... control thread loop:
+//       while (bus->processPendingRequest()) {}       // handlers run in here
+//       auto pd = bus->getEventLoopPollData();         // re-read every round
+//       watch pd.fd for pd.events, wake after pd.getPollTimeout() ms
+//   The events (POLLOUT while writes are queued) and the timeout change after
+//   each round, and a notify method called outside a handler may leave a
+//   message queued, so run processPendingRequest() after calling one too.
+//   (tests/dbus/bus_thread.cpp is a complete small example of such a loop.)
 #pragma once
 
 #include "call_control.h"
