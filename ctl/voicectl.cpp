@@ -90,6 +90,7 @@ void printJson(const Json& j) {
 struct CommandSpec {
     std::string_view name;
     std::string_view synopsis;
+    std::string_view summary; ///< one line for `voicectl --help`
     std::string_view help;
     std::size_t minArgs;
     std::size_t maxArgs;
@@ -97,7 +98,7 @@ struct CommandSpec {
 };
 
 constexpr CommandSpec kCommands[] = {
-    {"call", "call NAME [--no-wait] [--timeout SECONDS]",
+    {"call", "call NAME [--no-wait] [--timeout SECONDS]", "call NAME and wait for the answer",
      "Calls NAME and waits until the call is answered (exit 0) or fails (busy 4,\n"
      "offline 5, declined 6, timeout 7, untrusted 8, ...), printing what happened.\n"
      "  --no-wait            return as soon as the call is under way\n"
@@ -105,22 +106,26 @@ constexpr CommandSpec kCommands[] = {
      "                       by default voiced's own ring timeout applies\n"
      "Ctrl-C while waiting hangs up the attempt (exit 130).\n",
      1, 1, true},
-    {"answer", "answer", "Answers the ringing call.\n", 0, 0, false},
-    {"reject", "reject", "Declines the ringing call; the caller sees \"declined\".\n", 0, 0, false},
-    {"hangup", "hangup", "Ends the current call or call attempt.\n", 0, 0, false},
-    {"status", "status",
+    {"answer", "answer", "answer the ringing call", "Answers the ringing call.\n", 0, 0, false},
+    {"reject", "reject", "decline the ringing call",
+     "Declines the ringing call; the caller sees \"declined\".\n", 0, 0, false},
+    {"hangup", "hangup", "end the call or call attempt", "Ends the current call or call attempt.\n",
+     0, 0, false},
+    {"status", "status", "show state, peer, identity and call statistics",
      "Prints the call state, peer, registration, mute, identity and call statistics.\n", 0, 0,
      false},
-    {"monitor", "monitor",
+    {"monitor", "monitor", "print events as they happen",
      "Prints the current state, then every event (state changes, incoming calls,\n"
      "ended calls, property changes) as it happens, until interrupted (Ctrl-C, exit 0).\n"
      "With --json, one JSON object per line. Exits 3 when voiced stops.\n",
      0, 0, false},
-    {"mute", "mute", "Stops sending the microphone (also for the next call).\n", 0, 0, false},
-    {"unmute", "unmute", "Resumes sending the microphone.\n", 0, 0, false},
-    {"whoami", "whoami", "Prints our name at the relay and our identity fingerprint.\n", 0, 0,
+    {"mute", "mute", "stop sending the microphone",
+     "Stops sending the microphone (also for the next call).\n", 0, 0, false},
+    {"unmute", "unmute", "resume sending the microphone", "Resumes sending the microphone.\n", 0, 0,
      false},
-    {"trust", "trust NAME [FINGERPRINT]",
+    {"whoami", "whoami", "show our name and fingerprint",
+     "Prints our name at the relay and our identity fingerprint.\n", 0, 0, false},
+    {"trust", "trust NAME [FINGERPRINT]", "pin NAME's key",
      "Pins FINGERPRINT (32 hex digits, spaces or colons allowed) as NAME's key.\n"
      "Without FINGERPRINT, trusts the key NAME presented last (after a call failed\n"
      "as untrusted). Compare the fingerprint with NAME first, e.g. by phone.\n",
@@ -142,7 +147,8 @@ void printMainHelp() {
                  "Controls voiced, the voice call daemon, over the session bus.\n\n"
                  "Commands:\n";
     for (const auto& c : kCommands) {
-        std::printf("  %-44s\n", std::string(c.synopsis).c_str());
+        std::printf("  %-42s %s\n", std::string(c.synopsis).c_str(),
+                    std::string(c.summary).c_str());
     }
     std::cout << "\nOptions:\n"
                  "  --json       machine-readable output (errors too, as {\"error\": ...})\n"
