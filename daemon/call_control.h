@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: MIT
+// CallControl: what the D-Bus service asks of the daemon, as an interface the real daemon
+// implements.
+//
+// DBusService (dbus_service.h) validates every argument before calling in,
+// so implementations receive only valid peer names and normalised
+// fingerprints. All methods are called on the control thread, the one that
+// runs the D-Bus connection; they must not block on the network or on audio
+// (start the work, return, and report the outcome later through the
+// DBusService notify methods).
+#pragma once
+
+#include "call_state.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace voice {
+
+/// Live statistics of the current call (the D-Bus Stats property).
+struct CallStats {
+    double latencyMs = 0;              ///< mouth-to-ear estimate
+    double jitterMs = 0;               ///< interarrival jitter (RFC 3550 style)
+    double lossPercent = 0;            ///< packets lost, 0..100
+    std::uint64_t concealedFrames = 0; ///< frames played by loss concealment
+    std::string codec;                 ///< e.g. "opus"
+    std::string cipher;                ///< e.g. "aes-256-gcm"
+    std::uint64_t durationS = 0;       ///< seconds since the call was answered
+
+    bool operator==(const CallStats&) const = default;
+};
+
+/// Everything the D-Bus properties and Status() show, read in one go.
+struct CallSnapshot {
+    CallState state = CallState::Idle;
+    std::string peer;        ///< empty when idle
+    bool registered = false; ///< registered at the relay
+    bool muted = false;
+    std::string name;               ///< our name at the relay
+    std::string fingerprint;        ///< our identity fingerprint
+    std::optional<CallStats> stats; ///< only while a call is in progress
+
+    bool operator==(const CallSnapshot&) const = default;
+};
+
+class CallControl {
+public:
+    virtual ~CallControl() = default;
+
+    /// Starts calling peer; returns once the attempt is under way (state
+    /// Calling). Refuse with InvalidState, NotRegistered, Busy, Offline,
+    /// Untrusted... as CallResult.
+    virtual CallResult call(const std::string& peer) = 0;
+    /// Accepts the ringing call.
+    virtual CallResult answer() = 0;
+    /// Declines the ringing call.
+    virtual CallResult reject() = 0;
+    /// Ends the current call or attempt.
+    virtual CallResult hangup() = 0;
+    /// Mutes or unmutes our microphone (allowed in every state).
+    virtual CallResult setMuted(bool muted) = 0;
+    /// Pins fingerprint (canonical form, see normalizeFingerprint()) as
+    /// peer's key; an empty fingerprint means the key peer presented last.
+    virtual CallResult trust(const std::string& peer, const std::string& fingerprint) = 0;
+    /// The current state, for properties and Status(). Cheap; called often.
+    virtual CallSnapshot snapshot() const = 0;
+};
+
+} // namespace voice
