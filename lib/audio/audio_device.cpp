@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: MIT
+// AudioDevice: error classification, in-place recovery and background reopen.
+#include "audio/audio_device.h"
+
+#include "audio/alsa_pcm.h"
+#include "audio/backoff.h"
+#include "core/deferred_log.h"
+#include "core/log.h"
+
+#include <alsa/asoundlib.h>
+#include <cerrno>
+#include <climits>
+#include <ctime>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace voice {
+
+namespace {
+
+// The worker sleeps on a futex rather than a condition variable so that the
+// audio thread can wake it without touching a mutex.
+void futexWait(std::atomic<uint32_t>& word, uint32_t expected,
+               std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max()) {
+    timespec ts{};
+    timespec* tsp = nullptr;
+    if (timeout != std::chrono::nanoseconds::max()) {
+        ts.tv_sec = static_cast<time_t>(timeout.count() / 1'000'000'000);
+        ts.tv_nsec = static_cast<long>(timeout.count() % 1'000'000'000);
+        tsp = &ts;
+    }
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected, tsp,
+            nullptr, 0);
+}
+
+void futexWakeAll(std::atomic<uint32_t>& word) {
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr,
+            nullptr, 0);
+}
+
+int toMs(std::chrono::milliseconds d) {
+    return static_cast<int>(std::min<std::chrono::milliseconds::rep>(d.count(), INT_MAX));
+}
+
+} // namespace
+
+PcmErrorKind classifyPcmError(long err) {
+    if (err >= 0) {
+        return PcmErrorKind::None;
+    }
+    switch (-err) {
+    case EAGAIN:
+    case EINTR:
+        return PcmErrorKind::Again;
+    case EPIPE:
+        return PcmErrorKind::Xrun;
+    case ESTRPIPE:
+        return PcmErrorKind::Suspend;
+    default:
+        return PcmErrorKind::Lost;
+    }
+}
+
+AudioDevice::AudioDevice(PcmStream stream, PcmConfig config, AudioDeviceOptions options,
+                         std::unique_ptr<PcmOpener> opener)
+    : stream_(stream), config_(std::move(config)), options_(options),
+      opener_(opener ? std::move(opener) : std::make_unique<AlsaPcmOpener>()),
+      name_(stream == PcmStream::Capture ? "capture" : "playback") {}
+
+AudioDevice::~AudioDevice() {
+    close();
+}
+
+Status AudioDevice::open() {
+    if (worker_.joinable()) {
+        return Status(Errc::Busy, std::string(name_) + " device is already open");
+    }
+    auto pcm = opener_->open(config_, stream_);
+    if (!pcm) {
+        return pcm.status();
+    }
+    params_ = (*pcm)->params();
+    LOG_INFO("%s \"%s\": %u Hz, %u ch, period %u frames, buffer %u frames (%.2f ms)", name_,
+             config_.device.c_str(), params_.format.rate(), params_.format.channels(),
+             params_.periodFrames, params_.bufferFrames,
+             params_.bufferFrames * 1000.0 / params_.format.rate());
+    // The audio thread takes the first handle the same way it takes a
+    // reopened one, so the capture stream starts only when reading begins.
+    fresh_.store(pcm->release(), std::memory_order_release);
+    connected_.store(true, std::memory_order_relaxed);
+    started_ = false;
+    stopping_.store(false, std::memory_order_relaxed);
+    worker_ = std::thread([this] { worker(); });
+    return Status();
+}
+
+void AudioDevice::close() {
+    if (worker_.joinable()) {
+        stopping_.store(true, std::memory_order_release);
+        wakeWorker();
+        worker_.join();
+    }
+    delete current_;
+    current_ = nullptr;
+    delete fresh_.exchange(nullptr, std::memory_order_acq_rel);
+    delete retired_.exchange(nullptr, std::memory_order_acq_rel);
+    connected_.store(false, std::memory_order_relaxed);
+}
+
+AudioDeviceStats AudioDevice::stats() const {
+    AudioDeviceStats s;
+    s.xruns = xruns_.load(std::memory_order_relaxed);
+    s.suspends = suspends_.load(std::memory_order_relaxed);
+    s.losses = losses_.load(std::memory_order_relaxed);
+    s.reopens = reopens_.load(std::memory_order_relaxed);
+    s.reopenFailures = reopenFailures_.load(std::memory_order_relaxed);
+    s.framesWhileLost = framesWhileLost_.load(std::memory_order_relaxed);
+    s.connected = connected_.load(std::memory_order_relaxed);
+    s.delayFrames = delayFrames_.load(std::memory_order_relaxed);
+    return s;
+}
+
+std::chrono::nanoseconds AudioDevice::delay() const {
+    const long frames = delayFrames();
+    return frames > 0 ? config_.format.framesToDuration(static_cast<uint64_t>(frames))
+                      : std::chrono::nanoseconds(0);
+}
+
+Pcm* AudioDevice::active() {
+    if (current_ != nullptr) {
+        return current_;
+    }
+    Pcm* fresh = fresh_.exchange(nullptr, std::memory_order_acq_rel);
+    if (fresh == nullptr) {
+        return nullptr;
+    }
+    current_ = fresh;
+    const bool first = !started_;
+    started_ = true;
+    if (!first) {
+        reopens_.fetch_add(1, std::memory_order_relaxed);
+        RT_LOG(LogLevel::Notice, "%s \"%s\": device is back", name_, config_.device.c_str());
+    }
+    connected_.store(true, std::memory_order_relaxed);
+    const int err = restart(*current_, first);
+    if (err < 0 && !recover(*current_, err)) {
+        return nullptr;
+    }
+    return current_;
+}
+
+bool AudioDevice::recover(Pcm& pcm, long err) {
+    int rc = 0;
+    switch (classifyPcmError(err)) {
+    case PcmErrorKind::None:
+    case PcmErrorKind::Again:
+        return true;
+    case PcmErrorKind::Xrun:
+        xruns_.fetch_add(1, std::memory_order_relaxed);
+        RT_LOG(LogLevel::Warning, "%s \"%s\": %s", name_, config_.device.c_str(),
+               stream_ == PcmStream::Capture ? "overrun" : "underrun");
+        rc = pcm.prepare();
+        if (rc >= 0) {
+            rc = restart(pcm, false);
+        }
+        break;
+    case PcmErrorKind::Suspend: {
+        suspends_.fetch_add(1, std::memory_order_relaxed);
+        RT_LOG(LogLevel::Notice, "%s \"%s\": resuming after suspend", name_,
+               config_.device.c_str());
+        const auto deadline = std::chrono::steady_clock::now() + options_.resumeTimeout;
+        while ((rc = pcm.resume()) == -EAGAIN && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        if (rc < 0) {
+            // The device cannot resume (or not in time): start it afresh.
+            rc = pcm.prepare();
+            if (rc >= 0) {
+                rc = restart(pcm, false);
+            }
+        }
+        break;
+    }
+    case PcmErrorKind::Lost:
+        rc = static_cast<int>(err);
+        break;
+    }
+    if (rc >= 0) {
+        return true;
+    }
+    lose(rc);
+    return false;
+}
+
+bool AudioDevice::waitReady(Pcm& pcm) {
+    const int rc = pcm.wait(toMs(options_.stallTimeout));
+    if (rc > 0) {
+        return true;
+    }
+    if (rc == 0) {
+        lose(-ETIMEDOUT);
+        return false;
+    }
+    return recover(pcm, rc);
+}
+
+void AudioDevice::updateDelay() {
+    long frames = 0;
+    if (current_ != nullptr && current_->delay(&frames) == 0) {
+        delayFrames_.store(frames, std::memory_order_relaxed);
+    }
+}
+
+void AudioDevice::paceWhileLost(size_t frames) {
+    framesWhileLost_.fetch_add(frames, std::memory_order_relaxed);
+    const auto now = std::chrono::steady_clock::now();
+    paceDeadline_ += config_.format.framesToDuration(frames);
+    // After a long stall, do not rush to catch up: pace from now.
+    if (paceDeadline_ + std::chrono::milliseconds(100) < now) {
+        paceDeadline_ = now;
+    }
+    std::this_thread::sleep_until(paceDeadline_);
+}
+
+void AudioDevice::lose(long err) {
+    losses_.fetch_add(1, std::memory_order_relaxed);
+    RT_LOG(LogLevel::Warning, "%s \"%s\": device lost (%s), reopening", name_,
+           config_.device.c_str(), snd_strerror(static_cast<int>(err)));
+    // The worker empties retired_ before it publishes a new handle, and the
+    // audio thread can only lose a handle it took from fresh_: the slot is free.
+    retired_.store(current_, std::memory_order_release);
+    current_ = nullptr;
+    connected_.store(false, std::memory_order_relaxed);
+    delayFrames_.store(0, std::memory_order_relaxed);
+    paceDeadline_ = std::chrono::steady_clock::now();
+    wakeWorker();
+}
+
+void AudioDevice::wakeWorker() {
+    wake_.fetch_add(1, std::memory_order_release);
+    futexWakeAll(wake_);
+}
+
+void AudioDevice::worker() {
+    Backoff backoff(options_.reopenInitial, options_.reopenMax);
+    while (!stopping_.load(std::memory_order_acquire)) {
+        const uint32_t seen = wake_.load(std::memory_order_acquire);
+        std::unique_ptr<Pcm> old(retired_.exchange(nullptr, std::memory_order_acq_rel));
+        if (old) {
+            old.reset(); // snd_pcm_close, off the audio thread
+            backoff.reset();
+            uint64_t attempts = 0;
+            while (!stopping_.load(std::memory_order_acquire)) {
+                const uint32_t before = wake_.load(std::memory_order_acquire);
+                futexWait(wake_, before, backoff.next());
+                if (stopping_.load(std::memory_order_acquire)) {
+                    break;
+                }
+                auto pcm = opener_->open(config_, stream_);
+                ++attempts;
+                if (pcm) {
+                    LOG_INFO("%s \"%s\": reopened after %llu attempt(s)", name_,
+                             config_.device.c_str(), static_cast<unsigned long long>(attempts));
+                    fresh_.store(pcm->release(), std::memory_order_release);
+                    break;
+                }
+                reopenFailures_.fetch_add(1, std::memory_order_relaxed);
+                if (attempts == 1) {
+                    LOG_WARNING("%s \"%s\": reopen failed, retrying with back-off: %s", name_,
+                                config_.device.c_str(), pcm.status().toString().c_str());
+                }
+            }
+            continue; // check retired_ again before sleeping
+        }
+        futexWait(wake_, seen);
+    }
+}
+
+} // namespace voice

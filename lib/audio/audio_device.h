@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: MIT
+// AudioDevice: what capture and playback share — the one error check, the one
+// recover function, counters, and reopening a lost device in the background.
+//
+// Threads. A device has three kinds of caller:
+//  - the control thread constructs it, calls open() and close() (and the
+//    destructor) while no audio thread is using it;
+//  - ONE audio thread (the recorder for capture, the player for playback)
+//    calls read()/write(). That path is real-time safe: no locks, no
+//    allocation, no synchronous logging (messages go through RT_LOG);
+//  - any thread reads the counters (stats(), xruns(), ...): relaxed atomics.
+// Each device also owns a worker thread that opens replacement handles.
+//
+// Errors on the audio path. classifyPcmError() sorts every negative ALSA
+// return into: try again, xrun, suspend, or lost. recover() handles the first
+// three in place (xrun: snd_pcm_prepare, then restart; suspend:
+// snd_pcm_resume until it stops saying -EAGAIN, bounded in time, and
+// snd_pcm_prepare if the resume fails) and counts them. Anything else — the
+// device vanished (-ENODEV, -EBADFD, -EIO, ...), a prepare failed, or no
+// progress for stallTimeout — makes the device "lost": the audio thread hands
+// the handle to the worker and carries on at once; meanwhile capture delivers
+// silence and playback discards, both paced in real time by the monotonic
+// clock so the caller's loop keeps its rhythm. The worker closes the old
+// handle and tries to open a new one after 50 ms, 100 ms, 200 ms, ... (capped
+// at 2 s by default); the audio thread picks up a new handle with a single
+// atomic exchange on its next call. The audio thread never opens, closes or
+// waits for the worker.
+#pragma once
+
+#include "audio/pcm.h"
+#include "core/status.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <thread>
+
+namespace voice {
+
+/// What a negative return of an ALSA PCM call means for the caller.
+enum class PcmErrorKind {
+    None,    ///< not an error (>= 0)
+    Again,   ///< -EAGAIN / -EINTR: nothing to do yet, wait and retry
+    Xrun,    ///< -EPIPE: overrun (capture) or underrun (playback)
+    Suspend, ///< -ESTRPIPE: the system suspended the device
+    Lost,    ///< anything else: the handle is unusable, reopen the device
+};
+
+/// The one check helper: sorts an ALSA return code. Any thread; pure.
+PcmErrorKind classifyPcmError(long err);
+
+struct AudioDeviceOptions {
+    /// First delay before reopening a lost device; doubles up to reopenMax.
+    std::chrono::milliseconds reopenInitial{50};
+    std::chrono::milliseconds reopenMax{2000};
+    /// A device that makes no progress for this long is treated as lost.
+    std::chrono::milliseconds stallTimeout{500};
+    /// How long recover() keeps retrying snd_pcm_resume() after a suspend.
+    std::chrono::milliseconds resumeTimeout{20};
+};
+
+/// Counters of one device. Any thread; each value is a relaxed snapshot.
+struct AudioDeviceStats {
+    uint64_t xruns = 0;           ///< overruns/underruns recovered in place
+    uint64_t suspends = 0;        ///< suspends recovered in place
+    uint64_t losses = 0;          ///< times the device was lost (closed for reopening)
+    uint64_t reopens = 0;         ///< replacement handles taken into use
+    uint64_t reopenFailures = 0;  ///< failed reopen attempts
+    uint64_t framesWhileLost = 0; ///< capture: silence delivered; playback: frames discarded
+    bool connected = false;       ///< a working handle is in use (or ready to be)
+    long delayFrames = 0;         ///< last snd_pcm_delay() of the audio thread
+};
+
+class AudioDevice {
+public:
+    virtual ~AudioDevice();
+    AudioDevice(const AudioDevice&) = delete;
+    AudioDevice& operator=(const AudioDevice&) = delete;
+
+    /// Control thread, before the audio thread starts. Opens and configures
+    /// the device (the capture stream starts on the first read) and starts
+    /// the reopen worker. Fails when the device cannot be opened now.
+    Status open();
+    /// Control thread, after the audio thread has stopped using the device.
+    /// Stops the worker and closes every handle. Idempotent; the destructor
+    /// calls it.
+    void close();
+
+    const PcmConfig& config() const { return config_; }
+    PcmStream stream() const { return stream_; }
+    /// What the device accepted at open(). Valid after a successful open().
+    const PcmParams& params() const { return params_; }
+
+    /// Any thread. Lock-free.
+    AudioDeviceStats stats() const;
+    uint64_t xruns() const { return xruns_.load(std::memory_order_relaxed); }
+    bool connected() const { return connected_.load(std::memory_order_relaxed); }
+    /// Device latency in frames as snd_pcm_delay() last reported it on the
+    /// audio thread (0 before the first read/write or while lost).
+    long delayFrames() const { return delayFrames_.load(std::memory_order_relaxed); }
+    std::chrono::nanoseconds delay() const;
+
+protected:
+    /// opener nullptr means the real ALSA opener (AlsaPcmOpener).
+    AudioDevice(PcmStream stream, PcmConfig config, AudioDeviceOptions options,
+                std::unique_ptr<PcmOpener> opener);
+
+    /// Audio thread. The handle to use now, or nullptr while the device is
+    /// lost. Takes a freshly opened handle into use (and restarts it).
+    Pcm* active();
+    /// Audio thread. The one recover function: handles `err` (a negative
+    /// return of a call on `pcm`). True when the handle is usable again,
+    /// false when the device was lost and handed to the worker.
+    bool recover(Pcm& pcm, long err);
+    /// Audio thread. Waits up to stallTimeout for `pcm` to be ready;
+    /// false when the device was lost (error or stall).
+    bool waitReady(Pcm& pcm);
+    /// Audio thread. Records snd_pcm_delay() of the handle in use for delayFrames().
+    void updateDelay();
+    /// Audio thread. While lost: counts `frames` as substituted and sleeps
+    /// until they would have been played or captured.
+    void paceWhileLost(size_t frames);
+
+    /// Audio thread. Brings a prepared handle back to running: capture
+    /// starts it; playback primes it with silence unless `first`.
+    virtual int restart(Pcm& pcm, bool first) = 0;
+
+private:
+    void lose(long err);
+    void worker();
+    void wakeWorker();
+
+    const PcmStream stream_;
+    const PcmConfig config_;
+    const AudioDeviceOptions options_;
+    std::unique_ptr<PcmOpener> opener_;
+    PcmParams params_;
+    const char* name_; // "capture" or "playback", for messages
+
+    // Owned by the audio thread.
+    Pcm* current_ = nullptr;
+    bool started_ = false; // a handle has been taken into use before
+    std::chrono::steady_clock::time_point paceDeadline_{};
+
+    // Hand-over between the audio thread and the worker. Each holds at most
+    // one handle; the worker fills fresh_ only once the audio thread has
+    // given up its handle, so they never hold the same one.
+    std::atomic<Pcm*> fresh_{nullptr};          // worker -> audio thread
+    std::atomic<Pcm*> retired_{nullptr};        // audio thread -> worker
+    alignas(64) std::atomic<uint32_t> wake_{0}; // futex word, bumped to wake the worker
+    std::atomic<bool> stopping_{false};
+    std::thread worker_;
+
+    alignas(64) std::atomic<uint64_t> xruns_{0};
+    std::atomic<uint64_t> suspends_{0};
+    std::atomic<uint64_t> losses_{0};
+    std::atomic<uint64_t> reopens_{0};
+    std::atomic<uint64_t> reopenFailures_{0};
+    std::atomic<uint64_t> framesWhileLost_{0};
+    std::atomic<bool> connected_{false};
+    std::atomic<long> delayFrames_{0};
+};
+
+} // namespace voice

@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: MIT
+// CaptureDevice: reads S16 frames from an ALSA capture PCM for the recorder thread.
+#pragma once
+
+#include "audio/audio_device.h"
+
+#include <span>
+
+namespace voice {
+
+/// A capture PCM that always delivers: live audio while the device works,
+/// silence (paced in real time) while it is lost and being reopened.
+/// See AudioDevice for the threads and the recovery rules.
+class CaptureDevice final : public AudioDevice {
+public:
+    /// Control thread. opener nullptr means real ALSA.
+    explicit CaptureDevice(PcmConfig config, AudioDeviceOptions options = {},
+                           std::unique_ptr<PcmOpener> opener = nullptr)
+        : AudioDevice(PcmStream::Capture, std::move(config), options, std::move(opener)) {}
+    ~CaptureDevice() override { close(); }
+
+    /// Audio (recorder) thread. Real-time safe. Fills `out` completely
+    /// (out.size() / channels whole frames), waiting for the device as a
+    /// blocking read would. Returns how many frames came from the device;
+    /// the rest are silence, delivered because the device was lost. The
+    /// stream starts on the first call after open().
+    size_t read(std::span<int16_t> out);
+
+private:
+    int restart(Pcm& pcm, bool first) override;
+};
+
+} // namespace voice

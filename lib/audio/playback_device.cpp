@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: MIT
+// PlaybackDevice: the write loop over AudioDevice's recovery, and priming.
+#include "audio/playback_device.h"
+
+#include <algorithm>
+
+namespace voice {
+
+namespace {
+constexpr size_t kSilenceFrames = 1024;
+}
+
+PlaybackDevice::PlaybackDevice(PcmConfig config, AudioDeviceOptions options,
+                               std::unique_ptr<PcmOpener> opener)
+    : AudioDevice(PcmStream::Playback, std::move(config), options, std::move(opener)),
+      silence_(kSilenceFrames * this->config().format.channels(), 0) {}
+
+int PlaybackDevice::restart(Pcm& pcm, bool first) {
+    if (first) {
+        return 0; // the caller's first frames fill the buffer and start it
+    }
+    const size_t channels = config().format.channels();
+    const PcmParams& p = pcm.params();
+    size_t left = p.bufferFrames > p.periodFrames ? p.bufferFrames - p.periodFrames : 0;
+    // Bounded: a prepared stream below its start threshold accepts all of
+    // this at once; anything else ends the priming early.
+    while (left > 0) {
+        const size_t chunk = std::min(left, silence_.size() / channels);
+        const ssize_t n = pcm.writei(silence_.data(), chunk);
+        if (n == -EAGAIN || n == 0) {
+            return 0;
+        }
+        if (n < 0) {
+            return static_cast<int>(n);
+        }
+        left -= static_cast<size_t>(n);
+    }
+    return 0;
+}
+
+size_t PlaybackDevice::write(std::span<const int16_t> in) {
+    const size_t channels = config().format.channels();
+    const size_t frames = in.size() / channels;
+    size_t done = 0;
+    size_t live = 0;
+    while (done < frames) {
+        Pcm* pcm = active();
+        if (pcm == nullptr) {
+            paceWhileLost(frames - done);
+            return live;
+        }
+        const ssize_t n = pcm->writei(in.data() + done * channels, frames - done);
+        if (n > 0) {
+            done += static_cast<size_t>(n);
+            live += static_cast<size_t>(n);
+        } else if (n == 0 || n == -EAGAIN) {
+            waitReady(*pcm);
+        } else {
+            recover(*pcm, n);
+        }
+    }
+    updateDelay();
+    return live;
+}
+
+} // namespace voice

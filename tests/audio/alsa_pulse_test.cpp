@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: MIT
+// Capture and playback through real alsa-lib, paced in real time by a
+// private PulseAudio (tests/tools/with-pulse.sh): a chirp captured from a
+// `file` PCM over "pulse:silence" is played through a `file` PCM over
+// "pulse:a_spk" by a recorder and a player thread, and the tapped output
+// must be the input, sample for sample, with no xruns.
+#include "audio/alsa_pcm.h"
+#include "audio/capture_device.h"
+#include "audio/playback_device.h"
+#include "audio/realtime.h"
+#include "core/audio_ring.h"
+
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <iterator>
+#include <numbers>
+#include <thread>
+#include <vector>
+
+using namespace std::chrono_literals;
+using namespace voice;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A linear chirp, 200 Hz to 4 kHz: its autocorrelation has one sharp peak,
+// so the alignment of output to input is unambiguous (a pure tone's is not).
+std::vector<int16_t> chirp(uint32_t rate, double seconds) {
+    const size_t n = static_cast<size_t>(rate * seconds);
+    std::vector<int16_t> v(n);
+    const double f0 = 200, f1 = 4000;
+    for (size_t i = 0; i < n; ++i) {
+        const double t = static_cast<double>(i) / rate;
+        const double phase = 2 * std::numbers::pi * (f0 * t + (f1 - f0) * t * t / (2 * seconds));
+        v[i] = static_cast<int16_t>(std::lround(12000 * std::sin(phase)));
+    }
+    return v;
+}
+
+void writeRaw(const fs::path& path, const std::vector<int16_t>& samples) {
+    std::ofstream f(path, std::ios::binary);
+    f.write(reinterpret_cast<const char*>(samples.data()),
+            static_cast<std::streamsize>(samples.size() * sizeof(int16_t)));
+}
+
+std::vector<int16_t> readRaw(const fs::path& path) {
+    std::ifstream f(path, std::ios::binary);
+    std::vector<char> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    std::vector<int16_t> samples(bytes.size() / sizeof(int16_t));
+    std::memcpy(samples.data(), bytes.data(), samples.size() * sizeof(int16_t));
+    return samples;
+}
+
+// Normalised cross-correlation of `ref` against `out` starting at `offset`.
+double correlation(const std::vector<int16_t>& ref, const std::vector<int16_t>& out,
+                   size_t offset) {
+    double xy = 0, xx = 0, yy = 0;
+    for (size_t i = 0; i < ref.size() && offset + i < out.size(); ++i) {
+        const double x = ref[i], y = out[offset + i];
+        xy += x * y;
+        xx += x * x;
+        yy += y * y;
+    }
+    return xx > 0 && yy > 0 ? xy / std::sqrt(xx * yy) : 0.0;
+}
+
+bool pulsePluginInstalled() {
+    for (const char* dir :
+         {"/usr/lib/x86_64-linux-gnu/alsa-lib", "/usr/lib/aarch64-linux-gnu/alsa-lib",
+          "/usr/lib/i386-linux-gnu/alsa-lib", "/usr/lib64/alsa-lib", "/usr/lib/alsa-lib"}) {
+        if (fs::exists(fs::path(dir) / "libasound_module_pcm_pulse.so")) {
+            return true;
+        }
+    }
+    return false;
+}
+
+class PacedAlsaDevices : public ::testing::TestWithParam<uint32_t> {
+protected:
+    void SetUp() override {
+        if (const char* why = std::getenv("VOICE_PULSE_UNAVAILABLE")) {
+            GTEST_SKIP() << "PulseAudio is not available: " << why;
+        }
+        if (!pulsePluginInstalled()) {
+            GTEST_SKIP() << "ALSA's pulse plugin is not installed (libasound2-plugins)";
+        }
+        ASSERT_NE(std::getenv("PULSE_SERVER"), nullptr)
+            << "run this test under tests/tools/with-pulse.sh";
+        char pattern[] = "/tmp/voice-paced-XXXXXX";
+        ASSERT_NE(mkdtemp(pattern), nullptr);
+        dir_ = pattern;
+    }
+    void TearDown() override {
+        if (!dir_.empty()) {
+            fs::remove_all(dir_);
+        }
+    }
+
+    fs::path dir_;
+};
+
+TEST_P(PacedAlsaDevices, PlayTheCapturedSignalSampleForSampleWithoutXruns) {
+    const uint32_t rate = GetParam();
+    auto format = AudioFormat::make(rate, 1);
+    ASSERT_TRUE(format.ok());
+    const auto signal = chirp(rate, 2.5);
+    writeRaw(dir_ / "in.raw", signal);
+    const std::string alsaConfig =
+        "pcm.voice_in { type file slave.pcm \"pulse:silence\" file \"/dev/null\" infile \"" +
+        (dir_ / "in.raw").string() +
+        "\" format \"raw\" }\n"
+        "pcm.voice_out { type file slave.pcm \"pulse:a_spk\" file \"" +
+        (dir_ / "out.raw").string() + "\" format \"raw\" }\n";
+
+    PcmConfig inConfig;
+    inConfig.device = "voice_in";
+    inConfig.format = *format;
+    PcmConfig outConfig = inConfig;
+    outConfig.device = "voice_out";
+    CaptureDevice capture(inConfig, {}, std::make_unique<AlsaPcmOpener>(alsaConfig));
+    PlaybackDevice playback(outConfig, {}, std::make_unique<AlsaPcmOpener>(alsaConfig));
+    ASSERT_TRUE(capture.open().ok());
+    ASSERT_TRUE(playback.open().ok());
+    const size_t period = capture.params().periodFrames;
+    ASSERT_EQ(playback.params().periodFrames, period);
+
+    // The pipeline's shape in miniature: recorder -> ring -> player. The
+    // player starts once 40 ms are queued, as a jitter buffer would, so the
+    // two devices' scheduling jitter never starves it.
+    AudioRing ring(rate / 2, 1);
+    const size_t total = static_cast<size_t>(rate) * 3; // ~3 s in real time
+    const size_t prefill = rate / 25;
+    std::atomic<bool> recorderDone{false};
+    std::atomic<long> maxCaptureDelay{0}, maxPlaybackDelay{0};
+    std::atomic<uint64_t> captureLive{0}, underflowsAfterStart{0};
+
+    std::thread recorder([&] {
+        (void)makeThreadRealtime(20);
+        std::vector<int16_t> buf(period);
+        for (size_t done = 0; done < total; done += period) {
+            captureLive += capture.read(buf);
+            ring.write(buf);
+            maxCaptureDelay = std::max(maxCaptureDelay.load(), capture.delayFrames());
+        }
+        recorderDone = true;
+    });
+    std::thread player([&] {
+        (void)makeThreadRealtime(20);
+        while (ring.availableToRead() < prefill && !recorderDone) {
+            std::this_thread::sleep_for(1ms);
+        }
+        const uint64_t underflowsBefore = ring.stats().underflowFrames;
+        std::vector<int16_t> buf(period);
+        while (!recorderDone || ring.availableToRead() >= period) {
+            ring.read(buf);
+            playback.write(buf);
+            maxPlaybackDelay = std::max(maxPlaybackDelay.load(), playback.delayFrames());
+        }
+        underflowsAfterStart = ring.stats().underflowFrames - underflowsBefore;
+    });
+    recorder.join();
+    player.join();
+    const auto cs = capture.stats();
+    const auto ps = playback.stats();
+    capture.close();
+    playback.close();
+
+    EXPECT_EQ(cs.xruns, 0u);
+    EXPECT_EQ(ps.xruns, 0u);
+    EXPECT_EQ(cs.losses, 0u);
+    EXPECT_EQ(ps.losses, 0u);
+    EXPECT_EQ(captureLive.load(), (total + period - 1) / period * period);
+    EXPECT_GT(maxCaptureDelay.load(), 0);
+    EXPECT_GT(maxPlaybackDelay.load(), 0);
+
+    const auto out = readRaw(dir_ / "out.raw");
+    ASSERT_GE(out.size(), signal.size());
+    // Find where the signal starts in the output (any leading silence).
+    size_t offset = 0;
+    double best = -1;
+    for (size_t o = 0; o + signal.size() <= out.size() && o <= rate; ++o) {
+        // Cheap check on the first 20 ms first; full correlation on candidates.
+        double c =
+            correlation(std::vector<int16_t>(signal.begin(), signal.begin() + rate / 50), out, o);
+        if (c > 0.9) {
+            c = correlation(signal, out, o);
+        }
+        if (c > best) {
+            best = c;
+            offset = o;
+        }
+    }
+    size_t equal = 0;
+    for (size_t i = 0; i < signal.size(); ++i) {
+        equal += out[offset + i] == signal[i];
+    }
+    std::printf("[ PACED    ] %u Hz: %zu samples compared, offset %zu, correlation %.6f, "
+                "%zu equal; xruns capture %llu playback %llu; ring underflow frames after "
+                "start %llu; max delay capture %ld playback %ld frames (%.2f / %.2f ms)\n",
+                rate, signal.size(), offset, best, equal, static_cast<unsigned long long>(cs.xruns),
+                static_cast<unsigned long long>(ps.xruns),
+                static_cast<unsigned long long>(underflowsAfterStart.load()),
+                maxCaptureDelay.load(), maxPlaybackDelay.load(),
+                maxCaptureDelay.load() * 1000.0 / rate, maxPlaybackDelay.load() * 1000.0 / rate);
+    EXPECT_GE(best, 0.99);
+    EXPECT_EQ(equal, signal.size()) << "the played samples are the captured ones, exactly";
+    RecordProperty("offset", static_cast<int>(offset));
+}
+
+INSTANTIATE_TEST_SUITE_P(Rates, PacedAlsaDevices, ::testing::Values(48000u, 44100u),
+                         [](const auto& p) { return std::to_string(p.param); });
+
+} // namespace

@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: MIT
+// Capture and playback recovery against a fake PCM: xruns and suspends are
+// recovered in place and counted; a vanished device is reopened with
+// back-off while capture delivers silence and playback discards.
+#include "audio/backoff.h"
+#include "audio/capture_device.h"
+#include "audio/playback_device.h"
+#include "fake_pcm.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <gtest/gtest.h>
+#include <thread>
+
+using namespace std::chrono_literals;
+using namespace voice;
+using voice::testing::FakeBackend;
+using voice::testing::FakePcmOpener;
+
+namespace {
+
+constexpr uint32_t kPeriod = 48; // 1 ms at 48 kHz keeps the paced tests short
+constexpr uint32_t kBuffer = 4 * kPeriod;
+
+AudioDeviceOptions fastOptions() {
+    AudioDeviceOptions o;
+    o.reopenInitial = 1ms;
+    o.reopenMax = 8ms;
+    o.stallTimeout = 10ms;
+    o.resumeTimeout = 1s; // generous: the fake answers at once
+    return o;
+}
+
+bool allZero(const std::vector<int16_t>& v) {
+    return std::all_of(v.begin(), v.end(), [](int16_t s) { return s == 0; });
+}
+bool noneZero(const std::vector<int16_t>& v) {
+    return std::none_of(v.begin(), v.end(), [](int16_t s) { return s == 0; });
+}
+
+class DeviceTest : public ::testing::Test {
+protected:
+    DeviceTest()
+        : backend_(std::make_shared<FakeBackend>(PcmParams{AudioFormat(), kPeriod, kBuffer})) {
+        config_.device = "fake";
+        config_.periodFrames = kPeriod;
+    }
+
+    std::unique_ptr<CaptureDevice> openCapture(AudioDeviceOptions options = fastOptions()) {
+        auto dev = std::make_unique<CaptureDevice>(config_, options,
+                                                   std::make_unique<FakePcmOpener>(backend_));
+        EXPECT_TRUE(dev->open().ok());
+        return dev;
+    }
+    std::unique_ptr<PlaybackDevice> openPlayback(AudioDeviceOptions options = fastOptions()) {
+        auto dev = std::make_unique<PlaybackDevice>(config_, options,
+                                                    std::make_unique<FakePcmOpener>(backend_));
+        EXPECT_TRUE(dev->open().ok());
+        return dev;
+    }
+
+    // Reads periods (as the recorder thread would) until `done` holds, or
+    // a generous deadline passes. Returns whether `done` held.
+    template <typename Pred>
+    bool readUntil(CaptureDevice& dev, Pred done, std::vector<int16_t>* last = nullptr) {
+        std::vector<int16_t> buf(kPeriod);
+        const auto deadline = std::chrono::steady_clock::now() + 10s;
+        while (std::chrono::steady_clock::now() < deadline) {
+            const size_t live = dev.read(buf);
+            if (last != nullptr) {
+                *last = buf;
+            }
+            if (done(live)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    std::shared_ptr<FakeBackend> backend_;
+    PcmConfig config_;
+};
+
+TEST(PcmErrors, AreSortedIntoAgainXrunSuspendAndLost) {
+    EXPECT_EQ(classifyPcmError(0), PcmErrorKind::None);
+    EXPECT_EQ(classifyPcmError(240), PcmErrorKind::None);
+    EXPECT_EQ(classifyPcmError(-EAGAIN), PcmErrorKind::Again);
+    EXPECT_EQ(classifyPcmError(-EINTR), PcmErrorKind::Again);
+    EXPECT_EQ(classifyPcmError(-EPIPE), PcmErrorKind::Xrun);
+    EXPECT_EQ(classifyPcmError(-ESTRPIPE), PcmErrorKind::Suspend);
+    for (int e : {ENODEV, EBADFD, EIO, ENXIO, ENOTTY, ESHUTDOWN, ETIMEDOUT}) {
+        EXPECT_EQ(classifyPcmError(-e), PcmErrorKind::Lost) << e;
+    }
+}
+
+TEST(ABackoff, DoublesFromTheInitialDelayUpToTheCap) {
+    Backoff b(50ms, 400ms);
+    EXPECT_EQ(b.next(), 50ms);
+    EXPECT_EQ(b.next(), 100ms);
+    EXPECT_EQ(b.next(), 200ms);
+    EXPECT_EQ(b.next(), 400ms);
+    EXPECT_EQ(b.next(), 400ms);
+    b.reset();
+    EXPECT_EQ(b.next(), 50ms);
+}
+
+TEST(ABackoff, ReachesACapThatIsNotAPowerOfTwoOfTheStart) {
+    Backoff b(50ms, 2000ms);
+    std::chrono::milliseconds last{};
+    for (int i = 0; i < 10; ++i) {
+        auto d = b.next();
+        EXPECT_GE(d, last);
+        EXPECT_LE(d, 2000ms);
+        last = d;
+    }
+    EXPECT_EQ(last, 2000ms);
+}
+
+TEST_F(DeviceTest, CaptureStartsOnTheFirstReadAndDeliversLiveAudio) {
+    auto dev = openCapture();
+    EXPECT_EQ(backend_->starts(), 0);
+    std::vector<int16_t> buf(kPeriod);
+    EXPECT_EQ(dev->read(buf), kPeriod);
+    EXPECT_EQ(backend_->starts(), 1);
+    EXPECT_EQ(buf[0], FakeBackend::captureSample(0));
+    EXPECT_EQ(buf[kPeriod - 1], FakeBackend::captureSample(kPeriod - 1));
+    EXPECT_EQ(dev->delayFrames(), long{kBuffer / 2}) << "delay comes from snd_pcm_delay";
+}
+
+TEST_F(DeviceTest, CaptureRecoversAnOverrunInPlaceAndCountsIt) {
+    auto dev = openCapture();
+    std::vector<int16_t> buf(kPeriod);
+    ASSERT_EQ(dev->read(buf), kPeriod);
+    backend_->failNextIo({-EPIPE});
+    EXPECT_EQ(dev->read(buf), kPeriod) << "the read completes after recovery";
+    EXPECT_TRUE(noneZero(buf));
+    EXPECT_EQ(dev->xruns(), 1u);
+    EXPECT_EQ(backend_->prepares(), 1);
+    EXPECT_EQ(backend_->starts(), 2) << "a capture stream is restarted after prepare";
+    EXPECT_EQ(dev->stats().losses, 0u);
+    EXPECT_EQ(backend_->opens(), 1) << "recovered in place, not reopened";
+}
+
+TEST_F(DeviceTest, PlaybackRecoversAnUnderrunAndPrimesTheBufferWithSilence) {
+    auto dev = openPlayback();
+    std::vector<int16_t> tone(kPeriod, 1000);
+    ASSERT_EQ(dev->write(tone), kPeriod);
+    backend_->failNextIo({-EPIPE});
+    ASSERT_EQ(dev->write(tone), kPeriod);
+    EXPECT_EQ(dev->xruns(), 1u);
+    EXPECT_EQ(backend_->prepares(), 1);
+    EXPECT_EQ(backend_->starts(), 0) << "playback starts by its threshold, not explicitly";
+    auto played = backend_->played();
+    ASSERT_EQ(played.size(), kPeriod + (kBuffer - kPeriod) + kPeriod);
+    EXPECT_TRUE(
+        std::all_of(played.begin(), played.begin() + kPeriod, [](int16_t s) { return s == 1000; }));
+    EXPECT_TRUE(std::all_of(played.begin() + kPeriod, played.begin() + kBuffer,
+                            [](int16_t s) { return s == 0; }));
+    EXPECT_TRUE(
+        std::all_of(played.begin() + kBuffer, played.end(), [](int16_t s) { return s == 1000; }));
+}
+
+TEST_F(DeviceTest, ResumesASuspendedDeviceRetryingWhileItSaysAgain) {
+    auto dev = openCapture();
+    std::vector<int16_t> buf(kPeriod);
+    ASSERT_EQ(dev->read(buf), kPeriod);
+    backend_->failNextIo({-ESTRPIPE});
+    backend_->scriptResume({-EAGAIN, -EAGAIN, 0});
+    EXPECT_EQ(dev->read(buf), kPeriod);
+    EXPECT_EQ(dev->stats().suspends, 1u);
+    EXPECT_EQ(dev->xruns(), 0u);
+    EXPECT_EQ(backend_->resumes(), 3);
+    EXPECT_EQ(backend_->prepares(), 0) << "a successful resume needs no prepare";
+}
+
+TEST_F(DeviceTest, PreparesASuspendedDeviceThatCannotResume) {
+    auto dev = openCapture();
+    std::vector<int16_t> buf(kPeriod);
+    ASSERT_EQ(dev->read(buf), kPeriod);
+    backend_->failNextIo({-ESTRPIPE});
+    backend_->scriptResume({-ENOSYS});
+    EXPECT_EQ(dev->read(buf), kPeriod);
+    EXPECT_EQ(dev->stats().suspends, 1u);
+    EXPECT_EQ(backend_->prepares(), 1);
+    EXPECT_EQ(backend_->starts(), 2);
+    EXPECT_EQ(dev->stats().losses, 0u);
+}
+
+TEST_F(DeviceTest, TreatsAFailedPrepareAfterAnXrunAsALostDevice) {
+    auto dev = openCapture();
+    std::vector<int16_t> buf(kPeriod);
+    ASSERT_EQ(dev->read(buf), kPeriod);
+    backend_->failNextIo({-EPIPE});
+    backend_->failNextPrepare({-EIO});
+    ASSERT_TRUE(readUntil(*dev, [&](size_t) { return dev->stats().reopens == 1; }));
+    EXPECT_EQ(dev->xruns(), 1u);
+    EXPECT_EQ(dev->stats().losses, 1u);
+}
+
+TEST_F(DeviceTest, CaptureDeliversSilenceWhileAVanishedDeviceIsReopenedWithBackoff) {
+    auto dev = openCapture();
+    std::vector<int16_t> buf(kPeriod);
+    ASSERT_EQ(dev->read(buf), kPeriod);
+
+    backend_->unplug();
+    EXPECT_EQ(dev->read(buf), 0u) << "no live frames from a vanished device";
+    EXPECT_TRUE(allZero(buf)) << "silence stands in for the lost audio";
+    EXPECT_FALSE(dev->connected());
+    EXPECT_EQ(dev->stats().losses, 1u);
+
+    // The worker keeps trying, spaced by back-off, while reads go on.
+    std::vector<int16_t> last;
+    ASSERT_TRUE(readUntil(
+        *dev, [&](size_t live) { return live == 0 && dev->stats().reopenFailures >= 3; }, &last));
+    EXPECT_TRUE(allZero(last));
+    EXPECT_EQ(backend_->liveHandles(), 0) << "the dead handle was closed by the worker";
+
+    backend_->plugIn();
+    ASSERT_TRUE(readUntil(
+        *dev, [](size_t live) { return live == kPeriod; }, &last));
+    EXPECT_TRUE(noneZero(last));
+    auto s = dev->stats();
+    EXPECT_TRUE(s.connected);
+    EXPECT_EQ(s.reopens, 1u);
+    EXPECT_EQ(s.losses, 1u);
+    EXPECT_GE(s.reopenFailures, 3u);
+    EXPECT_EQ(static_cast<uint64_t>(backend_->openAttempts()), 2 + s.reopenFailures)
+        << "the first open, the failures, and the successful reopen";
+    EXPECT_GT(s.framesWhileLost, 0u);
+    EXPECT_EQ(s.framesWhileLost % kPeriod, 0u);
+    EXPECT_EQ(dev->xruns(), 0u);
+    EXPECT_EQ(backend_->liveHandles(), 1);
+}
+
+TEST_F(DeviceTest, PlaybackDiscardsWhileAVanishedDeviceIsReopened) {
+    auto dev = openPlayback();
+    std::vector<int16_t> tone(kPeriod, 1000);
+    ASSERT_EQ(dev->write(tone), kPeriod);
+    backend_->unplug();
+    EXPECT_EQ(dev->write(tone), 0u);
+    EXPECT_FALSE(dev->connected());
+    EXPECT_EQ(backend_->played().size(), kPeriod) << "nothing reached the vanished device";
+
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (dev->stats().reopenFailures < 2 && std::chrono::steady_clock::now() < deadline) {
+        EXPECT_EQ(dev->write(tone), 0u);
+    }
+    backend_->plugIn();
+    size_t live = 0;
+    while (live == 0 && std::chrono::steady_clock::now() < deadline) {
+        live = dev->write(tone);
+    }
+    EXPECT_EQ(live, kPeriod);
+    EXPECT_EQ(dev->stats().reopens, 1u);
+    EXPECT_GT(dev->stats().framesWhileLost, 0u);
+    // The reopened stream is primed with silence, then gets the tone.
+    auto played = backend_->played();
+    ASSERT_EQ(played.size(), kPeriod + (kBuffer - kPeriod) + kPeriod);
+    EXPECT_EQ(played.back(), 1000);
+    EXPECT_EQ(played[kPeriod], 0);
+}
+
+TEST_F(DeviceTest, TreatsAStalledDeviceAsLostAndReopensIt) {
+    auto dev = openCapture();
+    std::vector<int16_t> buf(kPeriod);
+    ASSERT_EQ(dev->read(buf), kPeriod);
+    backend_->stallNextWaits(1);
+    EXPECT_EQ(dev->read(buf), 0u) << "a stall is given up after stallTimeout";
+    EXPECT_EQ(dev->stats().losses, 1u);
+    ASSERT_TRUE(readUntil(*dev, [](size_t live) { return live == kPeriod; }));
+    EXPECT_EQ(dev->stats().reopens, 1u);
+}
+
+TEST_F(DeviceTest, CountersAreReadableFromAnotherThreadWhileTheAudioThreadRecovers) {
+    auto dev = openCapture();
+    std::atomic<bool> stop{false};
+    std::atomic<uint64_t> maxSeen{0};
+    std::thread observer([&] {
+        while (!stop.load()) {
+            auto s = dev->stats();
+            maxSeen.store(std::max<uint64_t>(maxSeen.load(), s.xruns));
+            (void)dev->delay();
+        }
+    });
+    std::vector<int16_t> buf(kPeriod);
+    for (int i = 0; i < 50; ++i) {
+        backend_->failNextIo({-EPIPE});
+        ASSERT_EQ(dev->read(buf), kPeriod);
+    }
+    backend_->unplug();
+    backend_->plugIn();
+    ASSERT_TRUE(
+        readUntil(*dev, [&](size_t live) { return live == kPeriod && dev->stats().reopens == 1; }));
+    stop = true;
+    observer.join();
+    EXPECT_EQ(dev->xruns(), 50u);
+    EXPECT_LE(maxSeen.load(), 50u);
+}
+
+TEST_F(DeviceTest, ClosesEveryHandleOnClose) {
+    {
+        auto dev = openCapture();
+        std::vector<int16_t> buf(kPeriod);
+        ASSERT_EQ(dev->read(buf), kPeriod);
+        EXPECT_EQ(backend_->liveHandles(), 1);
+        dev->close();
+        EXPECT_EQ(backend_->liveHandles(), 0);
+    }
+    {
+        auto dev = openCapture(); // never read: the handle waits in the hand-over slot
+        EXPECT_EQ(backend_->liveHandles(), 1);
+    }
+    EXPECT_EQ(backend_->liveHandles(), 0);
+}
+
+TEST_F(DeviceTest, OpenFailsWhenTheDeviceIsMissing) {
+    backend_->unplug();
+    CaptureDevice dev(config_, fastOptions(), std::make_unique<FakePcmOpener>(backend_));
+    Status s = dev.open();
+    EXPECT_EQ(s.code(), Errc::NotFound);
+    EXPECT_FALSE(dev.connected());
+}
+
+} // namespace

@@ -1,0 +1,86 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Runs a command next to a private PulseAudio server with null sinks a_spk,
+# b_spk, c_spk and a null source 'silence' (48 kHz mono), reachable through
+# ALSA's `pulse` plugin as "pulse:a_spk" etc. Exports HOME, XDG_RUNTIME_DIR,
+# PULSE_RUNTIME_PATH and PULSE_SERVER (so nothing autospawns) and
+# VOICE_PULSE_DIR (the server's scratch directory), runs "$@", then stops
+# everything and exits with the command's status.
+#
+# When pulseaudio or its tools are not installed the command still runs,
+# with VOICE_PULSE_UNAVAILABLE set to the reason, so a test can skip.
+#
+#   tests/tools/with-pulse.sh build/tests/alsa_pulse_test
+set -u
+
+if [ $# -eq 0 ]; then
+    echo "usage: $0 COMMAND [ARGS...]" >&2
+    exit 2
+fi
+
+for tool in pulseaudio pactl parec; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        export VOICE_PULSE_UNAVAILABLE="$tool is not installed"
+        exec "$@"
+    fi
+done
+
+T=$(mktemp -d /tmp/voice-pulse-XXXXXX) || exit 1
+mkdir -m700 "$T/run" "$T/home"
+PA=""
+K=()
+cleanup() {
+    [ ${#K[@]} -gt 0 ] && kill "${K[@]}" 2>/dev/null
+    [ -n "$PA" ] && kill "$PA" 2>/dev/null
+    wait 2>/dev/null
+    rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+
+cat > "$T/default.pa" <<PA
+load-module module-native-protocol-unix auth-anonymous=1 socket=$T/run/native
+load-module module-null-sink sink_name=a_spk rate=48000 channels=1
+load-module module-null-sink sink_name=b_spk rate=48000 channels=1
+load-module module-null-sink sink_name=c_spk rate=48000 channels=1
+load-module module-null-source source_name=silence rate=48000 channels=1 max_latency_msec=20
+PA
+
+export HOME=$T/home XDG_RUNTIME_DIR=$T/run PULSE_RUNTIME_PATH=$T/run
+export PULSE_SERVER=unix:$T/run/native VOICE_PULSE_DIR=$T
+# PULSE_LATENCY_MSEC hangs the ALSA pulse plugin: make sure it is not inherited.
+unset PULSE_LATENCY_MSEC
+
+pulseaudio -n -F "$T/default.pa" --daemonize=no --exit-idle-time=-1 --use-pid-file=no \
+    --log-target=file:"$T/pa.log" &
+PA=$!
+
+ready=0
+for _ in $(seq 200); do # up to 10 s
+    if pactl info >/dev/null 2>&1; then
+        ready=1
+        break
+    fi
+    if ! kill -0 "$PA" 2>/dev/null; then
+        break
+    fi
+    sleep 0.05
+done
+if [ $ready -ne 1 ]; then
+    echo "with-pulse.sh: PulseAudio did not start; its log:" >&2
+    cat "$T/pa.log" >&2 2>/dev/null
+    exit 1
+fi
+
+# An idle null sink renders in 2 s blocks: keep a reader on each monitor so
+# it renders in small steps, then let that settle once.
+for s in a_spk b_spk c_spk; do
+    parec --latency-msec=10 -d "$s.monitor" --raw >/dev/null &
+    K+=($!)
+done
+sleep 2.1
+
+"$@"
+status=$?
+exit $status
