@@ -103,9 +103,8 @@ Result<std::unique_ptr<snd_config_t, ConfigDelete>> buildConfig(const std::strin
 } // namespace
 
 Result<std::unique_ptr<Pcm>> AlsaPcmOpener::open(const PcmConfig& config, PcmStream stream) {
-    if (config.periods < 2 || config.effectivePeriodFrames() == 0) {
-        return Status(Errc::InvalidArgument,
-                      describe(config, stream, "need >= 2 periods of >= 1 frame"));
+    if (Status valid = config.validate(); !valid) {
+        return valid;
     }
     const snd_pcm_stream_t dir =
         stream == PcmStream::Capture ? SND_PCM_STREAM_CAPTURE : SND_PCM_STREAM_PLAYBACK;

@@ -72,13 +72,30 @@ AudioDevice::~AudioDevice() {
     close();
 }
 
-Status AudioDevice::open() {
+Status AudioDevice::open(OpenMode mode) {
     if (worker_.joinable()) {
         return Status(Errc::Busy, std::string(name_) + " device is already open");
     }
+    if (Status valid = config_.validate(); !valid) {
+        return valid;
+    }
+    started_ = false;
+    stopping_.store(false, std::memory_order_relaxed);
     auto pcm = opener_->open(config_, stream_);
     if (!pcm) {
-        return pcm.status();
+        const Errc code = pcm.status().code();
+        if (mode == OpenMode::RequireDevice || code == Errc::InvalidArgument ||
+            code == Errc::Unsupported) {
+            return pcm.status();
+        }
+        LOG_WARNING("%s \"%s\" is missing, will keep trying: %s", name_, config_.device.c_str(),
+                    pcm.status().toString().c_str());
+        params_.format = config_.format;
+        params_.periodFrames = config_.effectivePeriodFrames();
+        params_.bufferFrames = params_.periodFrames * config_.periods;
+        connected_.store(false, std::memory_order_relaxed);
+        worker_ = std::thread([this] { worker(true); });
+        return Status();
     }
     params_ = (*pcm)->params();
     LOG_INFO("%s \"%s\": %u Hz, %u ch, period %u frames, buffer %u frames (%.2f ms)", name_,
@@ -89,9 +106,7 @@ Status AudioDevice::open() {
     // reopened one, so the capture stream starts only when reading begins.
     fresh_.store(pcm->release(), std::memory_order_release);
     connected_.store(true, std::memory_order_relaxed);
-    started_ = false;
-    stopping_.store(false, std::memory_order_relaxed);
-    worker_ = std::thread([this] { worker(); });
+    worker_ = std::thread([this] { worker(false); });
     return Status();
 }
 
@@ -193,8 +208,18 @@ bool AudioDevice::recover(Pcm& pcm, long err) {
     return false;
 }
 
-bool AudioDevice::waitReady(Pcm& pcm) {
-    const int rc = pcm.wait(toMs(options_.stallTimeout));
+bool AudioDevice::waitReady(Pcm& pcm, std::chrono::steady_clock::time_point& since) {
+    const auto now = std::chrono::steady_clock::now();
+    if (since == std::chrono::steady_clock::time_point{}) {
+        since = now;
+    }
+    const auto left = options_.stallTimeout - (now - since);
+    if (left <= std::chrono::nanoseconds(0)) {
+        lose(-ETIMEDOUT);
+        return false;
+    }
+    // Round up so a sub-millisecond remainder still waits.
+    const int rc = pcm.wait(toMs(std::chrono::ceil<std::chrono::milliseconds>(left)));
     if (rc > 0) {
         return true;
     }
@@ -242,12 +267,14 @@ void AudioDevice::wakeWorker() {
     futexWakeAll(wake_);
 }
 
-void AudioDevice::worker() {
+void AudioDevice::worker(bool openFirst) {
     Backoff backoff(options_.reopenInitial, options_.reopenMax);
+    bool needed = openFirst;
     while (!stopping_.load(std::memory_order_acquire)) {
         const uint32_t seen = wake_.load(std::memory_order_acquire);
         std::unique_ptr<Pcm> old(retired_.exchange(nullptr, std::memory_order_acq_rel));
-        if (old) {
+        if (old || needed) {
+            needed = false;
             old.reset(); // snd_pcm_close, off the audio thread
             backoff.reset();
             uint64_t attempts = 0;

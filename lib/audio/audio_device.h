@@ -25,6 +25,17 @@
 // at 2 s by default); the audio thread picks up a new handle with a single
 // atomic exchange on its next call. The audio thread never opens, closes or
 // waits for the worker.
+//
+// Use (the recorder; the player is the same with PlaybackDevice::write):
+//
+//   CaptureDevice mic(config);                       // control thread
+//   if (Status s = mic.open(); !s) { ... }
+//   std::thread recorder([&] {
+//       (void)makeThreadRealtime();                  // audio/realtime.h
+//       std::vector<int16_t> period(mic.params().periodFrames * channels);
+//       while (running) { mic.read(period); ring.write(period); }
+//   });
+//   ... recorder.join(); mic.close();               // control thread
 #pragma once
 
 #include "audio/pcm.h"
@@ -78,10 +89,20 @@ public:
     AudioDevice(const AudioDevice&) = delete;
     AudioDevice& operator=(const AudioDevice&) = delete;
 
+    enum class OpenMode {
+        /// open() fails when the device cannot be opened now.
+        RequireDevice,
+        /// When the device cannot be opened now (a headset not plugged in
+        /// yet), open() still succeeds: the device starts lost, the worker
+        /// keeps trying with back-off, and read()/write() substitute
+        /// silence/discard until it appears. Bad settings still fail.
+        AllowMissing,
+    };
+
     /// Control thread, before the audio thread starts. Opens and configures
     /// the device (the capture stream starts on the first read) and starts
-    /// the reopen worker. Fails when the device cannot be opened now.
-    Status open();
+    /// the reopen worker.
+    Status open(OpenMode mode = OpenMode::RequireDevice);
     /// Control thread, after the audio thread has stopped using the device.
     /// Stops the worker and closes every handle. Idempotent; the destructor
     /// calls it.
@@ -89,7 +110,8 @@ public:
 
     const PcmConfig& config() const { return config_; }
     PcmStream stream() const { return stream_; }
-    /// What the device accepted at open(). Valid after a successful open().
+    /// What the device accepted at open(). Valid after a successful open();
+    /// what was asked for when it started missing (OpenMode::AllowMissing).
     const PcmParams& params() const { return params_; }
 
     /// Any thread. Lock-free.
@@ -113,9 +135,12 @@ protected:
     /// return of a call on `pcm`). True when the handle is usable again,
     /// false when the device was lost and handed to the worker.
     bool recover(Pcm& pcm, long err);
-    /// Audio thread. Waits up to stallTimeout for `pcm` to be ready;
-    /// false when the device was lost (error or stall).
-    bool waitReady(Pcm& pcm);
+    /// Audio thread. Waits for `pcm` to be ready after it returned -EAGAIN
+    /// (or 0 frames). `since` is when this read/write last made progress
+    /// (the zero time_point on the first wait): a device that makes no
+    /// progress for stallTimeout — even one whose poll keeps saying "ready" —
+    /// is lost. Returns false when the device was lost.
+    bool waitReady(Pcm& pcm, std::chrono::steady_clock::time_point& since);
     /// Audio thread. Records snd_pcm_delay() of the handle in use for delayFrames().
     void updateDelay();
     /// Audio thread. While lost: counts `frames` as substituted and sleeps
@@ -128,7 +153,7 @@ protected:
 
 private:
     void lose(long err);
-    void worker();
+    void worker(bool openFirst);
     void wakeWorker();
 
     const PcmStream stream_;

@@ -15,6 +15,7 @@ size_t CaptureDevice::read(std::span<int16_t> out) {
     const size_t frames = out.size() / channels;
     size_t done = 0;
     size_t live = 0;
+    std::chrono::steady_clock::time_point waitingSince{}; // no progress since then
     while (done < frames) {
         Pcm* pcm = active();
         if (pcm == nullptr) {
@@ -27,10 +28,13 @@ size_t CaptureDevice::read(std::span<int16_t> out) {
         if (n > 0) {
             done += static_cast<size_t>(n);
             live += static_cast<size_t>(n);
+            waitingSince = {};
         } else if (n == 0 || n == -EAGAIN) {
-            waitReady(*pcm);
-        } else {
-            recover(*pcm, n);
+            if (!waitReady(*pcm, waitingSince)) {
+                waitingSince = {};
+            }
+        } else if (!recover(*pcm, n)) {
+            waitingSince = {};
         }
     }
     updateDelay();

@@ -43,6 +43,7 @@ size_t PlaybackDevice::write(std::span<const int16_t> in) {
     const size_t frames = in.size() / channels;
     size_t done = 0;
     size_t live = 0;
+    std::chrono::steady_clock::time_point waitingSince{}; // no progress since then
     while (done < frames) {
         Pcm* pcm = active();
         if (pcm == nullptr) {
@@ -53,10 +54,13 @@ size_t PlaybackDevice::write(std::span<const int16_t> in) {
         if (n > 0) {
             done += static_cast<size_t>(n);
             live += static_cast<size_t>(n);
+            waitingSince = {};
         } else if (n == 0 || n == -EAGAIN) {
-            waitReady(*pcm);
-        } else {
-            recover(*pcm, n);
+            if (!waitReady(*pcm, waitingSince)) {
+                waitingSince = {};
+            }
+        } else if (!recover(*pcm, n)) {
+            waitingSince = {};
         }
     }
     updateDelay();

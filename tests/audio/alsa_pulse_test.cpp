@@ -3,7 +3,9 @@
 // private PulseAudio (tests/tools/with-pulse.sh): a chirp captured from a
 // `file` PCM over "pulse:silence" is played through a `file` PCM over
 // "pulse:a_spk" by a recorder and a player thread, and the tapped output
-// must be the input, sample for sample, with no xruns.
+// must be the input, sample for sample, with no xruns. And a capture device
+// whose PulseAudio server goes away delivers silence, retries, and reads
+// audio again once the server is back.
 #include "audio/alsa_pcm.h"
 #include "audio/capture_device.h"
 #include "audio/playback_device.h"
@@ -19,6 +21,9 @@
 #include <gtest/gtest.h>
 #include <iterator>
 #include <numbers>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <thread>
 #include <vector>
 
@@ -138,6 +143,9 @@ TEST_P(PacedAlsaDevices, PlayTheCapturedSignalSampleForSampleWithoutXruns) {
     std::atomic<bool> recorderDone{false};
     std::atomic<long> maxCaptureDelay{0}, maxPlaybackDelay{0};
     std::atomic<uint64_t> captureLive{0}, underflowsAfterStart{0};
+    // Sums of delay samples, for the mean (only their own thread writes them).
+    double captureDelaySum = 0, playbackDelaySum = 0;
+    uint64_t captureDelayCount = 0, playbackDelayCount = 0;
 
     std::thread recorder([&] {
         (void)makeThreadRealtime(20);
@@ -146,6 +154,8 @@ TEST_P(PacedAlsaDevices, PlayTheCapturedSignalSampleForSampleWithoutXruns) {
             captureLive += capture.read(buf);
             ring.write(buf);
             maxCaptureDelay = std::max(maxCaptureDelay.load(), capture.delayFrames());
+            captureDelaySum += static_cast<double>(capture.delayFrames());
+            ++captureDelayCount;
         }
         recorderDone = true;
     });
@@ -160,6 +170,8 @@ TEST_P(PacedAlsaDevices, PlayTheCapturedSignalSampleForSampleWithoutXruns) {
             ring.read(buf);
             playback.write(buf);
             maxPlaybackDelay = std::max(maxPlaybackDelay.load(), playback.delayFrames());
+            playbackDelaySum += static_cast<double>(playback.delayFrames());
+            ++playbackDelayCount;
         }
         underflowsAfterStart = ring.stats().underflowFrames - underflowsBefore;
     });
@@ -201,15 +213,143 @@ TEST_P(PacedAlsaDevices, PlayTheCapturedSignalSampleForSampleWithoutXruns) {
     }
     std::printf("[ PACED    ] %u Hz: %zu samples compared, offset %zu, correlation %.6f, "
                 "%zu equal; xruns capture %llu playback %llu; ring underflow frames after "
-                "start %llu; max delay capture %ld playback %ld frames (%.2f / %.2f ms)\n",
+                "start %llu; delay (snd_pcm_delay) mean/max capture %.2f/%.2f ms, playback "
+                "%.2f/%.2f ms\n",
                 rate, signal.size(), offset, best, equal, static_cast<unsigned long long>(cs.xruns),
                 static_cast<unsigned long long>(ps.xruns),
                 static_cast<unsigned long long>(underflowsAfterStart.load()),
-                maxCaptureDelay.load(), maxPlaybackDelay.load(),
-                maxCaptureDelay.load() * 1000.0 / rate, maxPlaybackDelay.load() * 1000.0 / rate);
+                captureDelaySum / std::max<uint64_t>(1, captureDelayCount) * 1000.0 / rate,
+                maxCaptureDelay.load() * 1000.0 / rate,
+                playbackDelaySum / std::max<uint64_t>(1, playbackDelayCount) * 1000.0 / rate,
+                maxPlaybackDelay.load() * 1000.0 / rate);
     EXPECT_GE(best, 0.99);
     EXPECT_EQ(equal, signal.size()) << "the played samples are the captured ones, exactly";
     RecordProperty("offset", static_cast<int>(offset));
+}
+
+// A PulseAudio server of the test's own, which the test can stop and start
+// again: the "device" behind ALSA's pulse plugin disappears and comes back.
+class OwnPulseServer {
+public:
+    explicit OwnPulseServer(fs::path dir) : dir_(std::move(dir)) {
+        std::ofstream pa(dir_ / "default.pa");
+        pa << "load-module module-native-protocol-unix auth-anonymous=1 socket=" << socket()
+           << "\nload-module module-null-source source_name=voice_src rate=48000 channels=1 "
+              "max_latency_msec=20\n";
+    }
+    ~OwnPulseServer() { stop(); }
+
+    std::string socket() const { return (dir_ / "native").string(); }
+
+    /// Starts the server and waits (up to 10 s) until it answers. It exits by
+    /// itself 10 s after its last client, should this test die without stop().
+    bool start() {
+        const std::string config = (dir_ / "default.pa").string();
+        const std::string log = "--log-target=file:" + (dir_ / "pa.log").string();
+        const char* argv[] = {"pulseaudio",
+                              "-n",
+                              "-F",
+                              config.c_str(),
+                              "--daemonize=no",
+                              "--exit-idle-time=10",
+                              "--use-pid-file=no",
+                              log.c_str(),
+                              nullptr};
+        if (posix_spawnp(&pid_, "pulseaudio", nullptr, nullptr, const_cast<char**>(argv),
+                         environ) != 0) {
+            pid_ = -1;
+            return false;
+        }
+        const std::string probe = "pactl -s unix:" + socket() + " info >/dev/null 2>&1";
+        const auto deadline = std::chrono::steady_clock::now() + 10s;
+        while (std::chrono::steady_clock::now() < deadline) {
+            if (std::system(probe.c_str()) == 0) {
+                return true;
+            }
+            std::this_thread::sleep_for(50ms);
+        }
+        return false;
+    }
+    void stop() {
+        if (pid_ > 0) {
+            kill(pid_, SIGTERM);
+            waitpid(pid_, nullptr, 0);
+            pid_ = -1;
+        }
+    }
+
+private:
+    fs::path dir_;
+    pid_t pid_ = -1;
+};
+
+// Polls `done` until it holds or a generous deadline passes.
+template <typename Pred>
+bool waitUntil(Pred done, std::chrono::seconds limit = 20s) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (done()) {
+            return true;
+        }
+        std::this_thread::sleep_for(10ms);
+    }
+    return done();
+}
+
+class ACaptureDeviceOnPulseAudio : public PacedAlsaDevices {};
+
+TEST_F(ACaptureDeviceOnPulseAudio, DeliversSilenceWhileTheServerIsGoneAndReopensWhenItReturns) {
+    OwnPulseServer server(dir_);
+    ASSERT_TRUE(server.start()) << "see " << (dir_ / "pa.log");
+    const std::string alsaConfig =
+        "pcm.voice_srv_in { type pulse server \"unix:" + server.socket() +
+        "\" device \"voice_src\" }\n";
+    PcmConfig config;
+    config.device = "voice_srv_in";
+    AudioDeviceOptions options;
+    options.reopenInitial = 20ms;
+    options.reopenMax = 200ms;
+    options.stallTimeout = 200ms;
+    CaptureDevice capture(config, options, std::make_unique<AlsaPcmOpener>(alsaConfig));
+    ASSERT_TRUE(capture.open().ok());
+
+    std::atomic<bool> stop{false};
+    std::atomic<uint64_t> liveFrames{0}, silentPeriods{0};
+    std::thread recorder([&] {
+        std::vector<int16_t> buf(capture.params().periodFrames);
+        while (!stop) {
+            const size_t live = capture.read(buf);
+            liveFrames += live;
+            if (live == 0) {
+                ++silentPeriods;
+            }
+        }
+    });
+
+    EXPECT_TRUE(waitUntil([&] { return liveFrames >= 48000 / 4; })) << "audio flows";
+    server.stop();
+    EXPECT_TRUE(waitUntil([&] {
+        return capture.stats().losses >= 1 && capture.stats().reopenFailures >= 2 &&
+               silentPeriods >= 10;
+    })) << "the lost device is retried while silence is delivered";
+    EXPECT_FALSE(capture.connected());
+    const uint64_t liveBefore = liveFrames;
+    ASSERT_TRUE(server.start());
+    EXPECT_TRUE(waitUntil([&] {
+        return capture.stats().reopens >= 1 && liveFrames >= liveBefore + 48000 / 4;
+    })) << "audio flows again from the reopened device";
+    stop = true;
+    recorder.join();
+    const auto s = capture.stats();
+    std::printf("[ REOPEN   ] losses %llu, failed reopen attempts %llu, reopens %llu, "
+                "%llu silent frames while lost, xruns %llu\n",
+                static_cast<unsigned long long>(s.losses),
+                static_cast<unsigned long long>(s.reopenFailures),
+                static_cast<unsigned long long>(s.reopens),
+                static_cast<unsigned long long>(s.framesWhileLost),
+                static_cast<unsigned long long>(s.xruns));
+    EXPECT_TRUE(s.connected);
+    EXPECT_GT(s.framesWhileLost, 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Rates, PacedAlsaDevices, ::testing::Values(48000u, 44100u),

@@ -5,12 +5,14 @@
 #include "audio/backoff.h"
 #include "audio/capture_device.h"
 #include "audio/playback_device.h"
+#include "core/deferred_log.h"
 #include "fake_pcm.h"
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <gtest/gtest.h>
+#include <string>
 #include <thread>
 
 using namespace std::chrono_literals;
@@ -272,6 +274,51 @@ TEST_F(DeviceTest, TreatsAStalledDeviceAsLostAndReopensIt) {
     EXPECT_EQ(dev->stats().reopens, 1u);
 }
 
+TEST_F(DeviceTest, TreatsADeviceThatWakesButNeverDeliversAsLost) {
+    auto dev = openPlayback();
+    std::vector<int16_t> tone(kPeriod, 1000);
+    ASSERT_EQ(dev->write(tone), kPeriod);
+    backend_->hangOpenHandles();
+    EXPECT_EQ(dev->write(tone), 0u) << "given up after stallTimeout without progress";
+    EXPECT_EQ(dev->stats().losses, 1u);
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    size_t live = 0;
+    while (live == 0 && std::chrono::steady_clock::now() < deadline) {
+        live = dev->write(tone);
+    }
+    EXPECT_EQ(live, kPeriod);
+    EXPECT_EQ(dev->stats().reopens, 1u);
+}
+
+TEST_F(DeviceTest, LogsXrunsThroughTheRealtimeLog) {
+    std::vector<std::string> lines;
+    setLogSink([&](LogLevel, std::string_view text) { lines.emplace_back(text); });
+    realtimeLog().drain(); // whatever earlier tests left
+    lines.clear();
+    auto dev = openCapture();
+    std::vector<int16_t> buf(kPeriod);
+    backend_->failNextIo({-EPIPE});
+    ASSERT_EQ(dev->read(buf), kPeriod);
+    lines.clear(); // open() logs synchronously on the control thread
+    realtimeLog().drain();
+    setLogSink(nullptr);
+    ASSERT_EQ(lines.size(), 1u);
+    EXPECT_NE(lines[0].find("capture \"fake\": overrun"), std::string::npos) << lines[0];
+}
+
+TEST_F(DeviceTest, RefusesAConfigurationOutsideItsLimits) {
+    config_.periods = 1;
+    CaptureDevice dev(config_, fastOptions(), std::make_unique<FakePcmOpener>(backend_));
+    EXPECT_EQ(dev.open().code(), Errc::InvalidArgument);
+    EXPECT_EQ(backend_->openAttempts(), 0);
+    config_.periods = 4;
+    config_.periodFrames = 100000;
+    EXPECT_EQ(config_.validate().code(), Errc::InvalidArgument);
+    config_.periodFrames = 0;
+    config_.device.clear();
+    EXPECT_EQ(config_.validate().code(), Errc::InvalidArgument);
+}
+
 TEST_F(DeviceTest, CountersAreReadableFromAnotherThreadWhileTheAudioThreadRecovers) {
     auto dev = openCapture();
     std::atomic<bool> stop{false};
@@ -320,6 +367,24 @@ TEST_F(DeviceTest, OpenFailsWhenTheDeviceIsMissing) {
     Status s = dev.open();
     EXPECT_EQ(s.code(), Errc::NotFound);
     EXPECT_FALSE(dev.connected());
+}
+
+TEST_F(DeviceTest, CanStartWithTheDeviceMissingAndPickItUpWhenItAppears) {
+    backend_->unplug();
+    CaptureDevice dev(config_, fastOptions(), std::make_unique<FakePcmOpener>(backend_));
+    ASSERT_TRUE(dev.open(AudioDevice::OpenMode::AllowMissing).ok());
+    EXPECT_FALSE(dev.connected());
+    EXPECT_EQ(dev.params().periodFrames, kPeriod);
+    std::vector<int16_t> last;
+    ASSERT_TRUE(readUntil(
+        dev, [&](size_t live) { return live == 0 && dev.stats().reopenFailures >= 2; }, &last));
+    EXPECT_TRUE(allZero(last));
+    backend_->plugIn();
+    ASSERT_TRUE(readUntil(
+        dev, [](size_t live) { return live == kPeriod; }, &last));
+    EXPECT_TRUE(noneZero(last));
+    EXPECT_TRUE(dev.connected());
+    EXPECT_EQ(backend_->starts(), 1);
 }
 
 } // namespace

@@ -42,11 +42,17 @@ public:
         stalls_ += count;
         stallIo_ = count > 0;
     }
-    /// Unplugged: opens fail, open handles answer -ENODEV.
+    /// Unplugged: opens fail, open handles answer -ENODEV (for good).
     void unplug() {
         std::lock_guard lock(mutex_);
         present_ = false;
-        ++generation_;
+        goneUpTo_ = opens_;
+    }
+    /// The handles open now hang: poll says "ready" but nothing ever moves
+    /// (readi/writei say -EAGAIN). Handles opened later work.
+    void hangOpenHandles() {
+        std::lock_guard lock(mutex_);
+        hungUpTo_ = opens_;
     }
     void plugIn() {
         std::lock_guard lock(mutex_);
@@ -92,7 +98,8 @@ private:
     int stalls_ = 0;
     bool stallIo_ = false;
     bool present_ = true;
-    int generation_ = 0;
+    int goneUpTo_ = 0; // handles with id <= this are unplugged
+    int hungUpTo_ = 0; // handles with id <= this hang
     int prepares_ = 0, starts_ = 0, resumes_ = 0, opens_ = 0, openAttempts_ = 0, liveHandles_ = 0;
     uint64_t captured_ = 0;
     std::vector<int16_t> played_;
@@ -100,8 +107,7 @@ private:
 
 class FakePcm final : public Pcm {
 public:
-    FakePcm(std::shared_ptr<FakeBackend> backend, int generation)
-        : backend_(std::move(backend)), generation_(generation) {
+    FakePcm(std::shared_ptr<FakeBackend> backend, int id) : backend_(std::move(backend)), id_(id) {
         std::lock_guard lock(backend_->mutex_);
         ++backend_->liveHandles_;
     }
@@ -174,20 +180,21 @@ public:
     const PcmParams& params() const override { return backend_->params_; }
 
 private:
-    bool gone() const { return !backend_->present_ || backend_->generation_ != generation_; }
+    bool gone() const { return id_ <= backend_->goneUpTo_; }
+    bool hung() const { return id_ <= backend_->hungUpTo_; }
     // Called with the backend locked.
     int ioError() {
         if (gone()) {
             return -ENODEV;
         }
-        if (backend_->stallIo_ && backend_->stalls_ > 0) {
+        if (hung() || (backend_->stallIo_ && backend_->stalls_ > 0)) {
             return -EAGAIN; // nothing moves, so the device waits (and times out)
         }
         return backend_->takeIoError();
     }
 
     std::shared_ptr<FakeBackend> backend_;
-    int generation_;
+    int id_;
 };
 
 class FakePcmOpener final : public PcmOpener {
@@ -195,17 +202,16 @@ public:
     explicit FakePcmOpener(std::shared_ptr<FakeBackend> backend) : backend_(std::move(backend)) {}
 
     Result<std::unique_ptr<Pcm>> open(const PcmConfig& config, PcmStream) override {
-        int generation = 0;
+        int id = 0;
         {
             std::lock_guard lock(backend_->mutex_);
             ++backend_->openAttempts_;
             if (!backend_->present_) {
                 return Status(Errc::NotFound, "fake \"" + config.device + "\": unplugged");
             }
-            ++backend_->opens_;
-            generation = backend_->generation_;
+            id = ++backend_->opens_;
         }
-        return std::unique_ptr<Pcm>(std::make_unique<FakePcm>(backend_, generation));
+        return std::unique_ptr<Pcm>(std::make_unique<FakePcm>(backend_, id));
     }
 
 private:
