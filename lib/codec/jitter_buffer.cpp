@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: MIT
+// JitterBuffer: reorder window, delay estimate and playout decisions.
+#include "codec/jitter_buffer.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+namespace voice {
+namespace {
+
+// Extended sequence numbers start high so that packets reordered before the
+// very first one still have a positive extended number.
+constexpr uint64_t kExtendedBase = uint64_t{1} << 40;
+constexpr int64_t kNanosPerSecond = 1'000'000'000;
+
+} // namespace
+
+Result<std::unique_ptr<JitterBuffer>> JitterBuffer::make(Decoder& decoder,
+                                                         const JitterBufferConfig& config) {
+    if (decoder.sampleRate() == 0 || decoder.frameSamples() == 0) {
+        return Status(Errc::InvalidArgument, "jitter buffer needs a decoder with a frame size");
+    }
+    const int64_t frameNs = static_cast<int64_t>(decoder.frameSamples()) * kNanosPerSecond /
+                            static_cast<int64_t>(decoder.sampleRate());
+    if (config.margin.count() < 0 || config.margin > std::chrono::milliseconds(100)) {
+        return Status(Errc::InvalidArgument, "jitter buffer margin must be within 0..100 ms");
+    }
+    if (config.maxDelay.count() < frameNs + config.margin.count()) {
+        return Status(Errc::InvalidArgument,
+                      "jitter buffer max delay must hold at least one frame plus the margin");
+    }
+    // The window must hold the whole delay plus room for reordering ahead
+    // and the history that tells late packets from duplicates.
+    const int64_t maxFrames = config.maxDelay.count() / frameNs + 2;
+    if (maxFrames > static_cast<int64_t>(kWindow / 2)) {
+        return Status(Errc::InvalidArgument,
+                      "jitter buffer max delay of " + std::to_string(maxFrames) +
+                          " frames does not fit the window (" + std::to_string(kWindow / 2) +
+                          " frames); use a longer frame or a shorter max delay");
+    }
+    if (config.queueCapacity == 0 || config.queueCapacity > 4096) {
+        return Status(Errc::InvalidArgument, "jitter buffer queue capacity must be 1..4096");
+    }
+    return std::unique_ptr<JitterBuffer>(new JitterBuffer(decoder, config));
+}
+
+JitterBuffer::JitterBuffer(Decoder& decoder, const JitterBufferConfig& config)
+    : decoder_(decoder), frameSamples_(decoder.frameSamples()),
+      frameNs_(static_cast<int64_t>(decoder.frameSamples()) * kNanosPerSecond /
+               static_cast<int64_t>(decoder.sampleRate())),
+      marginNs_(config.margin.count()), maxDelayNs_(config.maxDelay.count()),
+      sampleRate_(decoder.sampleRate()), queue_(config.queueCapacity), window_(kWindow) {
+    targetDelayNs_.store(targetNs(), std::memory_order_relaxed);
+}
+
+bool JitterBuffer::push(uint32_t sequence, uint32_t timestamp, std::chrono::nanoseconds arrival,
+                        std::span<const uint8_t> payload) {
+    if (!queue_.push(sequence, timestamp, arrival.count(), payload)) {
+        bump(overflow_);
+        return false;
+    }
+    bump(received_);
+    return true;
+}
+
+JitterBufferStats JitterBuffer::stats() const {
+    const auto get = [](const std::atomic<uint64_t>& a) {
+        return a.load(std::memory_order_relaxed);
+    };
+    JitterBufferStats s;
+    s.packetsReceived = get(received_);
+    s.packetsOverflow = get(overflow_) + get(windowOverflow_);
+    s.packetsLost = get(lost_);
+    s.packetsLate = get(late_);
+    s.packetsDuplicate = get(duplicate_);
+    s.packetsDiscarded = get(discarded_);
+    s.framesDecoded = get(decoded_);
+    s.framesFecRecovered = get(fecRecovered_);
+    s.framesConcealed = get(concealed_);
+    s.framesInserted = get(inserted_);
+    s.framesSilent = get(silent_);
+    s.decodeErrors = get(decodeErrors_);
+    s.resyncs = get(resyncs_);
+    s.currentDelay = std::chrono::nanoseconds(currentDelayNs_.load(std::memory_order_relaxed));
+    s.targetDelay = std::chrono::nanoseconds(targetDelayNs_.load(std::memory_order_relaxed));
+    s.jitter = std::chrono::nanoseconds(jitterStatNs_.load(std::memory_order_relaxed));
+    return s;
+}
+
+uint64_t JitterBuffer::extend(uint32_t sequence) const {
+    // Serial-number arithmetic: the packet is the one nearest to nextSeq_,
+    // so 32-bit wrap-around is invisible as long as reordering stays within
+    // 2^31 packets.
+    const auto delta = static_cast<int32_t>(sequence - static_cast<uint32_t>(nextSeq_));
+    return nextSeq_ + static_cast<uint64_t>(static_cast<int64_t>(delta));
+}
+
+JitterBuffer::Slot* JitterBuffer::buffered(uint64_t ext) {
+    Slot& slot = window_[ext % kWindow];
+    return slot.sequence == ext && slot.state == SlotState::Buffered ? &slot : nullptr;
+}
+
+int64_t JitterBuffer::senderTimeNs(uint64_t ext) const {
+    return static_cast<int64_t>(ext - anchorSeq_) * frameNs_;
+}
+
+int64_t JitterBuffer::minTransitNs() const {
+    if (haveCurrentBlock_ && havePreviousBlock_) {
+        return std::min(currentBlockMin_, previousBlockMin_);
+    }
+    return haveCurrentBlock_ ? currentBlockMin_ : previousBlockMin_;
+}
+
+int64_t JitterBuffer::targetNs() const {
+    return std::min(maxDelayNs_, frameNs_ + marginNs_ + peakNs_);
+}
+
+void JitterBuffer::drain() {
+    while (const QueuedPacket* packet = queue_.front()) {
+        accept(*packet);
+        queue_.pop();
+    }
+}
+
+void JitterBuffer::accept(const QueuedPacket& packet) {
+    if (state_ == State::Idle) {
+        anchorSeq_ = kExtendedBase | packet.sequence;
+        nextSeq_ = anchorSeq_;
+        state_ = State::Buffering;
+    }
+    const uint64_t ext = extend(packet.sequence);
+
+    if (ext < passedSeq_) {
+        // Its frame has been played, concealed or skipped already.
+        Slot& slot = window_[ext % kWindow];
+        if (slot.sequence == ext && slot.state != SlotState::Missed) {
+            bump(duplicate_);
+            return;
+        }
+        if (slot.sequence == ext) {
+            slot.state = SlotState::LateSeen; // a second copy is a duplicate
+        }
+        bump(late_);
+        // Late packets are the best evidence that the delay is too short.
+        updateEstimates(ext, packet);
+        return;
+    }
+
+    if (state_ == State::Buffering) {
+        if (bufferedCount_ == 0) {
+            nextSeq_ = ext; // (re)start from whatever comes first
+        } else if (ext < nextSeq_) {
+            if (highestBuffered_ - ext >= kWindow) {
+                bump(windowOverflow_);
+                return;
+            }
+            nextSeq_ = ext; // reordered before the first buffered packet
+        }
+    }
+    if (ext >= nextSeq_ + kWindow) {
+        // Far ahead of playout: a sender that jumped, or garbage. Never
+        // grows memory; a real jump is picked up after the gap times out.
+        bump(windowOverflow_);
+        return;
+    }
+    Slot& slot = window_[ext % kWindow];
+    if (slot.sequence == ext && slot.state == SlotState::Buffered) {
+        bump(duplicate_);
+        return;
+    }
+    slot.sequence = ext;
+    slot.state = SlotState::Buffered;
+    slot.size = packet.size;
+    std::memcpy(slot.payload, packet.payload, packet.size);
+    if (bufferedCount_ == 0 || ext > highestBuffered_) {
+        highestBuffered_ = ext;
+    }
+    ++bufferedCount_;
+    updateEstimates(ext, packet);
+}
+
+void JitterBuffer::updateEstimates(uint64_t ext, const QueuedPacket& packet) {
+    const int64_t arrival = packet.arrivalNs;
+
+    // RFC 3550 section 6.4.1 interarrival jitter, in arrival order.
+    if (haveLastArrival_) {
+        const auto tsDelta = static_cast<int32_t>(packet.timestamp - lastTimestamp_);
+        const int64_t tsDeltaNs = int64_t{tsDelta} * kNanosPerSecond / sampleRate_;
+        const double d = static_cast<double>((arrival - lastArrivalNs_) - tsDeltaNs);
+        jitterNs_ += (std::fabs(d) - jitterNs_) / 16.0;
+        jitterStatNs_.store(static_cast<int64_t>(jitterNs_), std::memory_order_relaxed);
+    }
+    haveLastArrival_ = true;
+    lastArrivalNs_ = arrival;
+    lastTimestamp_ = packet.timestamp;
+
+    // Sliding minimum of the transit time (up to an unknown clock offset)
+    // over two blocks: it follows drift and route changes within 2..4 s.
+    const int64_t transit = arrival - senderTimeNs(ext);
+    if (!haveCurrentBlock_ || arrival - blockStartNs_ >= kTransitBlock.count()) {
+        if (haveCurrentBlock_) {
+            previousBlockMin_ = currentBlockMin_;
+            havePreviousBlock_ = true;
+        }
+        currentBlockMin_ = transit;
+        blockStartNs_ = arrival;
+        haveCurrentBlock_ = true;
+    } else {
+        currentBlockMin_ = std::min(currentBlockMin_, transit);
+    }
+
+    // Peak of the transit above that minimum: up at once, down slowly.
+    const int64_t relative = std::min(transit - minTransitNs(), maxDelayNs_);
+    if (arrival > peakUpdatedNs_) {
+        const int64_t decay =
+            (arrival - peakUpdatedNs_) * kPeakDecayPerSecond.count() / kNanosPerSecond;
+        peakNs_ = std::max<int64_t>(0, peakNs_ - decay);
+        peakUpdatedNs_ = arrival;
+    }
+    peakNs_ = std::max(peakNs_, relative);
+    targetDelayNs_.store(targetNs(), std::memory_order_relaxed);
+}
+
+void JitterBuffer::startPlaying() {
+    if (hasPlayed_) {
+        // Resuming after a gap: the frames between the old and the new
+        // position were never played.
+        bump(lost_, nextSeq_ - passedSeq_);
+        bump(resyncs_);
+    }
+    passedSeq_ = nextSeq_;
+    missingRun_ = 0;
+    state_ = State::Playing;
+}
+
+void JitterBuffer::enterBuffering() {
+    // Nothing for longer than the maximum delay: wait for the stream to come
+    // back and start over from its new position, measuring transit afresh
+    // (the sender may have paused, or the route changed).
+    state_ = State::Buffering;
+    haveCurrentBlock_ = false;
+    havePreviousBlock_ = false;
+}
+
+JitterBuffer::PullResult JitterBuffer::insert(std::span<int16_t> out) {
+    if (!hasPlayed_) {
+        std::fill_n(out.begin(), frameSamples_, int16_t{0});
+        bump(silent_);
+        return {Frame::Silence, 0};
+    }
+    decoder_.conceal(out);
+    bump(concealed_);
+    bump(inserted_);
+    return {Frame::Inserted, static_cast<uint32_t>(nextSeq_)};
+}
+
+JitterBuffer::PullResult JitterBuffer::pull(std::chrono::nanoseconds now, std::span<int16_t> out) {
+    assert(out.size() >= frameSamples_);
+    drain();
+    const int64_t nowNs = now.count();
+    const int64_t target = targetNs();
+    targetDelayNs_.store(target, std::memory_order_relaxed);
+
+    if (state_ == State::Idle) {
+        return insert(out);
+    }
+    if (state_ == State::Buffering) {
+        if (bufferedCount_ == 0) {
+            return insert(out);
+        }
+        const int64_t delay = nowNs - (senderTimeNs(nextSeq_) + minTransitNs());
+        currentDelayNs_.store(delay, std::memory_order_relaxed);
+        if (delay < target) {
+            return insert(out);
+        }
+        startPlaying();
+    }
+
+    int64_t delay = nowNs - (senderTimeNs(nextSeq_) + minTransitNs());
+    if (delay < target) {
+        // Too little buffered for the jitter seen: stretch by one frame. When
+        // the frame is missing this also gives it one more period to arrive.
+        currentDelayNs_.store(delay, std::memory_order_relaxed);
+        return insert(out);
+    }
+    // Shrink by one frame at a time, and only inside a run of buffered
+    // frames, so the skip never lands next to a gap. The half-frame of
+    // hysteresis keeps a jittery player clock from toggling stretch/shrink.
+    if (delay >= target + frameNs_ + frameNs_ / 2) {
+        Slot* skip = buffered(nextSeq_);
+        if (skip != nullptr && buffered(nextSeq_ + 1) != nullptr) {
+            skip->state = SlotState::Discarded;
+            --bufferedCount_;
+            bump(discarded_);
+            ++nextSeq_;
+            passedSeq_ = nextSeq_;
+            delay -= frameNs_;
+        }
+    }
+    currentDelayNs_.store(delay, std::memory_order_relaxed);
+    return playOne(out);
+}
+
+JitterBuffer::PullResult JitterBuffer::playOne(std::span<int16_t> out) {
+    const auto sequence = static_cast<uint32_t>(nextSeq_);
+    PullResult result{Frame::Decoded, sequence};
+    if (Slot* slot = buffered(nextSeq_)) {
+        if (decoder_.decode({slot->payload, slot->size}, out)) {
+            bump(decoded_);
+        } else {
+            decoder_.conceal(out);
+            bump(decodeErrors_);
+            bump(concealed_);
+            result.frame = Frame::Concealed;
+        }
+        slot->state = SlotState::Played;
+        --bufferedCount_;
+        missingRun_ = 0;
+    } else {
+        const Slot* next = buffered(nextSeq_ + 1);
+        if (next != nullptr && decoder_.hasFec({next->payload, next->size}) &&
+            decoder_.decodeFec({next->payload, next->size}, out)) {
+            bump(fecRecovered_);
+            result.frame = Frame::FecRecovered;
+        } else {
+            decoder_.conceal(out);
+            bump(concealed_);
+            result.frame = Frame::Concealed;
+        }
+        bump(lost_);
+        // Remember the miss so a late arrival is told from a duplicate.
+        Slot& missed = window_[nextSeq_ % kWindow];
+        missed.sequence = nextSeq_;
+        missed.state = SlotState::Missed;
+        ++missingRun_;
+    }
+    ++nextSeq_;
+    passedSeq_ = nextSeq_;
+    hasPlayed_ = true;
+    if (bufferedCount_ == 0 && static_cast<int64_t>(missingRun_) * frameNs_ > maxDelayNs_) {
+        enterBuffering();
+    }
+    return result;
+}
+
+} // namespace voice

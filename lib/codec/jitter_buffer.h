@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: MIT
+// JitterBuffer: reorders received packets and plays them out on the player's clock.
+//
+// Design (see also the comments in jitter_buffer.cpp):
+//
+//   receiver thread ──push()──► PacketQueue (SPSC, fixed slots) ──► player thread
+//                                                                   pull(): drain into the
+//                                                                   reorder window, decode one
+//                                                                   frame / FEC / conceal
+//
+// * Sequence numbers are 32-bit and wrap (serial-number arithmetic, RFC 1982);
+//   internally they are extended to 64 bits. One sequence number = one frame.
+// * Timestamps are 32-bit, wrapping, in samples at the stream rate (like RTP);
+//   they only feed the RFC 3550 jitter estimate.
+// * The playout delay of a frame is measured against the fastest transit seen
+//   recently: delay = now - (senderTime(seq) + minTransit), minTransit being the
+//   minimum of (arrival - senderTime) over the last 2..4 s, which also follows
+//   clock drift between sender and player.
+// * Target delay = frame + margin + peak relative transit. The peak jumps up
+//   on the first late-ish packet and decays slowly (kPeakDecayPerSecond), so
+//   the target grows quickly on jitter and shrinks slowly when calm, and never
+//   exceeds maxDelay.
+// * Below target the player inserts a concealed frame (stretch); more than a
+//   frame and a half above target it discards one buffered frame (shrink).
+#pragma once
+
+#include "codec/decoder.h"
+#include "codec/packet_queue.h"
+#include "core/result.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+namespace voice {
+
+struct JitterBufferConfig {
+    /// Extra safety on top of one frame and the measured jitter.
+    std::chrono::nanoseconds margin = std::chrono::milliseconds(2);
+    /// The target delay never exceeds this. A stretch of nothing longer than
+    /// this resynchronises to the next packet instead of stretching delay.
+    std::chrono::nanoseconds maxDelay = std::chrono::milliseconds(200);
+    /// Packets the receiver can queue between two pull() calls.
+    size_t queueCapacity = 64;
+};
+
+/// Counters and gauges; every field is a snapshot read with relaxed atomics.
+struct JitterBufferStats {
+    uint64_t packetsReceived = 0;    ///< accepted by push()
+    uint64_t packetsOverflow = 0;    ///< refused: queue full, too big, or far outside the window
+    uint64_t packetsLost = 0;        ///< sequence numbers passed without their packet
+    uint64_t packetsLate = 0;        ///< arrived after their frame was passed (subset of lost,
+                                     ///< or older than the history)
+    uint64_t packetsDuplicate = 0;   ///< same sequence number seen before
+    uint64_t packetsDiscarded = 0;   ///< buffered frames dropped to shrink the delay
+    uint64_t framesDecoded = 0;      ///< frames played from their own packet
+    uint64_t framesFecRecovered = 0; ///< lost frames rebuilt from the next packet's FEC
+    uint64_t framesConcealed = 0;    ///< frames made by Decoder::conceal() (loss, stretch, gaps)
+    uint64_t framesInserted = 0;     ///< the concealed frames that stretched the delay
+    uint64_t framesSilent = 0;       ///< silence before the first packet
+    uint64_t decodeErrors = 0;       ///< payloads the decoder rejected (then concealed)
+    uint64_t resyncs = 0;            ///< restarts after a long gap
+    std::chrono::nanoseconds currentDelay{0}; ///< playout delay of the last frame played
+    std::chrono::nanoseconds targetDelay{0};
+    std::chrono::nanoseconds jitter{0}; ///< RFC 3550 interarrival jitter estimate
+};
+
+class JitterBuffer {
+public:
+    /// Frames of history and look-ahead kept in the reorder window.
+    static constexpr size_t kWindow = 128;
+    /// How fast the peak transit (and so the target delay) falls when calm.
+    static constexpr std::chrono::nanoseconds kPeakDecayPerSecond = std::chrono::milliseconds(4);
+    /// Length of one block of the sliding minimum-transit estimate.
+    static constexpr std::chrono::nanoseconds kTransitBlock = std::chrono::seconds(2);
+
+    /// What one pull() produced.
+    enum class Frame : uint8_t {
+        Silence,      ///< nothing received yet
+        Decoded,      ///< the frame's own packet
+        FecRecovered, ///< rebuilt from the following packet
+        Concealed,    ///< PLC for a lost frame (its sequence number was passed)
+        Inserted,     ///< PLC to grow the delay or while waiting after a gap
+    };
+    struct PullResult {
+        Frame frame;
+        uint32_t sequence; ///< the frame played (Decoded/FecRecovered/Concealed)
+    };
+
+    /// Normal thread. `decoder` is used only by pull() on the player thread
+    /// and must outlive the buffer. InvalidArgument when maxDelay does not fit
+    /// the window for this frame size or the settings are out of range.
+    static Result<std::unique_ptr<JitterBuffer>> make(Decoder& decoder,
+                                                      const JitterBufferConfig& config = {});
+    JitterBuffer(const JitterBuffer&) = delete;
+    JitterBuffer& operator=(const JitterBuffer&) = delete;
+
+    /// Receiver thread. Lock-free, no allocation. Queues one packet for the
+    /// player; `arrival` is the receiver's monotonic clock (the same clock the
+    /// player passes to pull()). Returns false when the packet was refused
+    /// (queue full or payload over kMaxPayloadBytes); it is counted either way.
+    bool push(uint32_t sequence, uint32_t timestamp, std::chrono::nanoseconds arrival,
+              std::span<const uint8_t> payload);
+
+    /// Player thread, once per frame period. Lock-free, no allocation.
+    /// Drains what the receiver queued and writes exactly frameSamples()
+    /// samples into `out` (which must hold that many). `now` is the player's
+    /// monotonic clock; a clock that advances exactly one frame per call
+    /// (counted from the audio device) gives the steadiest playout.
+    PullResult pull(std::chrono::nanoseconds now, std::span<int16_t> out);
+
+    /// Any thread.
+    JitterBufferStats stats() const;
+    size_t frameSamples() const { return frameSamples_; }
+    std::chrono::nanoseconds frameDuration() const { return std::chrono::nanoseconds(frameNs_); }
+
+private:
+    enum class SlotState : uint8_t { Empty, Buffered, Played, Missed, LateSeen, Discarded };
+    struct Slot {
+        uint64_t sequence = 0; // extended
+        SlotState state = SlotState::Empty;
+        uint16_t size = 0;
+        uint8_t payload[kMaxPayloadBytes];
+    };
+    enum class State : uint8_t { Idle, Buffering, Playing };
+
+    JitterBuffer(Decoder& decoder, const JitterBufferConfig& config);
+
+    void drain();
+    void accept(const QueuedPacket& packet);
+    void updateEstimates(uint64_t ext, const QueuedPacket& packet);
+    uint64_t extend(uint32_t sequence) const;
+    Slot* buffered(uint64_t ext);
+    int64_t senderTimeNs(uint64_t ext) const;
+    int64_t minTransitNs() const;
+    int64_t targetNs() const;
+    void startPlaying();
+    void enterBuffering();
+    PullResult playOne(std::span<int16_t> out);
+    PullResult insert(std::span<int16_t> out);
+    static void bump(std::atomic<uint64_t>& counter, uint64_t n = 1) {
+        counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    }
+
+    Decoder& decoder_;
+    const size_t frameSamples_;
+    const int64_t frameNs_;
+    const int64_t marginNs_;
+    const int64_t maxDelayNs_;
+    const uint32_t sampleRate_;
+    PacketQueue queue_;
+
+    // ---- Player thread only ----
+    std::vector<Slot> window_; // kWindow slots, indexed by extended sequence % kWindow
+    State state_ = State::Idle;
+    bool hasPlayed_ = false; // something was played since construction
+    uint64_t nextSeq_ = 0;   // next frame to play (Playing) or to start at (Buffering)
+    uint64_t passedSeq_ = 0; // every sequence below this has been passed by playout
+    uint64_t anchorSeq_ = 0; // sequence of the first packet: sender time 0
+    uint64_t highestBuffered_ = 0;
+    size_t bufferedCount_ = 0;
+    size_t missingRun_ = 0; // consecutive frames played without a packet
+    int64_t currentBlockMin_ = 0;
+    int64_t previousBlockMin_ = 0;
+    bool haveCurrentBlock_ = false;
+    bool havePreviousBlock_ = false;
+    int64_t blockStartNs_ = 0;
+    int64_t peakNs_ = 0; // peak relative transit, slowly decaying
+    int64_t peakUpdatedNs_ = 0;
+    bool haveLastArrival_ = false;
+    int64_t lastArrivalNs_ = 0;
+    uint32_t lastTimestamp_ = 0;
+    double jitterNs_ = 0; // RFC 3550 J, in ns
+
+    // ---- Written by one thread, read by any ----
+    std::atomic<uint64_t> received_{0};       // receiver thread
+    std::atomic<uint64_t> overflow_{0};       // receiver thread (queue) ...
+    std::atomic<uint64_t> windowOverflow_{0}; // ... and player thread (window)
+    std::atomic<uint64_t> lost_{0};
+    std::atomic<uint64_t> late_{0};
+    std::atomic<uint64_t> duplicate_{0};
+    std::atomic<uint64_t> discarded_{0};
+    std::atomic<uint64_t> decoded_{0};
+    std::atomic<uint64_t> fecRecovered_{0};
+    std::atomic<uint64_t> concealed_{0};
+    std::atomic<uint64_t> inserted_{0};
+    std::atomic<uint64_t> silent_{0};
+    std::atomic<uint64_t> decodeErrors_{0};
+    std::atomic<uint64_t> resyncs_{0};
+    std::atomic<int64_t> currentDelayNs_{0};
+    std::atomic<int64_t> targetDelayNs_{0};
+    std::atomic<int64_t> jitterStatNs_{0};
+};
+
+} // namespace voice
