@@ -9,6 +9,7 @@
 #include "pipeline/capture_time_table.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <ctime>
 #include <string>
 #include <system_error>
@@ -311,9 +312,26 @@ void AudioPipeline::player() {
         }
     }
     std::vector<int16_t> frame(frameSamples_);
+    const int64_t frameNs = jitter_->frameDuration().count();
+    // The jitter buffer plays steadiest on a clock that advances one frame
+    // per pull. The device paces the loop, but the moment a blocking write
+    // returns wobbles by milliseconds (more through a sound server), so
+    // the clock handed to pull() is the expected time (last + one frame)
+    // pulled gently towards the real one; it snaps to the real time after a
+    // jump (start, device lost, xrun) so it never drifts far from it.
+    int64_t clock = 0;
+    bool haveClock = false;
     while (running_.load(std::memory_order_acquire)) {
         const int64_t now = monotonicNs();
-        const JitterBuffer::PullResult result = jitter_->pull(std::chrono::nanoseconds(now), frame);
+        const int64_t expected = clock + frameNs;
+        if (!haveClock || std::abs(now - expected) > std::max<int64_t>(3 * frameNs, 30'000'000)) {
+            clock = now;
+            haveClock = true;
+        } else {
+            clock = expected + (now - expected) / 16;
+        }
+        const JitterBuffer::PullResult result =
+            jitter_->pull(std::chrono::nanoseconds(clock), frame);
         if (result.frame == JitterBuffer::Frame::Decoded) {
             const auto nowUs = static_cast<uint64_t>(now / 1000);
             if (auto captured = captureTimes_->find(result.sequence, nowUs)) {

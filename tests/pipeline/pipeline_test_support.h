@@ -72,8 +72,15 @@ inline bool waitUntil(const std::function<bool()>& condition,
     return true;
 }
 
-/// Threads of this process now.
+/// Threads of this process now. Call it once before taking a baseline:
+/// runtimes start helper threads lazily (ThreadSanitizer's on the first
+/// thread created), so it first creates and joins one thread.
 inline size_t threadCount() {
+    static const bool warmedUp = [] {
+        std::thread([] {}).join();
+        return true;
+    }();
+    (void)warmedUp;
     size_t n = 0;
     if (DIR* d = opendir("/proc/self/task")) {
         while (dirent* e = readdir(d)) {
