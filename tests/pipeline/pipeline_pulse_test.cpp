@@ -97,6 +97,9 @@ protected:
         AudioPipelineConfig c;
         c.capture.device = in;
         c.playback.device = out;
+        // 40 ms of playback buffer: the pulse plugin moves data to the server
+        // from an ordinary thread, which a loaded machine delays now and then.
+        c.playback.periods = 8;
         c.codec.codec = GetParam().codec;
         c.codec.frameDuration = GetParam().frame;
         // Enough bits for Opus to keep the waveform (CELT), so correlation measures it.
@@ -194,6 +197,19 @@ TEST_P(PipelinesOnPulseAudio, BobPlaysAliceSignalWithoutXruns) {
         }
     }
     ASSERT_GT(best, 0.5) << "the chirp's beginning was not found in bob's output";
+    // Refine on the whole signal: a codec's group delay differs a little
+    // across frequencies, and at 4 kHz a few samples off is a large phase error.
+    {
+        const size_t centre = offset;
+        double bestWhole = -1;
+        for (size_t o = centre > 50 ? centre - 50 : 0; o <= centre + 50; ++o) {
+            const double c = correlation(signal.data(), signal.size(), out, o);
+            if (c > bestWhole) {
+                bestWhole = c;
+                offset = o;
+            }
+        }
+    }
     ASSERT_LE(offset + signal.size(), out.size()) << "bob's output ends inside the signal";
     const double whole = correlation(signal.data(), signal.size(), out, offset);
     size_t equal = 0;
