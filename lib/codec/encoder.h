@@ -37,6 +37,8 @@ public:
     /// Any thread. Turns in-band FEC on or off and sets the packet loss the
     /// encoder plans for (0..100 %, clamped), e.g. from the peer's loss
     /// reports. Applied by the next encode(). A no-op for codecs without FEC.
+    /// Opus adds FEC data only when it pays: at up to 5 % loss only if the
+    /// bitrate affords it (about 25 kbit/s), above 5 % by narrowing the band.
     virtual void setFec(bool enabled, int expectedLossPercent) = 0;
     /// Any thread. New target bitrate (clamped to the codec's range), applied
     /// by the next encode(). A no-op for PCM.

@@ -151,7 +151,12 @@ void JitterBuffer::accept(const QueuedPacket& packet) {
 
     if (state_ == State::Buffering) {
         if (bufferedCount_ == 0) {
-            nextSeq_ = ext; // (re)start from whatever comes first
+            // (Re)start from whatever comes first, and measure sender time
+            // from here, so it stays small however far the stream jumped.
+            nextSeq_ = ext;
+            anchorSeq_ = ext;
+            haveCurrentBlock_ = false;
+            havePreviousBlock_ = false;
         } else if (ext < nextSeq_) {
             if (highestBuffered_ - ext >= kWindow) {
                 bump(windowOverflow_);
@@ -239,7 +244,14 @@ void JitterBuffer::startPlaying() {
 void JitterBuffer::enterBuffering() {
     // Nothing for longer than the maximum delay: wait for the stream to come
     // back and start over from its new position, measuring transit afresh
-    // (the sender may have paused, or the route changed).
+    // (the sender may have paused, or the route changed). The frames
+    // concealed in this run are not counted lost yet: if the sender only
+    // paused, its next packet continues right where the run began and
+    // playout resumes there; if packets were lost, startPlaying() counts the
+    // whole gap.
+    passedSeq_ = nextSeq_ - missingRun_;
+    nextSeq_ = passedSeq_;
+    missingRun_ = 0;
     state_ = State::Buffering;
     haveCurrentBlock_ = false;
     havePreviousBlock_ = false;
@@ -318,6 +330,8 @@ JitterBuffer::PullResult JitterBuffer::playOne(std::span<int16_t> out) {
         }
         slot->state = SlotState::Played;
         --bufferedCount_;
+        // The run of missing frames before this one is now known to be lost.
+        bump(lost_, missingRun_);
         missingRun_ = 0;
     } else {
         const Slot* next = buffered(nextSeq_ + 1);
@@ -330,7 +344,7 @@ JitterBuffer::PullResult JitterBuffer::playOne(std::span<int16_t> out) {
             bump(concealed_);
             result.frame = Frame::Concealed;
         }
-        bump(lost_);
+        // Counted in lost_ when the run ends (see enterBuffering()).
         // Remember the miss so a late arrival is told from a duplicate.
         Slot& missed = window_[nextSeq_ % kWindow];
         missed.sequence = nextSeq_;

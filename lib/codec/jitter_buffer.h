@@ -51,7 +51,8 @@ struct JitterBufferConfig {
 struct JitterBufferStats {
     uint64_t packetsReceived = 0;    ///< accepted by push()
     uint64_t packetsOverflow = 0;    ///< refused: queue full, too big, or far outside the window
-    uint64_t packetsLost = 0;        ///< sequence numbers passed without their packet
+    uint64_t packetsLost = 0;        ///< sequence numbers passed without their packet; counted
+                                     ///< when the next packet plays (a pause is not a loss)
     uint64_t packetsLate = 0;        ///< arrived after their frame was passed (subset of lost,
                                      ///< or older than the history)
     uint64_t packetsDuplicate = 0;   ///< same sequence number seen before
@@ -82,7 +83,8 @@ public:
         Silence,      ///< nothing received yet
         Decoded,      ///< the frame's own packet
         FecRecovered, ///< rebuilt from the following packet
-        Concealed,    ///< PLC for a lost frame (its sequence number was passed)
+        Concealed,    ///< PLC for a missing frame (its sequence number was passed; if a
+                      ///< long gap turns out to be a sender pause, playout resumes at it)
         Inserted,     ///< PLC to grow the delay or while waiting after a gap
     };
     struct PullResult {

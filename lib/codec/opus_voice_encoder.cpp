@@ -66,20 +66,28 @@ void OpusVoiceEncoder::applyPendingSettings() {
     const uint32_t fec = fecRequest_.load(std::memory_order_relaxed);
     const bool fecOn = (fec & 0x100u) != 0;
     const int loss = static_cast<int>(fec & 0xffu);
-    if (fecOn != appliedFec_ || loss != appliedLoss_) {
-        // libopus only spends bits on FEC when it expects loss, so "on" with
-        // 0 % would be a silent no-op: plan for at least 1 %.
-        const int plannedLoss = fecOn ? std::max(loss, 1) : loss;
-        opus_encoder_ctl(state_, OPUS_SET_INBAND_FEC(fecOn ? 1 : 0));
-        opus_encoder_ctl(state_, OPUS_SET_PACKET_LOSS_PERC(plannedLoss));
-        appliedFec_ = fecOn;
-        appliedLoss_ = loss;
+    const uint32_t requested = bitrateRequest_.load(std::memory_order_relaxed);
+    const uint32_t bitrate = requested != 0 ? requested : appliedBitrate_;
+    if (fecOn == appliedFec_ && loss == appliedLoss_ && bitrate == appliedBitrate_) {
+        return;
     }
-    const uint32_t bitrate = bitrateRequest_.load(std::memory_order_relaxed);
-    if (bitrate != 0 && bitrate != appliedBitrate_) {
-        opus_encoder_ctl(state_, OPUS_SET_BITRATE(static_cast<opus_int32>(bitrate)));
-        appliedBitrate_ = bitrate;
-    }
+    // libopus only spends bits on FEC when it expects loss, so "on" with
+    // 0 % would be a silent no-op: plan for at least 1 %.
+    const int plannedLoss = fecOn ? std::max(loss, 1) : loss;
+    opus_encoder_ctl(state_, OPUS_SET_INBAND_FEC(fecOn ? 1 : 0));
+    opus_encoder_ctl(state_, OPUS_SET_PACKET_LOSS_PERC(plannedLoss));
+    opus_encoder_ctl(state_, OPUS_SET_BITRATE(static_cast<opus_int32>(bitrate)));
+    // At up to 5 % expected loss libopus only adds FEC when the bitrate
+    // clears a per-bandwidth threshold (decide_fec(): about 31 kbit/s for
+    // full band, 25 for wideband at complexity 5). Below 40 kbit/s keep
+    // FEC-protected voice at wideband so it gets LBRR bits sooner; speech
+    // loses little above 8 kHz. Above 5 % libopus narrows the band itself.
+    const bool capBandwidth = fecOn && bitrate < 40000;
+    opus_encoder_ctl(state_, OPUS_SET_MAX_BANDWIDTH(capBandwidth ? OPUS_BANDWIDTH_WIDEBAND
+                                                                 : OPUS_BANDWIDTH_FULLBAND));
+    appliedFec_ = fecOn;
+    appliedLoss_ = loss;
+    appliedBitrate_ = bitrate;
 }
 
 Result<size_t> OpusVoiceEncoder::encode(std::span<const int16_t> pcm, std::span<uint8_t> out) {
