@@ -143,6 +143,9 @@ Status AudioPipeline::start() {
         capture_->close();
         return s;
     }
+    // The jitter buffer's clock counts from here: small numbers keep its
+    // arithmetic (time differences times rates) far from overflow.
+    epochNs_ = monotonicNs() - 1'000'000'000;
     running_.store(true, std::memory_order_release);
     try {
         receiverThread_ = std::thread([this] { receiver(); });
@@ -285,7 +288,7 @@ void AudioPipeline::receiver() {
         if (*received == 0) {
             continue;
         }
-        const int64_t arrival = monotonicNs();
+        const int64_t arrival = monotonicNs() - epochNs_;
         auto opened = opener_->open(std::span(packet.data(), *received), plaintext);
         if (!opened || opened->header.kind != MediaKind::Audio || opened->header.codec != codec) {
             bump(packetsDropped_);
@@ -323,12 +326,14 @@ void AudioPipeline::player() {
     bool haveClock = false;
     while (running_.load(std::memory_order_acquire)) {
         const int64_t now = monotonicNs();
+        const int64_t sinceEpoch = now - epochNs_;
         const int64_t expected = clock + frameNs;
-        if (!haveClock || std::abs(now - expected) > std::max<int64_t>(3 * frameNs, 30'000'000)) {
-            clock = now;
+        if (!haveClock ||
+            std::abs(sinceEpoch - expected) > std::max<int64_t>(3 * frameNs, 30'000'000)) {
+            clock = sinceEpoch;
             haveClock = true;
         } else {
-            clock = expected + (now - expected) / 16;
+            clock = expected + (sinceEpoch - expected) / 16;
         }
         const JitterBuffer::PullResult result =
             jitter_->pull(std::chrono::nanoseconds(clock), frame);

@@ -178,6 +178,9 @@ private:
     size_t frameSamples_ = 0;
     uint32_t rate_ = 48000;
 
+    /// CLOCK_MONOTONIC (ns) at which the jitter buffer's clock (arrival
+    /// and pull times) is zero; set by start() before the threads exist.
+    int64_t epochNs_ = 0;
     std::atomic<bool> running_{false};
     bool started_ = false; // control thread
     std::atomic<bool> muted_{false};

@@ -67,7 +67,9 @@ ssize_t SimulatedPcm::readi(int16_t* samples, size_t frames) {
     const uint64_t used = tape_->inputUsed_.load(std::memory_order_relaxed);
     const auto& input = tape_->input_;
     const size_t fromInput = used < input.size() ? std::min<size_t>(count, input.size() - used) : 0;
-    std::memcpy(samples, input.data() + used, fromInput * sizeof(int16_t));
+    if (fromInput > 0) {
+        std::memcpy(samples, input.data() + used, fromInput * sizeof(int16_t));
+    }
     std::fill(samples + fromInput, samples + count, int16_t{0});
     tape_->inputUsed_.store(used + count, std::memory_order_relaxed);
     appFrames_ += static_cast<int64_t>(n);
