@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <ctime>
+#include <pthread.h>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -38,6 +39,11 @@ int64_t monotonicNs() {
     timespec ts{};
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+/// Names the calling thread for top, perf and gdb (at most 15 characters).
+void nameThread(const char* name) {
+    pthread_setname_np(pthread_self(), name);
 }
 
 int64_t threadCpuNs() {
@@ -179,6 +185,7 @@ void AudioPipeline::stop() {
 }
 
 void AudioPipeline::recorder() {
+    nameThread("voice-recorder");
     if (config_.realtime) {
         if (auto prio = makeThreadRealtime(config_.realtimePriority)) {
             recorderPriority_.store(*prio, std::memory_order_relaxed);
@@ -227,6 +234,7 @@ uint64_t AudioPipeline::captureTimeUs(uint64_t pos) {
 }
 
 void AudioPipeline::transmitter() {
+    nameThread("voice-transmit");
     std::vector<int16_t> pcm(frameSamples_);
     std::vector<uint8_t> payload(kMaxPayloadBytes);
     std::vector<uint8_t> packet(MediaHeader::kMaxDatagram);
@@ -273,6 +281,7 @@ void AudioPipeline::transmitter() {
 }
 
 void AudioPipeline::receiver() {
+    nameThread("voice-receive");
     std::vector<uint8_t> packet(MediaHeader::kMaxDatagram);
     std::vector<uint8_t> plaintext(MediaHeader::kMaxDatagram);
     const auto codec = static_cast<uint8_t>(config_.codec.codec);
@@ -309,6 +318,7 @@ void AudioPipeline::receiver() {
 }
 
 void AudioPipeline::player() {
+    nameThread("voice-player");
     if (config_.realtime) {
         if (auto prio = makeThreadRealtime(config_.realtimePriority)) {
             playerPriority_.store(*prio, std::memory_order_relaxed);

@@ -213,3 +213,54 @@ TEST(AnAudioPipeline, DropsAndCountsBadPacketsSilently) {
     EXPECT_EQ(s.packetsDropped, bad);
     EXPECT_GT(s.framesPlayed, 0u) << "the player ran throughout";
 }
+
+TEST(AnAudioPipeline, KeepsPlayingThroughJitterAndReordering) {
+    // Up to 30 ms of extra delay per packet: 10 ms packets overtake each other.
+    auto pair = LoopbackTransport::makePair({.delay = 2ms, .jitter = 30ms, .seed = 99});
+    ASSERT_TRUE(pair.ok());
+    const auto aliceConfig = configFor(MediaDirection::CallerToCallee, CodecId::Pcm, 10ms);
+    const auto bobConfig = configFor(MediaDirection::CalleeToCaller, CodecId::Pcm, 10ms);
+    Side alice = makeSide(aliceConfig, *pair->a, chirp(48000, 5.0), 0);
+    Side bob = makeSide(bobConfig, *pair->b, {}, 0);
+    ASSERT_TRUE(alice.pipeline && bob.pipeline);
+    ASSERT_TRUE(bob.pipeline->start().ok());
+    ASSERT_TRUE(alice.pipeline->start().ok());
+    EXPECT_TRUE(waitUntil([&] { return bob.pipeline->stats().jitter.framesDecoded >= 150; }));
+    const uint64_t played = bob.pipeline->stats().framesPlayed;
+    EXPECT_TRUE(waitUntil([&] { return bob.pipeline->stats().framesPlayed >= played + 50; }));
+    alice.pipeline->stop();
+    bob.pipeline->stop();
+
+    const auto jb = bob.pipeline->stats().jitter;
+    // The buffer grew its delay over the jitter, so most frames played from
+    // their own packet although they arrived out of order.
+    EXPECT_GT(jb.targetDelay, 20ms);
+    EXPECT_GT(jb.framesDecoded, 4 * jb.packetsLost) << "lost " << jb.packetsLost;
+    EXPECT_EQ(bob.pipeline->stats().packetsDropped, 0u);
+}
+
+TEST(AnAudioPipeline, RunsWithoutItsDevicesAndStopsCleanly) {
+    // Real alsa-lib, a device name that does not exist: with AllowMissing the
+    // pipeline runs on paced silence while the devices are retried.
+    const size_t before = threadCount();
+    {
+        auto pair = LoopbackTransport::makePair();
+        ASSERT_TRUE(pair.ok());
+        auto config = configFor(MediaDirection::CallerToCallee, CodecId::Opus, 20ms);
+        config.capture.device = "voice_no_such_device";
+        config.playback.device = "voice_no_such_device";
+        config.openMode = AudioDevice::OpenMode::AllowMissing;
+        auto p = AudioPipeline::make(config, *pair->a, sealerFor(config.sendDirection),
+                                     openerFor(other(config.sendDirection)));
+        ASSERT_TRUE(p.ok()) << p.status().toString();
+        ASSERT_TRUE((*p)->start().ok());
+        // Silence is captured, encoded and sent; the player keeps its rhythm.
+        EXPECT_TRUE(waitUntil([&] { return (*p)->stats().packetsSent >= 10; }));
+        EXPECT_TRUE(waitUntil([&] { return (*p)->stats().framesPlayed >= 10; }));
+        const auto s = (*p)->stats();
+        EXPECT_FALSE(s.capture.connected);
+        EXPECT_GT(s.capture.framesWhileLost, 0u);
+        (*p)->stop();
+    }
+    EXPECT_EQ(threadCount(), before);
+}
