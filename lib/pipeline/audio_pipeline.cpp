@@ -169,6 +169,9 @@ Status AudioPipeline::start() {
 }
 
 void AudioPipeline::stop() {
+    if (!started_) {
+        return; // never started (or make() gave up half-way): nothing runs, nothing is open
+    }
     running_.store(false, std::memory_order_release);
     // Wake the two threads that may wait for long; the real-time ones come
     // round within one device period or codec frame.

@@ -63,7 +63,10 @@ template <typename T>
 class SpscQueue;
 
 struct AudioPipelineConfig {
-    /// Devices; both mono at the codec's sample rate.
+    /// Devices; both mono at the codec's sample rate. The player writes
+    /// whole codec frames: with 20 ms frames through a sound server a
+    /// playback buffer of 8 x 5 ms rode out load spikes that 4 x 5 ms did
+    /// not (tests/pipeline/pipeline_pulse_test.cpp).
     PcmConfig capture;
     PcmConfig playback;
     AudioDeviceOptions deviceOptions;

@@ -64,6 +64,15 @@ TEST(AnAudioPipeline, RefusesConfigurationsItCannotRun) {
     EXPECT_EQ(config.validate().code(), Errc::Unsupported);
     config = configFor(MediaDirection::CallerToCallee, CodecId::Opus, 20ms);
     EXPECT_FALSE(AudioPipeline::make(config, *pair->a, nullptr, nullptr).ok());
+    // Valid on its own, but the jitter buffer cannot hold 10 s of 10 ms frames.
+    config = configFor(MediaDirection::CallerToCallee, CodecId::Pcm, 10ms);
+    config.jitter.maxDelay = 10s;
+    EXPECT_FALSE(AudioPipeline::make(config, *pair->a, sealerFor(config.sendDirection),
+                                     openerFor(other(config.sendDirection)))
+                     .ok());
+    // A pipeline that never started leaves the transport alone.
+    std::vector<uint8_t> packet(10, 1);
+    EXPECT_TRUE(pair->a->send(packet));
 }
 
 TEST(AnAudioPipeline, StartsAndStopsWithoutLeavingThreadsBehind) {
