@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: MIT
+// Rate limits: a token bucket, a per-source bucket table and a per-source connection counter, all
+// bounded.
+#pragma once
+
+#include "core/result.h"
+#include "net/clock.h"
+#include "net/socket.h"
+
+#include <cstddef>
+#include <list>
+#include <string>
+#include <unordered_map>
+
+namespace voice {
+
+/// A token bucket: holds up to `burst` tokens, refilled at `ratePerSecond`.
+/// Starts full. Not thread-safe: one per connection or per loop thread.
+class TokenBucket {
+public:
+    TokenBucket(const MonotonicClock& clock, double ratePerSecond, double burst);
+
+    /// Takes `tokens` if that many are available; false (taking none) if not.
+    bool tryTake(double tokens = 1.0);
+    /// Tokens available now.
+    double available();
+    /// True when the bucket has refilled completely (it is as good as new).
+    bool full();
+
+private:
+    void refill();
+
+    const MonotonicClock& clock_;
+    double rate_;
+    double burst_;
+    double tokens_;
+    MonotonicClock::TimePoint last_;
+};
+
+/// The part of an address a per-source limit counts: the IPv4 address, or
+/// the IPv6 /64 prefix (one host usually owns a whole /64). IPv4-mapped
+/// IPv6 counts as IPv4; the port is ignored.
+std::string sourceKey(const SocketAddress& address);
+
+/// Limits concurrent connections per source and the number of sources
+/// tracked. Entries vanish when their count drops to zero, so the table
+/// never holds more than maxSources entries. Not thread-safe: owned by one
+/// loop thread (a relay with a loop per core keeps one per loop or locks).
+class ConnectionLimiter {
+public:
+    ConnectionLimiter(size_t maxPerSource, size_t maxSources)
+        : maxPerSource_(maxPerSource), maxSources_(maxSources) {}
+
+    /// Counts a new connection from address, or refuses it with Busy
+    /// ("too many connections from 192.0.2.1").
+    Status tryAcquire(const SocketAddress& address);
+    /// Uncounts a connection that tryAcquire() accepted.
+    void release(const SocketAddress& address);
+    size_t count(const SocketAddress& address) const;
+    size_t sources() const { return counts_.size(); }
+
+private:
+    size_t maxPerSource_;
+    size_t maxSources_;
+    std::unordered_map<std::string, size_t> counts_;
+};
+
+/// A token bucket per source (sourceKey()), in a table of at most
+/// maxSources entries: buckets that refilled completely are dropped first,
+/// then the least recently used. For connection attempts or registrations
+/// per address over time. Not thread-safe.
+class SourceRateLimiter {
+public:
+    SourceRateLimiter(const MonotonicClock& clock, double ratePerSecond, double burst,
+                      size_t maxSources);
+
+    /// Takes one token from the source's bucket; false when it is empty.
+    bool tryTake(const SocketAddress& address);
+    size_t sources() const { return buckets_.size(); }
+
+private:
+    struct Entry {
+        TokenBucket bucket;
+        std::list<std::string>::iterator lru;
+    };
+    void makeRoom();
+
+    const MonotonicClock& clock_;
+    double rate_;
+    double burst_;
+    size_t maxSources_;
+    std::list<std::string> lru_; // most recently used at the front
+    std::unordered_map<std::string, Entry> buckets_;
+};
+
+} // namespace voice
