@@ -24,10 +24,25 @@ Result<RelayConfig> RelayConfig::fromFile(const ConfigFile& file) {
         }                                                                                          \
         field = *r;                                                                                \
     } while (0)
-    VOICE_TAKE(c.listen, file.getHostPort("listen", c.listen));
+    // Port 0 (any free port, reported to systemd as STATUS) is for tests.
+    auto hostPort = [&](std::string_view key) -> Result<HostPort> {
+        auto text = file.getString(key, std::nullopt, 300);
+        if (!text.ok()) {
+            return text.status();
+        }
+        auto hp = HostPort::parse(*text, true);
+        if (!hp.ok()) {
+            return Status(Errc::InvalidArgument, file.name() + ": key '" + std::string(key) +
+                                                     "': " + hp.status().detail());
+        }
+        return hp;
+    };
+    if (file.has("listen")) {
+        VOICE_TAKE(c.listen, hostPort("listen"));
+    }
     VOICE_TAKE(c.stateDir, file.getString("state_dir", c.stateDir, 512));
     if (file.has("metrics")) {
-        VOICE_TAKE(c.metrics, file.getHostPort("metrics"));
+        VOICE_TAKE(c.metrics, hostPort("metrics"));
     }
     if (file.has("allowlist")) {
         VOICE_TAKE(c.allowlist, file.getString("allowlist", std::nullopt, 512));

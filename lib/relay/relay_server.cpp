@@ -898,16 +898,38 @@ void RelayServer::handleRegister(Connection& c, const msg::Register& m) {
 }
 
 void RelayServer::handleCall(Connection& c, const msg::Call& m) {
-    if (c.call != 0) {
-        msg::Error e;
-        e.code = ErrorCode::BadState;
-        e.text = "already in a call";
-        send(c, e);
-        return;
-    }
     auto it = names_.find(m.callee);
     Connection* callee = it == names_.end() ? nullptr : find(it->second);
-    if (!callee || callee->id == c.id || callee->state != Connection::State::Registered) {
+    if (callee && callee->state != Connection::State::Registered) {
+        callee = nullptr;
+    }
+    if (c.call != 0) {
+        // Glare: c is being rung by the very client it now calls. Either
+        // way round, the second Call comes from the callee of the first.
+        // The call from the lexicographically smaller name wins, whichever
+        // reached the relay first; the loser's call is answered Busy.
+        const CallState& mine = *calls_.at(c.call);
+        const bool glare =
+            callee && !mine.active && mine.callee == c.id && mine.caller == callee->id;
+        if (!glare) {
+            msg::Error e;
+            e.code = ErrorCode::BadState;
+            e.text = "already in a call";
+            send(c, e);
+            return;
+        }
+        if (c.name < callee->name) {
+            endCall(mine.serial, HangupReason::Busy, HangupReason::Busy);
+            startCall(c, *callee);
+        } else {
+            ++rejectedBusy_;
+            msg::Busy busy;
+            busy.callee = m.callee;
+            send(c, busy);
+        }
+        return;
+    }
+    if (!callee || callee->id == c.id) {
         ++rejectedOffline_;
         msg::Offline o;
         o.callee = m.callee;
@@ -915,16 +937,7 @@ void RelayServer::handleCall(Connection& c, const msg::Call& m) {
         return;
     }
     if (callee->call != 0) {
-        // Glare: both called each other and the callee's call still rings
-        // at us. The call from the lexicographically smaller name wins,
-        // whichever arrived first; the other caller gets Hangup{busy}.
-        auto& other = *calls_.at(callee->call);
-        if (!other.active && other.caller == callee->id && other.callee == c.id &&
-            c.name < callee->name) {
-            endCall(other.serial, HangupReason::Busy, HangupReason::Busy);
-            startCall(c, *callee);
-            return;
-        }
+        // Busy in a call or ringing: the callee hears nothing of this.
         ++rejectedBusy_;
         msg::Busy b;
         b.callee = m.callee;
