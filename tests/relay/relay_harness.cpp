@@ -212,7 +212,7 @@ double RelayProcess::metric(const std::string& name) {
 
 // ---------------------------------------------------------------------------
 
-std::unique_ptr<Client> Client::connect(uint16_t port) {
+std::unique_ptr<Client> Client::connect(uint16_t port, bool withUdp) {
     auto fd = tcpConnect(SocketAddress::loopbackV4(port));
     if (!fd.ok()) {
         return nullptr;
@@ -239,7 +239,7 @@ std::unique_ptr<Client> Client::connect(uint16_t port) {
         }
         waitFd(c->tls_->fd(), io.state == TlsIo::State::WantRead ? POLLIN : POLLOUT, 100ms);
     }
-    auto udp = udpBind(SocketAddress::loopbackV4(0));
+    auto udp = withUdp ? udpBind(SocketAddress::loopbackV4(0)) : Result<UniqueFd>(UniqueFd());
     if (udp.ok()) {
         c->udp_ = std::move(*udp);
     }

@@ -79,7 +79,7 @@ private:
 class Client {
 public:
     /// TCP connect + TLS handshake to 127.0.0.1:port. nullptr on failure.
-    static std::unique_ptr<Client> connect(uint16_t port);
+    static std::unique_ptr<Client> connect(uint16_t port, bool withUdp = true);
     /// Hello, challenge, Register signed with identity. Returns the relay's
     /// answer (Registered or Refused) or nullopt.
     std::optional<msg::Message> registerAs(const std::string& name, const Identity& identity);
