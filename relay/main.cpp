@@ -9,6 +9,7 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <sys/resource.h>
 
 namespace {
 
@@ -124,6 +125,13 @@ int main(int argc, char** argv) {
         }
     }
 
+    // One descriptor per client: take the hard limit (systemd's default
+    // soft limit of 1024 would cap the relay far below max_clients).
+    rlimit files{};
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &files);
+    }
     auto config = loadConfig(configPath, explicitPath, o);
     if (!config.ok()) {
         std::fprintf(stderr, "voice-relayd: %s\n", config.status().toString().c_str());

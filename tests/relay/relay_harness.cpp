@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <fstream>
 #include <poll.h>
 #include <sstream>
@@ -64,7 +65,7 @@ bool RelayProcess::start(std::vector<std::string> extraArgs) {
     }
     received_.clear();
     std::vector<std::string> args = {binary, "--config", configPath_, "--state-dir", stateDir_};
-    if (config_.find("listen") == std::string::npos) {
+    if (config_.find("listen") == std::string::npos && passed_.empty()) {
         args.push_back("--listen");
         args.push_back("127.0.0.1:0");
     }
@@ -72,6 +73,20 @@ bool RelayProcess::start(std::vector<std::string> extraArgs) {
     pid_ = ::fork();
     if (pid_ == 0) {
         ::setenv("NOTIFY_SOCKET", notifyPath_.c_str(), 1);
+        for (auto& [k, v] : env_) {
+            ::setenv(k.c_str(), v.c_str(), 1);
+        }
+        if (!passed_.empty()) {
+            std::vector<int> high;
+            for (int fd : passed_) {
+                high.push_back(::fcntl(fd, F_DUPFD, 100));
+            }
+            for (size_t i = 0; i < high.size(); ++i) {
+                ::dup2(high[i], 3 + int(i));
+            }
+            ::setenv("LISTEN_FDS", std::to_string(high.size()).c_str(), 1);
+            ::setenv("LISTEN_PID", std::to_string(::getpid()).c_str(), 1);
+        }
         std::vector<char*> argv;
         for (auto& a : args) {
             argv.push_back(a.data());

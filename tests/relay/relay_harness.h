@@ -65,6 +65,12 @@ public:
     /// A value from the metrics text (first sample of that name), or -1.
     double metric(const std::string& name);
     void rewriteConfig(const std::string& config);
+    /// An environment variable for the next start().
+    void setEnv(std::string name, std::string value) {
+        env_.emplace_back(std::move(name), std::move(value));
+    }
+    /// Passes these sockets as systemd socket activation (LISTEN_FDS) on start().
+    void passSockets(std::vector<int> fds) { passed_ = std::move(fds); }
 
 private:
     std::string dir_, stateDir_, configPath_, notifyPath_, config_;
@@ -73,6 +79,8 @@ private:
     uint16_t port_ = 0;
     std::optional<uint16_t> metricsPort_;
     std::vector<std::string> received_;
+    std::vector<std::pair<std::string, std::string>> env_;
+    std::vector<int> passed_;
 };
 
 /// A blocking scripted client speaking the real protocol over TLS 1.3.

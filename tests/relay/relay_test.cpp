@@ -439,3 +439,60 @@ TEST(ARelayCommandLine, PrintsVersionAndRejectsUnknownOptions) {
 
 } // namespace
 } // namespace voice::test
+
+namespace voice::test {
+namespace {
+
+TEST(ARelayUnderSystemd, FeedsTheWatchdogWhileItsLoopsTurn) {
+    RelayProcess relay;
+    relay.setEnv("WATCHDOG_USEC", "400000");
+    ASSERT_TRUE(relay.start());
+    EXPECT_TRUE(waitUntil([&] {
+        auto n = relay.notifications();
+        return std::count(n.begin(), n.end(), "WATCHDOG=1") >= 2;
+    }));
+}
+
+TEST(ARelayUnderSystemd, ServesOnSocketsPassedBySocketActivation) {
+    auto tcp = tcpListen(SocketAddress::loopbackV4(0));
+    ASSERT_TRUE(tcp.ok());
+    const uint16_t port = localAddress(tcp->get())->port();
+    auto udp = udpBind(SocketAddress::loopbackV4(port));
+    ASSERT_TRUE(udp.ok()) << udp.status().toString();
+    RelayProcess relay;
+    relay.passSockets({tcp->get(), udp->get()});
+    ASSERT_TRUE(relay.start());
+    EXPECT_EQ(relay.port(), port);
+    tcp->reset();
+    udp->reset(); // the relay holds its own copies now
+    auto aliceId = Identity::generate().value();
+    auto bobId = Identity::generate().value();
+    auto alice = Client::connect(port);
+    auto bob = Client::connect(port);
+    ASSERT_TRUE(alice && bob);
+    ASSERT_TRUE(alice->registerOk("alice", aliceId));
+    ASSERT_TRUE(bob->registerOk("bob", bobId));
+    msg::Call call;
+    call.callee = "bob";
+    ASSERT_TRUE(alice->send(call));
+    ASSERT_TRUE(alice->expect<msg::Ringing>());
+    auto incoming = bob->expect<msg::IncomingCall>();
+    ASSERT_TRUE(incoming);
+    msg::Accept accept;
+    accept.callId = incoming->callId;
+    ASSERT_TRUE(bob->send(accept));
+    auto a = alice->expect<msg::CallStarted>();
+    auto b = bob->expect<msg::CallStarted>();
+    ASSERT_TRUE(a && b);
+    ASSERT_TRUE(bob->sendUdp(mediaPacket(b->sessionId, 0, {}, MediaKind::Probe)));
+    std::vector<uint8_t> payload(64, 2);
+    ASSERT_TRUE(waitUntil([&] {
+        auto p = mediaPacket(a->sessionId, 1, payload);
+        alice->sendUdp(p);
+        auto got = bob->receiveUdp(200ms);
+        return got && *got == p;
+    }));
+}
+
+} // namespace
+} // namespace voice::test
