@@ -101,26 +101,46 @@ inline constexpr std::array<FrameTypeInfo, 20> kFrameTypes{{
     {FrameType::MediaTunnel, "media-tunnel", 1200, FrameSender::Both},
 }};
 
-/// The table entry for a type byte, or nullptr for an unknown type.
-constexpr const FrameTypeInfo* frameTypeInfo(uint8_t type) {
-    for (const auto& info : kFrameTypes) {
-        if (static_cast<uint8_t>(info.type) == type) {
-            return &info;
+/// Index of a type byte in kFrameTypes, or -1 for an unknown type.
+constexpr int frameTypeIndex(uint8_t type) {
+    for (size_t i = 0; i < kFrameTypes.size(); ++i) {
+        if (static_cast<uint8_t>(kFrameTypes[i].type) == type) {
+            return static_cast<int>(i);
         }
     }
-    return nullptr;
+    return -1;
 }
+
+/// The table entry for a type byte, or nullptr for an unknown type.
+inline const FrameTypeInfo* frameTypeInfo(uint8_t type) {
+    const int i = frameTypeIndex(type);
+    return i < 0 ? nullptr : &kFrameTypes[static_cast<size_t>(i)];
+}
+
+// The lookups below go by index, not pointer: GCC with -fsanitize=undefined
+// refuses pointer comparisons in constant expressions.
 
 /// Largest payload allowed for a type; 0 for a value outside the table.
 constexpr uint16_t maxPayload(FrameType type) {
-    const FrameTypeInfo* info = frameTypeInfo(static_cast<uint8_t>(type));
-    return info ? info->maxPayload : 0;
+    const int i = frameTypeIndex(static_cast<uint8_t>(type));
+    return i < 0 ? 0 : kFrameTypes[static_cast<size_t>(i)].maxPayload;
 }
 
 /// "hello", "register", ...; "unknown" for a value outside the table.
 constexpr std::string_view frameTypeName(FrameType type) {
-    const FrameTypeInfo* info = frameTypeInfo(static_cast<uint8_t>(type));
-    return info ? info->name : std::string_view("unknown");
+    const int i = frameTypeIndex(static_cast<uint8_t>(type));
+    return i < 0 ? std::string_view("unknown") : kFrameTypes[static_cast<size_t>(i)].name;
+}
+
+/// True if `sender` may send frames of this type (FrameTypeInfo::sender).
+/// The relay drops a client that sends a relay-only type, and vice versa.
+constexpr bool mayBeSentBy(FrameType type, FrameSender sender) {
+    const int i = frameTypeIndex(static_cast<uint8_t>(type));
+    if (i < 0) {
+        return false;
+    }
+    const FrameSender allowed = kFrameTypes[static_cast<size_t>(i)].sender;
+    return allowed == FrameSender::Both || allowed == sender;
 }
 
 /// The largest maxPayload of any type: what the decoder may have to hold.

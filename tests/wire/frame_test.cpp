@@ -79,6 +79,16 @@ TEST(AFrameTypeTable, IsSortedUniqueAndWithinTheDecoderBuffer) {
     EXPECT_EQ(frameTypeName(static_cast<FrameType>(0x7F)), "unknown");
 }
 
+TEST(AFrameTypeTable, SaysWhoMaySendEachType) {
+    EXPECT_TRUE(mayBeSentBy(FrameType::Register, FrameSender::Client));
+    EXPECT_FALSE(mayBeSentBy(FrameType::Register, FrameSender::Relay));
+    EXPECT_TRUE(mayBeSentBy(FrameType::IncomingCall, FrameSender::Relay));
+    EXPECT_FALSE(mayBeSentBy(FrameType::IncomingCall, FrameSender::Client));
+    EXPECT_TRUE(mayBeSentBy(FrameType::Hangup, FrameSender::Client));
+    EXPECT_TRUE(mayBeSentBy(FrameType::Hangup, FrameSender::Relay));
+    EXPECT_FALSE(mayBeSentBy(static_cast<FrameType>(0), FrameSender::Client));
+}
+
 TEST(AFrameEncoder, WritesTypeZeroFlagsAndBigEndianLength) {
     std::vector<uint8_t> out{0xEE}; // existing content is kept
     const std::vector<uint8_t> payload{1, 2, 3, 4, 5, 6, 7, 8};

@@ -59,9 +59,8 @@ Corpus frameDecoderSeeds() {
     }
     seeds["short_conversation"] = call;
 
-    auto truncated = call;
-    truncated.resize(truncated.size() - 5);
-    seeds["truncated_tail"] = truncated;
+    // The last frame cut short (the Hangup's call id is 16 bytes).
+    seeds["truncated_tail"] = std::vector<uint8_t>(call.begin(), call.end() - 5);
 
     auto oversized = call;
     oversized.insert(oversized.end(), {0x10, 0x00, 0x00, 0x22}); // Call of 34 bytes
