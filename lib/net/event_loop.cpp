@@ -280,8 +280,9 @@ void EventLoop::runPosted() {
 }
 
 Status EventLoop::run() {
-    stopRequested_.store(false);
-    while (!stopRequested_.load()) {
+    // exchange() consumes the request: a stop() that raced ahead of run()
+    // is not lost, and the next run() starts afresh.
+    while (!stopRequested_.exchange(false)) {
         if (Status s = dispatch(-1); !s) {
             return s;
         }

@@ -35,7 +35,8 @@ public:
     /// Event bits passed to and from fd watches (the epoll bits themselves).
     static constexpr uint32_t kReadable = EPOLLIN;
     static constexpr uint32_t kWritable = EPOLLOUT;
-    /// Reported to callbacks even when not asked for.
+    /// Reported to callbacks even when not asked for. Level-triggered like
+    /// the rest: a hung-up fd keeps reporting until its watch is removed.
     static constexpr uint32_t kHangup = EPOLLHUP | EPOLLRDHUP;
     static constexpr uint32_t kError = EPOLLERR;
 
@@ -81,7 +82,8 @@ public:
 
     /// Runs fn on the loop thread soon, in posting order. Thread-safe.
     void post(std::function<void()> fn);
-    /// Makes run() return after the current dispatch round. Thread-safe.
+    /// Makes run() return after the current dispatch round; a stop() before
+    /// run() makes the next run() return at once. Thread-safe.
     void stop();
 
     /// Dispatches events until stop(). Returns an error only if epoll fails.

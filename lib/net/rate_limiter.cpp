@@ -93,16 +93,10 @@ SourceRateLimiter::SourceRateLimiter(const MonotonicClock& clock, double ratePer
       maxSources_(std::max<size_t>(1, maxSources)) {}
 
 void SourceRateLimiter::makeRoom() {
-    // A bucket that refilled completely behaves like a new one: drop those first.
-    for (auto it = buckets_.begin(); it != buckets_.end();) {
-        if (it->second.bucket.full()) {
-            lru_.erase(it->second.lru);
-            it = buckets_.erase(it);
-        } else {
-            ++it;
-        }
-    }
-    while (buckets_.size() >= maxSources_) {
+    // Evict from the least recently used end: O(1) per new source even under
+    // a flood of distinct addresses. A refilled (full) bucket is as good as
+    // new, so dropping it loses nothing; otherwise the oldest source goes.
+    while (!lru_.empty() && buckets_.size() >= maxSources_) {
         buckets_.erase(lru_.back());
         lru_.pop_back();
     }

@@ -66,9 +66,11 @@ private:
 };
 
 /// A token bucket per source (sourceKey()), in a table of at most
-/// maxSources entries: buckets that refilled completely are dropped first,
-/// then the least recently used. For connection attempts or registrations
-/// per address over time. Not thread-safe.
+/// maxSources entries; when full, the least recently used source is
+/// forgotten (O(1), so a flood of distinct addresses costs no more than
+/// one). For connection attempts or registrations per address over time.
+/// Size maxSources well above the number of active sources: a forgotten
+/// source starts again with a full bucket. Not thread-safe.
 class SourceRateLimiter {
 public:
     SourceRateLimiter(const MonotonicClock& clock, double ratePerSecond, double burst,

@@ -109,6 +109,12 @@ Result<HostPort> HostPort::parse(std::string_view text, bool allowPortZero) {
         if (Status s = validateHostName(hp.host); !s) {
             return fail(s.detail());
         }
+        // Digits and dots only: it must be a real IPv4 address, not "999.1.1.1".
+        in_addr a4;
+        if (hp.host.find_first_not_of("0123456789.") == std::string::npos &&
+            ::inet_pton(AF_INET, hp.host.c_str(), &a4) != 1) {
+            return fail("invalid IPv4 address");
+        }
         portText = text.substr(colon + 1);
     }
     auto port = parsePort(portText, allowPortZero);
@@ -318,7 +324,7 @@ Status setNonBlocking(int fd, bool on) {
     return {};
 }
 
-Result<UniqueFd> tcpListen(const SocketAddress& address, int backlog) {
+Result<UniqueFd> tcpListen(const SocketAddress& address, int backlog, bool reusePort) {
     if (address.empty()) {
         return Result<UniqueFd>(Errc::InvalidArgument, "tcpListen: empty address");
     }
@@ -328,6 +334,11 @@ Result<UniqueFd> tcpListen(const SocketAddress& address, int backlog) {
     }
     if (Status s = setIntOption(fd.get(), SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR"); !s) {
         return s;
+    }
+    if (reusePort) {
+        if (Status s = setIntOption(fd.get(), SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT"); !s) {
+            return s;
+        }
     }
     if (address.family() == AF_INET6) {
         const auto* v6 = reinterpret_cast<const sockaddr_in6*>(address.data());
@@ -414,13 +425,18 @@ Status connectResult(int fd) {
     return {};
 }
 
-Result<UniqueFd> udpBind(const SocketAddress& address) {
+Result<UniqueFd> udpBind(const SocketAddress& address, bool reusePort) {
     if (address.empty()) {
         return Result<UniqueFd>(Errc::InvalidArgument, "udpBind: empty address");
     }
     UniqueFd fd(::socket(address.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd) {
         return Status::fromErrno(Errc::Io, errno, "socket(UDP)");
+    }
+    if (reusePort) {
+        if (Status s = setIntOption(fd.get(), SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT"); !s) {
+            return s;
+        }
     }
     if (address.family() == AF_INET6) {
         const auto* v6 = reinterpret_cast<const sockaddr_in6*>(address.data());

@@ -87,8 +87,10 @@ struct SocketAddressHash {
 
 /// A listening TCP socket: non-blocking, close-on-exec, SO_REUSEADDR.
 /// "[::]" listens dual-stack (IPv4 arrives as ::ffff:a.b.c.d); other IPv6
-/// addresses are IPv6-only.
-Result<UniqueFd> tcpListen(const SocketAddress& address, int backlog = 128);
+/// addresses are IPv6-only. With reusePort (SO_REUSEPORT) several sockets
+/// of this user may bind the same port and the kernel spreads connections
+/// over them: one listener per event-loop thread.
+Result<UniqueFd> tcpListen(const SocketAddress& address, int backlog = 128, bool reusePort = false);
 /// Accepts one connection (non-blocking, close-on-exec). Returns an invalid
 /// UniqueFd when nothing is pending; peer (if given) receives its address.
 Result<UniqueFd> tcpAccept(int listenFd, SocketAddress* peer = nullptr);
@@ -100,7 +102,8 @@ Status connectResult(int fd);
 
 /// A UDP socket bound to address: non-blocking, close-on-exec. Binding the
 /// port of a TCP listener on the same address gives the relay one port number.
-Result<UniqueFd> udpBind(const SocketAddress& address);
+/// reusePort as for tcpListen() (datagrams are spread by source address).
+Result<UniqueFd> udpBind(const SocketAddress& address, bool reusePort = false);
 /// A datagram that recvFrom() returned.
 struct Datagram {
     size_t size = 0;        ///< bytes stored in the buffer

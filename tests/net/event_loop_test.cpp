@@ -253,3 +253,18 @@ TEST(AnEventLoop, DeliversSignalsThroughTheLoop) {
     ASSERT_TRUE(runUntil(*loop, [&] { return got.size() == 2; }));
     EXPECT_EQ(got, (std::vector<int>{SIGHUP, SIGTERM}));
 }
+
+TEST(AnEventLoop, DoesNotLoseAStopRequestedBeforeRun) {
+    auto loop = makeLoop();
+    std::thread stopper([&] { loop->stop(); });
+    stopper.join();
+    EXPECT_TRUE(loop->run().ok()); // returns instead of blocking forever
+    // The request was consumed: the next run() runs until a new stop().
+    bool ran = false;
+    loop->addTimer(1ms, [&] {
+        ran = true;
+        loop->stop();
+    });
+    EXPECT_TRUE(loop->run().ok());
+    EXPECT_TRUE(ran);
+}

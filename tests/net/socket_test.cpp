@@ -73,12 +73,30 @@ TEST(AHostPort, ParsesNamesIPv4AndBracketedIPv6) {
 }
 
 TEST(AHostPort, RejectsMalformedInputWithAClearMessage) {
-    for (const char* bad :
-         {"",           "host",       "host:",        ":7000",       "host:0",
-          "host:65536", "host:+7",    "host:7x",      "host:-1",     "::1:7000",
-          "[::1]",      "[::1]7000",  "[zz::1]:7000", "[]:7000",     "ho st:7000",
-          "-host:7000", "host-:7000", "a..b:7000",    "host:070000", "h\xc3\xa9:7000",
-          "host:7000\n"}) {
+    for (const char* bad : {"",
+                            "host",
+                            "host:",
+                            ":7000",
+                            "host:0",
+                            "host:65536",
+                            "host:+7",
+                            "host:7x",
+                            "host:-1",
+                            "::1:7000",
+                            "[::1]",
+                            "[::1]7000",
+                            "[zz::1]:7000",
+                            "[]:7000",
+                            "ho st:7000",
+                            "-host:7000",
+                            "host-:7000",
+                            "a..b:7000",
+                            "host:070000",
+                            "h\xc3\xa9:7000",
+                            "host:7000\n",
+                            "999.1.1.1:80",
+                            "1.2.3:80",
+                            "1.2.3.4.5:80"}) {
         auto r = HostPort::parse(bad);
         EXPECT_FALSE(r.ok()) << "accepted '" << bad << "'";
         if (!r.ok()) {
@@ -217,4 +235,15 @@ TEST(AUdpSocket, FlagsATruncatedDatagram) {
     ASSERT_TRUE(got.ok() && got->has_value());
     EXPECT_TRUE((*got)->truncated);
     EXPECT_EQ((*got)->size, 4u);
+}
+
+TEST(ATcpSocket, SharesAPortBetweenListenersWithReusePort) {
+    auto first = tcpListen(SocketAddress::loopbackV4(0), 16, true);
+    ASSERT_TRUE(first.ok());
+    const SocketAddress addr = *localAddress(first->get());
+    auto second = tcpListen(addr, 16, true);
+    ASSERT_TRUE(second.ok()) << second.status().toString();
+    auto u1 = udpBind(addr, true);
+    auto u2 = udpBind(addr, true);
+    EXPECT_TRUE(u1.ok() && u2.ok());
 }
