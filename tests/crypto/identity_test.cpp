@@ -52,6 +52,11 @@ TEST_F(AnIdentityFile, IsCreatedOnFirstUseWithMode0600AndLoadsBackTheSameKey) {
         ++files;
     }
     EXPECT_EQ(files, 1u);
+    // Stored as PEM PKCS#8.
+    std::ifstream in(path);
+    std::string first;
+    std::getline(in, first);
+    EXPECT_EQ(first, "-----BEGIN PRIVATE KEY-----");
     // The loaded key signs like the original.
     const uint8_t msg[] = {1, 2, 3};
     auto sig = again->sign(msg);
