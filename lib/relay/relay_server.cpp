@@ -736,7 +736,7 @@ void RelayServer::handleFrame(Connection& c, const Frame& frame) {
         return;
     }
     const FrameTypeInfo* info = frameTypeInfo(uint8_t(frame.type));
-    if (!info || info->sender == FrameSender::Relay) {
+    if (!info || !mayBeSentBy(frame.type, FrameSender::Client)) {
         ++protocolErrors_;
         sendErrorAndClose(c, ErrorCode::Protocol,
                           "clients may not send " + std::string(frameTypeName(frame.type)));
