@@ -225,6 +225,7 @@ int runOnce(const std::string& binary, size_t calls, double seconds, size_t pool
     std::string shm = mkdtemp(tmpl) ? tmpl : "/tmp";
     RelayProcess relay("metrics = 127.0.0.1:0\nmax_clients = 1000000\n"
                        "max_connections_per_address = 1000000\nregistration_timeout = 10m\n"
+                       "new_names_per_minute = 1000000\n"
                        "keepalive_interval = 1h\nidle_timeout = 3h\nring_timeout = 10m\n"
                        "log_level = warning\n",
                        shm + "/state");

@@ -7,11 +7,11 @@ namespace voice {
 using std::chrono::milliseconds;
 
 Result<RelayConfig> RelayConfig::fromFile(const ConfigFile& file) {
-    Status keys = file.checkKeys({"listen", "state_dir", "metrics", "log_level", "allowlist",
-                                  "ring_timeout", "registration_timeout", "keepalive_interval",
-                                  "idle_timeout", "udp_freshness", "max_clients",
-                                  "max_connections_per_address", "messages_per_second",
-                                  "message_burst", "output_buffer_bytes", "media_threads"});
+    Status keys = file.checkKeys(
+        {"listen", "state_dir", "metrics", "log_level", "allowlist", "ring_timeout",
+         "registration_timeout", "keepalive_interval", "idle_timeout", "udp_freshness",
+         "max_clients", "max_connections_per_address", "messages_per_second", "message_burst",
+         "new_names_per_minute", "output_buffer_bytes", "media_threads"});
     if (!keys.ok()) {
         return keys;
     }
@@ -67,6 +67,8 @@ Result<RelayConfig> RelayConfig::fromFile(const ConfigFile& file) {
     c.messagesPerSecond = double(rate);
     VOICE_TAKE(rate, file.getInt("message_burst", 1, 1000000, int64_t(c.messageBurst)));
     c.messageBurst = double(rate);
+    VOICE_TAKE(c.newNamesPerMinute,
+               file.getInt("new_names_per_minute", 1, 1000000, int64_t(c.newNamesPerMinute)));
     VOICE_TAKE(c.outputBufferBytes, file.getInt("output_buffer_bytes", 4096, 64 * 1024 * 1024,
                                                 int64_t(c.outputBufferBytes)));
     VOICE_TAKE(c.mediaThreads, file.getInt("media_threads", 0, 256, int64_t(c.mediaThreads)));

@@ -42,6 +42,9 @@ struct RelayConfig {
     size_t maxConnectionsPerAddress = 16;
     double messagesPerSecond = 100;
     double messageBurst = 200;
+    /// New names (first-key bindings) one source address may claim per
+    /// minute, so nobody can fill the bindings file quickly.
+    size_t newNamesPerMinute = 30;
     size_t outputBufferBytes = 256 * 1024;
     /// Media forwarding threads; 0 = one per core.
     size_t mediaThreads = 0;

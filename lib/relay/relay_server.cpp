@@ -166,6 +166,9 @@ Result<std::unique_ptr<RelayServer>> RelayServer::create(RelayConfig config, Rel
     s->router_ = std::make_unique<MediaRouter>(s->config_.udpFreshness);
     s->perSource_ = std::make_unique<ConnectionLimiter>(s->config_.maxConnectionsPerAddress,
                                                         s->config_.maxClients);
+    s->newNames_ = std::make_unique<SourceRateLimiter>(
+        MonotonicClock::system(), double(s->config_.newNamesPerMinute) / 60.0,
+        double(s->config_.newNamesPerMinute), 100000);
     Status bound = s->bindSockets();
     if (!bound.ok()) {
         return bound;
@@ -860,6 +863,10 @@ void RelayServer::handleRegister(Connection& c, const msg::Register& m) {
             return;
         }
     } else {
+        if (!newNames_->tryTake(c.peer)) {
+            refuse(c, RefuseReason::RateLimited, "too many new names from this address; try later");
+            return;
+        }
         if (!bindings_.add(m.name, m.identityKey)) {
             refuse(c, RefuseReason::ServerFull, "no room for another name");
             return;
@@ -1254,6 +1261,9 @@ void RelayServer::reload() {
     config_ = std::move(*fresh);
     allowlist_ = std::move(allow);
     setLogLevel(config_.logLevel);
+    newNames_ = std::make_unique<SourceRateLimiter>(MonotonicClock::system(),
+                                                    double(config_.newNamesPerMinute) / 60.0,
+                                                    double(config_.newNamesPerMinute), 100000);
     LOG_NOTICE("configuration reloaded%s", allowlist_ ? " (allowlist on)" : "");
     (void)notifyReady();
 }

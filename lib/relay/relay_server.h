@@ -119,6 +119,7 @@ private:
     std::unique_ptr<MediaRouter> router_;
     std::vector<std::unique_ptr<MediaThread>> mediaThreads_;
     std::unique_ptr<ConnectionLimiter> perSource_;
+    std::unique_ptr<SourceRateLimiter> newNames_;
 
     std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
     std::unordered_map<std::string, uint64_t> names_; // registered name -> connection

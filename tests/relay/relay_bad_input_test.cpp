@@ -13,7 +13,8 @@ constexpr const char* kConfig = "registration_timeout = 2s\n"
                                 "metrics = 127.0.0.1:0\n"
                                 "max_connections_per_address = 16\n"
                                 "messages_per_second = 50\n"
-                                "message_burst = 100\n";
+                                "message_burst = 100\n"
+                                "new_names_per_minute = 6\n";
 
 class ARelayUnderBadInput : public ::testing::Test {
 protected:
@@ -217,6 +218,25 @@ TEST_F(ARelayUnderBadInput, ClosesAClientThatFloodsMessages) {
     EXPECT_TRUE(sawRateLimit);
     EXPECT_TRUE(c->waitClosed());
     expectHonestClientsWork();
+}
+
+TEST_F(ARelayUnderBadInput, LimitsHowFastOneAddressClaimsNewNames) {
+    bool limited = false;
+    for (int i = 0; i < 10 && !limited; ++i) {
+        auto c = Client::connect(relay.port());
+        ASSERT_TRUE(c);
+        auto m = c->registerAs("squatter" + std::to_string(i), Identity::generate().value());
+        ASSERT_TRUE(m);
+        if (auto* r = std::get_if<msg::Refused>(&*m)) {
+            EXPECT_EQ(r->reason, RefuseReason::RateLimited);
+            limited = true;
+        }
+    }
+    EXPECT_TRUE(limited);
+    // Names already bound still register (no new binding needed).
+    auto again = Client::connect(relay.port());
+    ASSERT_TRUE(again);
+    EXPECT_TRUE(again->registerOk("alice", aliceId));
 }
 
 TEST_F(ARelayUnderBadInput, RefusesRelayOnlyMessagesFromClients) {
