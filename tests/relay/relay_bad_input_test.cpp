@@ -301,3 +301,48 @@ TEST_F(ARelayUnderBadInput, DropsUdpJunkAndSpoofedSessionIdsWhileACallFlows) {
 
 } // namespace
 } // namespace voice::test
+
+namespace voice::test {
+namespace {
+
+TEST(ARelayWithASlowReader, DropsTheReaderInsteadOfBufferingWithoutBound) {
+    RelayProcess relay("metrics = 127.0.0.1:0\noutput_buffer_bytes = 4096\n"
+                       "messages_per_second = 5000\nmessage_burst = 5000\n");
+    ASSERT_TRUE(relay.start());
+    auto aliceId = Identity::generate().value();
+    auto bobId = Identity::generate().value();
+    auto alice = Client::connect(relay.port());
+    auto bob = Client::connect(relay.port());
+    ASSERT_TRUE(alice && bob);
+    ASSERT_TRUE(alice->registerOk("alice", aliceId));
+    ASSERT_TRUE(bob->registerOk("bob", bobId));
+    msg::Call call;
+    call.callee = "bob";
+    ASSERT_TRUE(alice->send(call));
+    auto ringing = alice->expect<msg::Ringing>();
+    ASSERT_TRUE(ringing);
+    ASSERT_TRUE(bob->expect<msg::IncomingCall>());
+    // Bob stops reading; alice pours handshake payloads at him.
+    msg::E2eHandshake hs;
+    hs.callId = ringing->callId;
+    hs.bytes.assign(kMaxHandshakeBytes, 0x42);
+    std::vector<uint8_t> frame;
+    ASSERT_TRUE(msg::appendMessage(frame, hs).ok());
+    const long rssBefore = relay.vmRssKb();
+    bool dropped = false;
+    for (int i = 0; i < 4000 && !dropped; ++i) {
+        ASSERT_TRUE(alice->sendBytes(frame));
+        if (i % 100 == 99) {
+            dropped = relay.metric("voice_relayd_slow_readers_dropped_total") >= 1;
+        }
+    }
+    EXPECT_TRUE(
+        waitUntil([&] { return relay.metric("voice_relayd_slow_readers_dropped_total") >= 1; }));
+    auto h = alice->expect<msg::Hangup>();
+    ASSERT_TRUE(h) << alice->lastUnexpected();
+    EXPECT_EQ(h->reason, HangupReason::PeerLost);
+    EXPECT_LT(relay.vmRssKb(), rssBefore + 32 * 1024);
+}
+
+} // namespace
+} // namespace voice::test
