@@ -496,3 +496,41 @@ TEST(ARelayUnderSystemd, ServesOnSocketsPassedBySocketActivation) {
 
 } // namespace
 } // namespace voice::test
+
+namespace voice::test {
+namespace {
+
+TEST(ARelayOnIpv6, ServesIpv4ClientsOnADualStackSocket) {
+    RelayProcess relay("listen = [::]:0\n");
+    ASSERT_TRUE(relay.start());
+    auto aliceId = Identity::generate().value();
+    auto bobId = Identity::generate().value();
+    auto alice = Client::connect(relay.port());
+    auto bob = Client::connect(relay.port());
+    ASSERT_TRUE(alice && bob);
+    ASSERT_TRUE(alice->registerOk("alice", aliceId));
+    ASSERT_TRUE(bob->registerOk("bob", bobId));
+    msg::Call call;
+    call.callee = "bob";
+    ASSERT_TRUE(alice->send(call));
+    ASSERT_TRUE(alice->expect<msg::Ringing>());
+    auto incoming = bob->expect<msg::IncomingCall>();
+    ASSERT_TRUE(incoming);
+    msg::Accept accept;
+    accept.callId = incoming->callId;
+    ASSERT_TRUE(bob->send(accept));
+    auto a = alice->expect<msg::CallStarted>();
+    auto b = bob->expect<msg::CallStarted>();
+    ASSERT_TRUE(a && b);
+    ASSERT_TRUE(bob->sendUdp(mediaPacket(b->sessionId, 0, {}, MediaKind::Probe)));
+    std::vector<uint8_t> payload(80, 4);
+    EXPECT_TRUE(waitUntil([&] {
+        auto p = mediaPacket(a->sessionId, 1, payload);
+        alice->sendUdp(p);
+        auto got = bob->receiveUdp(200ms);
+        return got && *got == p;
+    }));
+}
+
+} // namespace
+} // namespace voice::test
