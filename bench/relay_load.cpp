@@ -6,6 +6,7 @@
 //   --relay    the voice-relayd binary (default $VOICE_RELAYD, else build/relay/voice-relayd)
 //   --calls    concurrent calls per run (default 1000; a list sweeps to find saturation)
 //   --seconds  load per run (default 8), --pool UDP sockets per side (default 32)
+//   --media-threads  the relay's media_threads (default 0: one per core)
 //
 // For each run: starts a fresh relay (state on /dev/shm), registers 2N real
 // clients over TLS (proof of key included), connects N calls, then sends
@@ -219,7 +220,8 @@ PhaseResult runPhase(std::vector<Flow>& flows, const std::vector<int>& recvFds, 
     return r;
 }
 
-int runOnce(const std::string& binary, size_t calls, double seconds, size_t pool) {
+int runOnce(const std::string& binary, size_t calls, double seconds, size_t pool,
+            int mediaThreads) {
     setenv("VOICE_RELAYD", binary.c_str(), 1);
     char tmpl[] = "/dev/shm/relay-load-XXXXXX";
     std::string shm = mkdtemp(tmpl) ? tmpl : "/tmp";
@@ -227,7 +229,8 @@ int runOnce(const std::string& binary, size_t calls, double seconds, size_t pool
                        "max_connections_per_address = 1000000\nregistration_timeout = 10m\n"
                        "new_names_per_minute = 1000000\n"
                        "keepalive_interval = 1h\nidle_timeout = 3h\nring_timeout = 10m\n"
-                       "log_level = warning\n",
+                       "log_level = warning\nmedia_threads = " +
+                           std::to_string(mediaThreads) + "\n",
                        shm + "/state");
     if (!relay.start()) {
         std::fprintf(stderr, "relay did not start\n");
@@ -349,6 +352,7 @@ int main(int argc, char** argv) {
     std::vector<size_t> calls = {1000};
     double seconds = 8;
     size_t pool = 32;
+    int mediaThreads = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string a = argv[i], v = argv[i + 1];
         if (a == "--relay") {
@@ -362,6 +366,8 @@ int main(int argc, char** argv) {
             }
         } else if (a == "--seconds") {
             seconds = std::clamp(std::stod(v), 1.0, 120.0);
+        } else if (a == "--media-threads") {
+            mediaThreads = std::clamp(std::stoi(v), 0, 64);
         } else if (a == "--pool") {
             pool = std::clamp<size_t>(std::stoul(v), 1, 1024);
         }
@@ -379,7 +385,7 @@ int main(int argc, char** argv) {
     std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
     int rc = 0;
     for (size_t n : calls) {
-        rc |= runOnce(binary, n, seconds, pool);
+        rc |= runOnce(binary, n, seconds, pool, mediaThreads);
     }
     return rc;
 }
