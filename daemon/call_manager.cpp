@@ -408,7 +408,11 @@ void CallManager::finishHandshake() {
 }
 
 Status CallManager::startMedia(HandshakeResult result) {
-    auto transport = UdpTransport::create(relay_.mediaAddress(), call_->sessionId);
+    SocketAddress media = relay_.mediaAddress();
+    if (config_.forceTunnel) {
+        media.setPort(0); // no UDP socket at all: the relay then tunnels to us too
+    }
+    auto transport = UdpTransport::create(media, call_->sessionId);
     if (!transport.ok()) {
         return transport.status();
     }
@@ -480,6 +484,11 @@ void CallManager::stopMedia() {
         call_->pipeline.reset();
     }
     if (call_->transport) {
+        LOG_INFO("media: %llu packets sent, %llu received; %llu tunnelled out, %llu tunnelled in",
+                 static_cast<unsigned long long>(call_->transport->stats().packetsSent),
+                 static_cast<unsigned long long>(call_->transport->stats().packetsReceived),
+                 static_cast<unsigned long long>(call_->transport->packetsTunnelledOut()),
+                 static_cast<unsigned long long>(call_->transport->packetsTunnelledIn()));
         loop_.removeFd(call_->transport->outgoingFd());
         call_->transport->shutdown();
         call_->transport.reset();

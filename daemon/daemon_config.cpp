@@ -164,7 +164,7 @@ Result<DaemonConfig> loadDaemonConfig(const CommandLine& cmd) {
         return file.status();
     }
     if (Status s = file->checkKeys({"name", "relay", "relay_fingerprint", "capture", "playback",
-                                    "codec", "frame", "bitrate", "cipher", "auto_answer",
+                                    "codec", "frame", "bitrate", "cipher", "media", "auto_answer",
                                     "ring_timeout", "log_level"});
         !s.ok()) {
         return s;
@@ -262,6 +262,12 @@ Result<DaemonConfig> loadDaemonConfig(const CommandLine& cmd) {
         return cipher.status();
     }
     c.cipher = parseCipherSuite(*cipher).value_or(kDefaultCipherSuite);
+
+    auto media = file->getChoice("media", {"auto", "tunnel"}, std::string("auto"));
+    if (!media.ok()) {
+        return media.status();
+    }
+    c.forceTunnel = *media == "tunnel";
 
     auto autoAnswer = file->getString("auto_answer", std::string("off"));
     if (!autoAnswer.ok()) {

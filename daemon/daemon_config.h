@@ -32,6 +32,9 @@ struct DaemonConfig {
     std::chrono::microseconds frameDuration{20000};
     uint32_t bitrate = 32000;
     CipherSuite cipher = kDefaultCipherSuite;
+    /// media = tunnel: never use UDP, carry media in the control connection
+    /// (for networks that block UDP); media = auto (default): UDP, tunnel as fallback.
+    bool forceTunnel = false;
     AutoAnswer autoAnswer = AutoAnswer::Off;
     std::vector<std::string> autoAnswerNames; ///< for AutoAnswer::Allowlist
     std::chrono::milliseconds ringTimeout{30000};

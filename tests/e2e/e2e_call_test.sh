@@ -68,6 +68,8 @@ relay = 127.0.0.1:$PORT
 capture = voice_in
 playback = voice_out
 CONF
+    # carol's network "blocks UDP": her media goes through the control connection.
+    [ $u = carol ] && echo "media = tunnel" >>"$dir/cfg/voiced/voiced.conf"
     cat > "$dir/cfg/alsa/asoundrc" <<ALSA
 pcm.voice_in { type file slave.pcm "pulse:silence" file "/dev/null" infile "$dir/in.raw" format "raw" }
 pcm.voice_out { type file slave.pcm "pulse:${SINK[$u]}" file "$dir/out.raw" format "raw" }
@@ -79,7 +81,7 @@ ALSA
 }
 start_voiced() {
     local u=$1; shift
-    XDG_CONFIG_HOME=$T/$u/cfg DBUS_SESSION_BUS_ADDRESS=${BUS[$u]} \
+    env ${VOICED_ENV:-} XDG_CONFIG_HOME=$T/$u/cfg DBUS_SESSION_BUS_ADDRESS=${BUS[$u]} \
         "$VOICED" --log-level debug "$@" >>"$T/$u.log" 2>&1 &
     VOICED_PID[$u]=$!
     PIDS+=(${VOICED_PID[$u]})
@@ -168,7 +170,9 @@ sleep 3
 ctl alice hangup || fail "alice hangup failed"
 waitfor 10 in_state carol idle || fail "carol still in call"
 python3 "$ANALYZE" "$T/carol/out.raw" 440 880 || fail "carol did not hear alice"
-echo "ok: auto-answer and hangup by the caller"
+grep -E "media: .* [1-9][0-9]* tunnelled out, [1-9][0-9]* tunnelled in" "$T/carol.log" \
+    || fail "carol's media did not go through the tunnel"
+echo "ok: auto-answer, media tunnelled over TLS, hangup by the caller"
 
 # ---------------------------------------------------------------- peer killed
 ctl alice call carol || fail "call to carol failed"
@@ -202,9 +206,24 @@ for u in alice bob; do kill ${VOICED_PID[$u]}; wait ${VOICED_PID[$u]}; rc=$?
 done
 echo "ok: SIGTERM -> exit 0"
 start_relay
-start_voiced alice
+# alice runs as under systemd now: a notify socket and a watchdog.
+python3 - "$T/notify.sock" "$T/notify.txt" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], 'a') as f:
+    while True:
+        f.write(s.recv(4096).decode() + "\n")
+        f.flush()
+PY
+PIDS+=($!)
+waitfor 10 test -S "$T/notify.sock" || fail "no notify socket"
+VOICED_ENV="NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=1000000" start_voiced alice
 start_voiced carol --auto-answer alice
 for u in alice carol; do waitfor 30 is_registered $u || fail "$u did not register"; done
+waitfor 10 grep -q READY=1 "$T/notify.txt" || fail "no READY=1"
+waitfor 10 grep -q WATCHDOG=1 "$T/notify.txt" || fail "no WATCHDOG=1"
+echo "ok: READY=1 and WATCHDOG=1 sent"
 ctl alice call carol; rc=$?
 [ $rc -eq 8 ] || fail "call with a changed key exited $rc, want 8"
 echo "ok: changed peer key -> untrusted (8)"
