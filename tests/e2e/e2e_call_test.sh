@@ -99,6 +99,15 @@ is_registered() { [ "$(json_field "$1" registered)" = true ]; }
 in_state() { [ "$(json_field "$1" state)" = "$2" ]; }
 out_size() { stat -c %s "$T/$1/out.raw" 2>/dev/null || echo 0; }
 
+# ---------------------------------------------------------------- command line
+"$VOICED" --version | grep -q '^voiced ' || fail "voiced --version"
+"$VOICED" --help | grep -q -- '--auto-answer' || fail "voiced --help"
+XDG_CONFIG_HOME=$T/none "$VOICED" --name alice --relay 127.0.0.1:1 --codec mp3 2>"$T/bad.err"; rc=$?
+[ $rc -eq 2 ] && grep -q "codec" "$T/bad.err" || fail "bad --codec: exit $rc, $(cat "$T/bad.err")"
+XDG_CONFIG_HOME=$T/none "$VOICED" --relay 127.0.0.1:1 2>"$T/bad.err"; rc=$?
+[ $rc -eq 2 ] && grep -q "no name" "$T/bad.err" || fail "missing name: exit $rc"
+echo "ok: command line"
+
 # ---------------------------------------------------------------- start
 start_relay
 for u in alice bob carol; do setup_user $u; done
