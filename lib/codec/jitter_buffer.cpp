@@ -115,7 +115,11 @@ int64_t JitterBuffer::minTransitNs() const {
 }
 
 int64_t JitterBuffer::targetNs() const {
-    return std::min(maxDelayNs_, frameNs_ + marginNs_ + peakNs_);
+    // No frame term for the audio itself: the delay is measured against the
+    // fastest transit, which already contains the sender's frame of capture
+    // accumulation. A stream with FEC keeps one frame more, so that the
+    // packet after a lost one is there to rebuild it from.
+    return std::min(maxDelayNs_, marginNs_ + peakNs_ + (fecSeen_ ? frameNs_ : 0));
 }
 
 void JitterBuffer::drain() {
@@ -180,6 +184,9 @@ void JitterBuffer::accept(const QueuedPacket& packet) {
     slot.state = SlotState::Buffered;
     slot.size = packet.size;
     std::memcpy(slot.payload, packet.payload, packet.size);
+    if (!fecSeen_ && decoder_.hasFec({slot.payload, slot.size})) {
+        fecSeen_ = true;
+    }
     if (bufferedCount_ == 0 || ext > highestBuffered_) {
         highestBuffered_ = ext;
     }
@@ -295,16 +302,24 @@ JitterBuffer::PullResult JitterBuffer::pull(std::chrono::nanoseconds now, std::s
     }
 
     int64_t delay = nowNs - (senderTimeNs(nextSeq_) + minTransitNs());
-    if (delay < target) {
+    // Pulls come once a period at a phase of the player's own, so a frame's
+    // delay at playout is only known to within a period. A frame that has
+    // arrived and is less than half a period short of the target plays now:
+    // waiting would put it further above the target than it is below now
+    // (and a player clock wobbling around the target must not stretch).
+    if (delay < target && (delay < target - frameNs_ / 2 || buffered(nextSeq_) == nullptr)) {
         // Too little buffered for the jitter seen: stretch by one frame. When
         // the frame is missing this also gives it one more period to arrive.
         currentDelayNs_.store(delay, std::memory_order_relaxed);
         return insert(out);
     }
     // Shrink by one frame at a time, and only inside a run of buffered
-    // frames, so the skip never lands next to a gap. The half-frame of
-    // hysteresis keeps a jittery player clock from toggling stretch/shrink.
-    if (delay >= target + frameNs_ + frameNs_ / 2) {
+    // frames, so the skip never lands next to a gap. The skip leaves the
+    // delay at least a quarter period above the target, and a frame that
+    // is there plays down to half a period below it: that hysteresis keeps a
+    // jittery player clock from toggling stretch/shrink, while one stretch
+    // does not cost a whole frame of delay for good.
+    if (delay >= target + frameNs_ + frameNs_ / 4) {
         Slot* skip = buffered(nextSeq_);
         if (skip != nullptr && buffered(nextSeq_ + 1) != nullptr) {
             skip->state = SlotState::Discarded;

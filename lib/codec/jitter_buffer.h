@@ -16,12 +16,18 @@
 //   recently: delay = now - (senderTime(seq) + minTransit), minTransit being the
 //   minimum of (arrival - senderTime) over the last 2..4 s, which also follows
 //   clock drift between sender and player.
-// * Target delay = frame + margin + peak relative transit. The peak jumps up
-//   on the first late-ish packet and decays slowly (kPeakDecayPerSecond), so
-//   the target grows quickly on jitter and shrinks slowly when calm, and never
-//   exceeds maxDelay.
-// * Below target the player inserts a concealed frame (stretch); more than a
-//   frame and a half above target it discards one buffered frame (shrink).
+// * Target delay = margin + peak relative transit. No frame term: the fastest
+//   transit already holds the sender's frame of capture accumulation, so on
+//   a calm network a frame plays `margin` after it could first have arrived.
+//   Only once packets carry FEC is one frame added, so that the packet after
+//   a lost one has arrived when the lost one is due.
+//   The peak jumps up on the first late-ish packet and decays slowly
+//   (kPeakDecayPerSecond), so the target grows quickly on jitter and shrinks
+//   slowly when calm, and never exceeds maxDelay.
+// * Below target the player inserts a concealed frame (stretch), unless the
+//   frame is there and less than half a period short (pulls only sample the
+//   delay once a period); more than a frame and a quarter above target
+//   it discards one buffered frame (shrink).
 #pragma once
 
 #include "codec/decoder.h"
@@ -38,7 +44,7 @@
 namespace voice {
 
 struct JitterBufferConfig {
-    /// Extra safety on top of one frame and the measured jitter.
+    /// Extra safety on top of the measured jitter.
     std::chrono::nanoseconds margin = std::chrono::milliseconds(2);
     /// The target delay never exceeds this. A stretch of nothing longer than
     /// this resynchronises to the next packet instead of stretching delay.
@@ -170,7 +176,8 @@ private:
     bool haveCurrentBlock_ = false;
     bool havePreviousBlock_ = false;
     int64_t blockStartNs_ = 0;
-    int64_t peakNs_ = 0; // peak relative transit, slowly decaying
+    int64_t peakNs_ = 0;   // peak relative transit, slowly decaying
+    bool fecSeen_ = false; // the stream carries FEC: keep the next packet buffered
     int64_t peakUpdatedNs_ = 0;
     bool haveLastArrival_ = false;
     int64_t lastArrivalNs_ = 0;

@@ -205,7 +205,7 @@ struct ABufferFixture : ::testing::Test {
 
 using AJitterBuffer = ABufferFixture;
 
-TEST_F(AJitterBuffer, PlaysAnInOrderStreamWithOneFrameAndTwoMillisecondsOfDelay) {
+TEST_F(AJitterBuffer, PlaysAnInOrderStreamTwoMillisecondsAfterItArrives) {
     Harness h(decoder);
     const auto played = h.run(steady(500), 1499);
     expectOrderedPlayout(played);
@@ -218,11 +218,13 @@ TEST_F(AJitterBuffer, PlaysAnInOrderStreamWithOneFrameAndTwoMillisecondsOfDelay)
     EXPECT_EQ(s.packetsDuplicate, 0u);
     EXPECT_EQ(s.framesConcealed, 0u);
     EXPECT_EQ(s.packetsDiscarded, 0u);
-    // First packet arrives at 5 ms; the pull at 17 ms is the first with 12 ms
-    // of delay, so exactly one silent frame precedes it.
-    EXPECT_EQ(s.framesSilent, 1u);
-    EXPECT_EQ(s.targetDelay, 12ms);
-    EXPECT_EQ(s.currentDelay, 12ms);
+    // First packet arrives at 5 ms; the pull at 7 ms is the first with the
+    // 2 ms margin of delay, so it plays at once. (The target used to add a
+    // frame, counting the sender's capture accumulation twice: 12 ms and one
+    // silent frame.)
+    EXPECT_EQ(s.framesSilent, 0u);
+    EXPECT_EQ(s.targetDelay, 2ms);
+    EXPECT_EQ(s.currentDelay, 2ms);
     EXPECT_EQ(s.jitter, 0ns);
 }
 
@@ -244,9 +246,10 @@ TEST_F(AJitterBuffer, PutsSwappedPairsBackInOrderWithoutLoss) {
     EXPECT_EQ(s.packetsLate, 0u);
     EXPECT_EQ(s.framesConcealed, 0u);
     EXPECT_EQ(s.packetsDiscarded, 0u);
-    // The target covers the 11 ms extra transit (less the slow decay).
-    EXPECT_GE(s.targetDelay, 22ms);
-    EXPECT_LE(s.targetDelay, 23ms);
+    // The target covers the 11 ms extra transit (less the slow decay) and
+    // the margin; no frame on top any more.
+    EXPECT_GE(s.targetDelay, 12ms);
+    EXPECT_LE(s.targetDelay, 13ms);
     EXPECT_GT(s.jitter, 5ms);
     expectDelayBounded(played, 200 * kMs, 10 * kMs);
 }
@@ -273,7 +276,7 @@ TEST_F(AJitterBuffer, CountsDuplicatesWhetherBufferedOrAlreadyPlayed) {
     EXPECT_EQ(s.framesDecoded, 300u);
     EXPECT_EQ(s.packetsLost, 0u);
     EXPECT_EQ(s.packetsLate, 0u);
-    EXPECT_EQ(s.targetDelay, 12ms); // duplicates are not evidence of jitter
+    EXPECT_EQ(s.targetDelay, 2ms); // duplicates are not evidence of jitter
 }
 
 class AJitterBufferUnderRandomLoss : public ::testing::TestWithParam<int> {};
@@ -295,7 +298,7 @@ TEST_P(AJitterBufferUnderRandomLoss, ConcealsExactlyTheLostFrames) {
     EXPECT_EQ(s.framesFecRecovered, 0u); // PCM has no FEC
     EXPECT_EQ(s.packetsLate, 0u);
     EXPECT_EQ(s.framesInserted, 0u);
-    EXPECT_EQ(s.targetDelay, 12ms); // loss is not jitter
+    EXPECT_EQ(s.targetDelay, 2ms); // loss is not jitter
     // The concealed frames are exactly the dropped sequence numbers.
     std::set<uint32_t> concealed;
     for (const auto& p : played) {
@@ -337,11 +340,19 @@ TEST_P(AJitterBufferUnderRandomLoss, RecoversSingleLossesFromOpusFec) {
     }
     const uint32_t first = 5000;
     const auto drop = randomLoss(kCount, pct, static_cast<uint32_t>(100 + pct));
-    // A lost frame is rebuilt by FEC exactly when the next packet arrived and
-    // carries LBRR data; every other lost frame is concealed.
+    // The buffer keeps the extra frame FEC needs only once a packet has
+    // carried FEC: the first one stretches the delay by a frame as it is
+    // played. From then on a lost frame is rebuilt by FEC exactly when the
+    // next packet arrived and carries LBRR data; every other lost frame is
+    // concealed.
+    size_t firstLbrr = 0;
+    while (drop.count(firstLbrr) != 0 || !OpusVoiceDecoder::packetHasLbrr(packets[firstLbrr])) {
+        ++firstLbrr;
+    }
     size_t expectFec = 0;
     for (size_t i : drop) {
-        if (drop.count(i + 1) == 0 && OpusVoiceDecoder::packetHasLbrr(packets[i + 1])) {
+        if (i > firstLbrr && drop.count(i + 1) == 0 &&
+            OpusVoiceDecoder::packetHasLbrr(packets[i + 1])) {
             ++expectFec;
         }
     }
@@ -353,11 +364,12 @@ TEST_P(AJitterBufferUnderRandomLoss, RecoversSingleLossesFromOpusFec) {
     EXPECT_GT(expectFec, 0u);
     EXPECT_EQ(s.packetsLost, drop.size());
     EXPECT_EQ(s.framesFecRecovered, expectFec);
-    EXPECT_EQ(s.framesConcealed, drop.size() - expectFec);
+    EXPECT_EQ(s.framesInserted, 1u); // the stretch when FEC showed up
+    EXPECT_EQ(s.framesConcealed, drop.size() - expectFec + s.framesInserted);
     EXPECT_EQ(s.framesDecoded, kCount - drop.size());
     EXPECT_EQ(s.decodeErrors, 0u);
     EXPECT_EQ(s.packetsLate, 0u);
-    EXPECT_EQ(s.targetDelay, 22ms);
+    EXPECT_EQ(s.targetDelay, 22ms); // margin + the frame FEC needs
 }
 
 INSTANTIATE_TEST_SUITE_P(Percent, AJitterBufferUnderRandomLoss, ::testing::Values(5, 10, 20));
@@ -379,7 +391,7 @@ TEST_F(AJitterBuffer, ConcealsBurstsAndResynchronisesAfterOneLongerThanMaxDelay)
     EXPECT_EQ(s.resyncs, 1u); // only the 400 ms burst exceeds the 200 ms maximum
     EXPECT_EQ(s.packetsLate, 0u);
     EXPECT_EQ(s.packetsDiscarded, 0u);
-    EXPECT_EQ(s.targetDelay, 12ms);
+    EXPECT_EQ(s.targetDelay, 2ms);
     expectDelayBounded(played, 200 * kMs, 10 * kMs);
 }
 
@@ -397,16 +409,16 @@ TEST_F(AJitterBuffer, ResumesAtTheNewStreamPositionAfterATwoSecondNetworkGap) {
     EXPECT_EQ(s.framesDecoded, 600u);
     EXPECT_EQ(s.resyncs, 1u);
     EXPECT_EQ(s.packetsLate, 0u);
-    EXPECT_EQ(s.currentDelay, 12ms);
+    EXPECT_EQ(s.currentDelay, 2ms);
     expectDelayBounded(played, 200 * kMs, 10 * kMs);
     // Playout restarts at the first packet after the gap (seq 1500) with the
-    // start-up delay: arrival 5 ms + 5000 ms, first pull 12 ms later.
+    // start-up delay: arrival 5 ms + 5000 ms, first pull 2 ms later.
     const auto firstAfter = std::find_if(played.begin(), played.end(), [](const Played& p) {
         return p.frame == Frame::Decoded && p.sequence >= 1500;
     });
     ASSERT_NE(firstAfter, played.end());
     EXPECT_EQ(firstAfter->sequence, 1500u);
-    EXPECT_EQ(firstAfter->at, 5017 * kMs);
+    EXPECT_EQ(firstAfter->at, 5007 * kMs);
 }
 
 TEST_F(AJitterBuffer, PicksUpWhereASenderPausedForTwoSecondsWithoutLosingFrames) {
@@ -425,8 +437,8 @@ TEST_F(AJitterBuffer, PicksUpWhereASenderPausedForTwoSecondsWithoutLosingFrames)
     EXPECT_EQ(s.framesDecoded, 600u);
     EXPECT_EQ(s.resyncs, 1u);
     // The delay goes back to the start-up delay instead of growing by 2 s.
-    EXPECT_EQ(s.currentDelay, 12ms);
-    EXPECT_EQ(s.targetDelay, 12ms);
+    EXPECT_EQ(s.currentDelay, 2ms);
+    EXPECT_EQ(s.targetDelay, 2ms);
 }
 
 TEST_F(AJitterBuffer, FollowsASenderClockThatRunsFastByATenthOfAPercent) {
@@ -508,16 +520,18 @@ TEST_F(AJitterBuffer, GrowsAtOnceOnJitterAndShrinksSlowlyWhenCalm) {
         return *std::find_if(played.begin(), played.end(),
                              [&](const Played& p) { return p.at >= ms * kMs; });
     };
-    EXPECT_EQ(at(2037).target, 12 * kMs);
-    EXPECT_EQ(at(2047).target, 52 * kMs); // the first pull after it arrived
+    // Margin plus the 40 ms peak (no frame on top: the fastest transit
+    // already holds the sender's frame of accumulation).
+    EXPECT_EQ(at(2037).target, 2 * kMs);
+    EXPECT_EQ(at(2047).target, 42 * kMs); // the first pull after it arrived
     // Five seconds later the target has come down by 4 ms per second.
-    EXPECT_GE(at(7047).target, 31 * kMs);
-    EXPECT_LE(at(7047).target, 33 * kMs);
+    EXPECT_GE(at(7047).target, 21 * kMs);
+    EXPECT_LE(at(7047).target, 23 * kMs);
     const auto s = h.jb().stats();
     EXPECT_EQ(s.packetsLate, 1u); // it came after its frame was concealed
     EXPECT_EQ(s.packetsLost, 1u);
     EXPECT_EQ(s.framesDecoded + s.packetsDiscarded, 799u);
-    EXPECT_EQ(s.framesInserted, 4u);   // 12 -> 52 ms in four 10 ms stretches
+    EXPECT_EQ(s.framesInserted, 4u);   // 2 -> 42 ms in four 10 ms stretches
     EXPECT_GE(s.packetsDiscarded, 1u); // and sheds frames as the target falls
     expectDelayBounded(played, 200 * kMs, 10 * kMs);
 }
@@ -536,7 +550,7 @@ TEST_F(AJitterBuffer, WorksOnAMonotonicClockThatHasRunForDays) {
     const auto s = h.jb().stats();
     EXPECT_EQ(s.framesDecoded, 300u);
     EXPECT_EQ(s.packetsLost, 0u);
-    EXPECT_EQ(s.targetDelay, 12ms);
+    EXPECT_EQ(s.targetDelay, 2ms);
 }
 
 TEST_F(AJitterBuffer, HandlesThe32BitSequenceWrap) {
