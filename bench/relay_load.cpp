@@ -1,0 +1,391 @@
+// SPDX-License-Identifier: MIT
+// Load generator for voice-relayd: N concurrent calls on loopback, forwarded rate, loss, added
+// latency.
+//
+// Usage: relay_load [--relay PATH] [--calls N[,N...]] [--seconds S] [--pool K]
+//   --relay    the voice-relayd binary (default $VOICE_RELAYD, else build/relay/voice-relayd)
+//   --calls    concurrent calls per run (default 1000; a list sweeps to find saturation)
+//   --seconds  load per run (default 8), --pool UDP sockets per side (default 32)
+//   --media-threads  the relay's media_threads (default 0: one per core)
+//
+// For each run: starts a fresh relay (state on /dev/shm), registers 2N real
+// clients over TLS (proof of key included), connects N calls, then sends
+// 50 packets/s each way per call (160-byte media packets) for S seconds.
+// Media of many sessions shares a pool of K UDP sockets per side (a load
+// generator trick, documented here: the relay routes by session id and
+// learns each session's address from its Probe, so sessions behind one
+// address are legal; K sockets spread the flows over the relay's
+// SO_REUSEPORT threads). The same sockets first exchange the same load
+// directly (no relay) for S/2 seconds: that one-way latency is the baseline
+// subtracted from the relayed one. Latency is one-way (send timestamp in the
+// media header vs. receive time, same CLOCK_MONOTONIC). The relay's CPU time
+// comes from /proc/PID/stat (utime+stime) over the relayed phase.
+#include "../tests/relay/relay_harness.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <thread>
+
+using namespace voice;
+using namespace voice::test;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr size_t kPacketBytes = 160;
+constexpr int kRate = 50; // packets per second per direction
+
+uint64_t nowUs() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return uint64_t(ts.tv_sec) * 1000000 + uint64_t(ts.tv_nsec) / 1000;
+}
+
+double cpuSeconds(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto close = all.rfind(')');
+    if (close == std::string::npos) {
+        return 0;
+    }
+    std::istringstream rest(all.substr(close + 2));
+    std::string field;
+    unsigned long utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i) {
+        if (i == 14) {
+            utime = std::stoul(field);
+        } else if (i == 15) {
+            stime = std::stoul(field);
+        }
+    }
+    return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
+}
+
+double quantile(std::vector<uint32_t>& v, double q) {
+    if (v.empty()) {
+        return 0;
+    }
+    size_t k = std::min(v.size() - 1, size_t(q * double(v.size())));
+    std::nth_element(v.begin(), v.begin() + long(k), v.end());
+    return v[k];
+}
+
+struct Flow {
+    uint64_t session; // what the sender puts in its header
+    int sendFd;       // pool socket it sends from
+    SocketAddress to; // relay, or the peer's pool socket when direct
+    uint64_t seq = 0;
+};
+
+struct PhaseResult {
+    uint64_t sent = 0;
+    uint64_t received = 0;
+    std::vector<uint32_t> latencyUs;
+    double seconds = 0;
+};
+
+/// Sends every flow's packets at kRate for `seconds`, spread over 1 ms slots,
+/// while a receiver thread drains the pool sockets.
+PhaseResult runPhase(std::vector<Flow>& flows, const std::vector<int>& recvFds, double seconds) {
+    PhaseResult r;
+    r.latencyUs.reserve(size_t(double(flows.size()) * kRate * seconds) + 1024);
+    std::atomic<bool> stop{false};
+    std::atomic<uint64_t> received{0};
+    std::thread receiver([&] {
+        int ep = epoll_create1(EPOLL_CLOEXEC);
+        for (int fd : recvFds) {
+            epoll_event ev{};
+            ev.events = EPOLLIN;
+            ev.data.fd = fd;
+            epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+        }
+        constexpr int kBatch = 64;
+        std::vector<std::array<uint8_t, 2048>> bufs(kBatch);
+        std::array<iovec, kBatch> iov;
+        std::array<mmsghdr, kBatch> msgs;
+        epoll_event events[64];
+        while (!stop.load()) {
+            int n = epoll_wait(ep, events, 64, 50);
+            for (int e = 0; e < n; ++e) {
+                for (;;) {
+                    for (int i = 0; i < kBatch; ++i) {
+                        iov[i] = {bufs[i].data(), bufs[i].size()};
+                        msgs[i] = {};
+                        msgs[i].msg_hdr.msg_iov = &iov[i];
+                        msgs[i].msg_hdr.msg_iovlen = 1;
+                    }
+                    int k = recvmmsg(events[e].data.fd, msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
+                    if (k <= 0) {
+                        break;
+                    }
+                    const uint64_t t = nowUs();
+                    for (int i = 0; i < k; ++i) {
+                        auto h = MediaHeader::decode(
+                            std::span<const uint8_t>(bufs[i].data(), msgs[i].msg_len));
+                        if (h.ok() && h->kind == MediaKind::Audio) {
+                            r.latencyUs.push_back(
+                                uint32_t(std::min<uint64_t>(t - h->timestampUs, UINT32_MAX)));
+                        }
+                    }
+                    received.fetch_add(uint64_t(k));
+                    if (k < kBatch) {
+                        break;
+                    }
+                }
+            }
+        }
+        close(ep);
+    });
+
+    // Group flows by sending socket so each slot is one sendmmsg per socket.
+    const int slots = 1000 / kRate; // 20 one-millisecond slots per packet interval
+    const size_t nSlots = size_t(slots);
+    std::vector<std::vector<std::vector<Flow*>>> plan(nSlots); // [slot][group]
+    {
+        std::vector<std::vector<Flow*>> bySlot(nSlots);
+        for (size_t i = 0; i < flows.size(); ++i) {
+            bySlot[i % size_t(slots)].push_back(&flows[i]);
+        }
+        for (int s = 0; s < slots; ++s) {
+            std::sort(bySlot[size_t(s)].begin(), bySlot[size_t(s)].end(),
+                      [](Flow* a, Flow* b) { return a->sendFd < b->sendFd; });
+            for (Flow* f : bySlot[size_t(s)]) {
+                if (plan[size_t(s)].empty() ||
+                    plan[size_t(s)].back().front()->sendFd != f->sendFd) {
+                    plan[size_t(s)].emplace_back();
+                }
+                plan[size_t(s)].back().push_back(f);
+            }
+        }
+    }
+    std::vector<std::array<uint8_t, kPacketBytes>> packets(flows.size());
+    std::vector<iovec> iov(flows.size());
+    std::vector<mmsghdr> msgs(flows.size());
+    std::vector<uint8_t> payload(kPacketBytes - MediaHeader::kSize, 0xa5);
+    const auto start = Clock::now();
+    const long totalSlots = long(seconds * 1000);
+    timespec next;
+    clock_gettime(CLOCK_MONOTONIC, &next);
+    for (long slot = 0; slot < totalSlots; ++slot) {
+        for (auto& group : plan[size_t(slot % slots)]) {
+            size_t n = 0;
+            const uint64_t t = nowUs();
+            for (Flow* f : group) {
+                MediaHeader h;
+                h.sessionId = f->session;
+                h.sequence = f->seq++;
+                h.timestampUs = t;
+                auto& p = packets[n];
+                h.encode(std::span<uint8_t, MediaHeader::kSize>(p.data(), MediaHeader::kSize));
+                std::memcpy(p.data() + MediaHeader::kSize, payload.data(), payload.size());
+                iov[n] = {p.data(), p.size()};
+                msgs[n] = {};
+                msgs[n].msg_hdr.msg_iov = &iov[n];
+                msgs[n].msg_hdr.msg_iovlen = 1;
+                msgs[n].msg_hdr.msg_name = const_cast<sockaddr*>(f->to.data());
+                msgs[n].msg_hdr.msg_namelen = f->to.length();
+                ++n;
+            }
+            size_t done = 0;
+            while (done < n) {
+                int k = sendmmsg(group.front()->sendFd, msgs.data() + done, unsigned(n - done), 0);
+                if (k <= 0) {
+                    break;
+                }
+                done += size_t(k);
+            }
+            r.sent += done;
+        }
+        next.tv_nsec += 1000000;
+        if (next.tv_nsec >= 1000000000) {
+            next.tv_nsec -= 1000000000;
+            ++next.tv_sec;
+        }
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, nullptr);
+    }
+    r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    std::this_thread::sleep_for(std::chrono::milliseconds(500)); // drain
+    stop = true;
+    receiver.join();
+    r.received = received.load();
+    return r;
+}
+
+int runOnce(const std::string& binary, size_t calls, double seconds, size_t pool,
+            int mediaThreads) {
+    setenv("VOICE_RELAYD", binary.c_str(), 1);
+    char tmpl[] = "/dev/shm/relay-load-XXXXXX";
+    std::string shm = mkdtemp(tmpl) ? tmpl : "/tmp";
+    RelayProcess relay("metrics = 127.0.0.1:0\nmax_clients = 1000000\n"
+                       "max_connections_per_address = 1000000\nregistration_timeout = 10m\n"
+                       "new_names_per_minute = 1000000\n"
+                       "keepalive_interval = 1h\nidle_timeout = 3h\nring_timeout = 10m\n"
+                       "log_level = warning\nmedia_threads = " +
+                           std::to_string(mediaThreads) + "\n",
+                       shm + "/state");
+    if (!relay.start()) {
+        std::fprintf(stderr, "relay did not start\n");
+        return 1;
+    }
+    // Register 2N clients and connect N calls over the real control protocol.
+    std::vector<std::unique_ptr<Client>> clients;
+    std::vector<std::pair<uint64_t, uint64_t>> sessions; // caller, callee
+    auto t0 = Clock::now();
+    for (size_t i = 0; i < calls; ++i) {
+        auto id1 = Identity::generate().value();
+        auto id2 = Identity::generate().value();
+        auto a = Client::connect(relay.port(), false);
+        auto b = Client::connect(relay.port(), false);
+        const std::string na = "caller" + std::to_string(i), nb = "callee" + std::to_string(i);
+        if (!a || !b || !a->registerOk(na, id1) || !b->registerOk(nb, id2)) {
+            std::fprintf(stderr, "registration %zu failed\n", i);
+            return 1;
+        }
+        msg::Call call;
+        call.callee = nb;
+        a->send(call);
+        auto ringing = a->expect<msg::Ringing>();
+        auto incoming = b->expect<msg::IncomingCall>();
+        if (!ringing || !incoming) {
+            std::fprintf(stderr, "call %zu failed\n", i);
+            return 1;
+        }
+        msg::Accept accept;
+        accept.callId = incoming->callId;
+        b->send(accept);
+        auto sa = a->expect<msg::CallStarted>();
+        auto sb = b->expect<msg::CallStarted>();
+        if (!sa || !sb) {
+            std::fprintf(stderr, "call %zu did not start\n", i);
+            return 1;
+        }
+        sessions.emplace_back(sa->sessionId, sb->sessionId);
+        clients.push_back(std::move(a));
+        clients.push_back(std::move(b));
+    }
+    const double setup = std::chrono::duration<double>(Clock::now() - t0).count();
+
+    std::vector<UniqueFd> callerPool, calleePool;
+    std::vector<SocketAddress> callerAddr, calleeAddr;
+    for (size_t i = 0; i < pool; ++i) {
+        for (auto* p : {&callerPool, &calleePool}) {
+            auto fd = udpBind(SocketAddress::loopbackV4(0));
+            int buf = 8 << 20;
+            setsockopt(fd->get(), SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+            setsockopt(fd->get(), SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+            p->push_back(std::move(*fd));
+        }
+        callerAddr.push_back(*localAddress(callerPool.back().get()));
+        calleeAddr.push_back(*localAddress(calleePool.back().get()));
+    }
+    std::vector<int> recvFds;
+    for (size_t i = 0; i < pool; ++i) {
+        recvFds.push_back(callerPool[i].get());
+        recvFds.push_back(calleePool[i].get());
+    }
+    const auto relayAddr = SocketAddress::loopbackV4(relay.port());
+
+    // Baseline: the same load straight between the pool sockets.
+    std::vector<Flow> direct;
+    for (size_t i = 0; i < calls; ++i) {
+        direct.push_back({sessions[i].first, callerPool[i % pool].get(), calleeAddr[i % pool]});
+        direct.push_back({sessions[i].second, calleePool[i % pool].get(), callerAddr[i % pool]});
+    }
+    PhaseResult base = runPhase(direct, recvFds, std::max(2.0, seconds / 2));
+
+    // Teach the relay every session's address, then the relayed phase.
+    std::vector<Flow> relayed;
+    for (size_t i = 0; i < calls; ++i) {
+        relayed.push_back({sessions[i].first, callerPool[i % pool].get(), relayAddr});
+        relayed.push_back({sessions[i].second, calleePool[i % pool].get(), relayAddr});
+    }
+    for (auto& f : relayed) {
+        auto probe = mediaPacket(f.session, 0, {}, MediaKind::Probe);
+        (void)sendTo(f.sendFd, std::as_bytes(std::span(probe)), relayAddr);
+    }
+    if (!waitUntil(
+            [&] { return relay.metric("voice_relayd_probes_total") >= double(relayed.size()); },
+            std::chrono::seconds(20))) {
+        std::fprintf(stderr, "probes did not all arrive\n");
+    }
+    for (auto& f : relayed) {
+        f.seq = 1;
+    }
+    const double cpu0 = cpuSeconds(relay.pid());
+    PhaseResult rel = runPhase(relayed, recvFds, seconds);
+    const double cpu1 = cpuSeconds(relay.pid());
+    const double forwarded = relay.metric("voice_relayd_packets_forwarded_total");
+    const long rss = relay.vmRssKb();
+
+    const double b50 = quantile(base.latencyUs, 0.5), b99 = quantile(base.latencyUs, 0.99),
+                 b999 = quantile(base.latencyUs, 0.999);
+    const double r50 = quantile(rel.latencyUs, 0.5), r99 = quantile(rel.latencyUs, 0.99),
+                 r999 = quantile(rel.latencyUs, 0.999);
+    const double loss = rel.sent ? 1.0 - double(rel.received) / double(rel.sent) : 0;
+    std::printf(
+        "| %5zu | %7.0f | %8.0f | %7.4f%% | %5.0f / %5.0f / %6.0f | %5.0f / %5.0f / %6.0f | "
+        "%5.0f / %5.0f / %6.0f | %5.2f | %6ld | %5.1f |\n",
+        calls, double(rel.sent) / rel.seconds, double(rel.received) / rel.seconds, 100.0 * loss,
+        b50, b99, b999, r50, r99, r999, r50 - b50, r99 - b99, r999 - b999,
+        forwarded > 0 ? (cpu1 - cpu0) / forwarded * 1e6 : 0.0, rss / 1024, setup);
+    std::fflush(stdout);
+    int rc = relay.terminate() == 0 ? 0 : 1;
+    std::string cleanup = "rm -rf '" + shm + "'";
+    (void)std::system(cleanup.c_str());
+    return rc;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    std::string binary =
+        std::getenv("VOICE_RELAYD") ? std::getenv("VOICE_RELAYD") : "build/relay/voice-relayd";
+    std::vector<size_t> calls = {1000};
+    double seconds = 8;
+    size_t pool = 32;
+    int mediaThreads = 0;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        std::string a = argv[i], v = argv[i + 1];
+        if (a == "--relay") {
+            binary = v;
+        } else if (a == "--calls") {
+            calls.clear();
+            std::stringstream ss(v);
+            std::string item;
+            while (std::getline(ss, item, ',')) {
+                calls.push_back(std::min<size_t>(std::stoul(item), 20000));
+            }
+        } else if (a == "--seconds") {
+            seconds = std::clamp(std::stod(v), 1.0, 120.0);
+        } else if (a == "--media-threads") {
+            mediaThreads = std::clamp(std::stoi(v), 0, 64);
+        } else if (a == "--pool") {
+            pool = std::clamp<size_t>(std::stoul(v), 1, 1024);
+        }
+    }
+    rlimit lim{};
+    getrlimit(RLIMIT_NOFILE, &lim);
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+    std::printf("relay_load: %zu-byte packets, %d/s each way per call, %.0f s per run, %zu UDP "
+                "sockets per side\n",
+                kPacketBytes, kRate, seconds, pool);
+    std::printf("| calls | sent/s  | fwd/s    | loss     | direct p50/p99/p99.9 us | relayed "
+                "p50/p99/p99.9 us | "
+                "added p50/p99/p99.9 us | relay CPU us/pkt | RSS MiB | setup s |\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
+    int rc = 0;
+    for (size_t n : calls) {
+        rc |= runOnce(binary, n, seconds, pool, mediaThreads);
+    }
+    return rc;
+}

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: MIT
+// RelayConfig: every setting of voice-relayd, with defaults, read from voice-relayd.conf.
+#pragma once
+
+#include "config/config_file.h"
+#include "core/log.h"
+#include "core/result.h"
+#include "net/socket.h"
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+
+namespace voice {
+
+/// voice-relayd's settings. Defaults are safe for a small public relay;
+/// every limit is bounded so no setting can make the relay unbounded.
+struct RelayConfig {
+    static constexpr const char* kDefaultPath = "/etc/voice-relayd/voice-relayd.conf";
+    static constexpr const char* kDefaultStateDir = "/var/lib/voice-relayd";
+
+    /// TCP (TLS control) and UDP (media) on the same port. "[::]" is dual-stack.
+    HostPort listen{"::", 7000};
+    std::string stateDir = kDefaultStateDir;
+    /// Prometheus text endpoint; off when unset. Only numeric addresses.
+    std::optional<HostPort> metrics;
+    LogLevel logLevel = LogLevel::Info;
+    /// When set, only names listed in this file (name hex-key per line) may register.
+    std::optional<std::string> allowlist;
+
+    std::chrono::milliseconds ringTimeout{30000};
+    std::chrono::milliseconds registrationTimeout{10000};
+    /// Told to clients in Registered; a client silent for idleTimeout is dropped.
+    std::chrono::milliseconds keepaliveInterval{15000};
+    std::chrono::milliseconds idleTimeout{45000};
+    /// A UDP address not heard from for this long is not used to deliver media
+    /// (the peer's packets go through its control connection instead).
+    std::chrono::milliseconds udpFreshness{5000};
+
+    size_t maxClients = 10000;
+    size_t maxConnectionsPerAddress = 16;
+    double messagesPerSecond = 100;
+    double messageBurst = 200;
+    /// New names (first-key bindings) one source address may claim per
+    /// minute, so nobody can fill the bindings file quickly.
+    size_t newNamesPerMinute = 30;
+    size_t outputBufferBytes = 256 * 1024;
+    /// Media forwarding threads; 0 = one per core.
+    size_t mediaThreads = 0;
+
+    /// Reads the [relay] keys (all optional) over the defaults. Unknown keys
+    /// and bad values are errors naming the file and line.
+    static Result<RelayConfig> fromFile(const ConfigFile& file);
+    /// fromFile(ConfigFile::parse(text, name)).
+    static Result<RelayConfig> parse(std::string_view text, std::string name);
+    /// Loads path; a missing file gives the defaults when allowMissing.
+    static Result<RelayConfig> load(const std::string& path, bool allowMissing);
+};
+
+} // namespace voice

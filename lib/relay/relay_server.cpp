@@ -1,0 +1,1455 @@
+// SPDX-License-Identifier: MIT
+// RelayServer: voice-relayd's control loop (TLS, registry, matching) and media forwarding threads.
+#include "relay/relay_server.h"
+
+#include "config/secure_file.h"
+#include "core/log.h"
+#include "crypto/identity.h"
+#include "net/clock.h"
+#include "net/systemd.h"
+#include "net/tls_identity.h"
+#include "voice_config.h"
+#include "wire/media_header.h"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <netinet/in.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace voice {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr size_t kMaxPendingTunnel = 8192; // media posted to the control loop, all calls
+constexpr size_t kMaxMetricsClients = 8;
+constexpr size_t kMaxMetricsRequest = 4096;
+constexpr auto kLinger = milliseconds(1000); // a closing connection's time to drain
+constexpr auto kSweepInterval = milliseconds(100);
+constexpr size_t kUdpBatch = 32;
+
+std::string describe(const SocketAddress& a) {
+    return a.toString();
+}
+
+void randomBytes(std::span<uint8_t> out) {
+    while (RAND_bytes(out.data(), int(out.size())) != 1) {
+    }
+}
+
+/// A UDP socket that shares its port with the other media threads' sockets.
+Result<UniqueFd> udpReusePort(const SocketAddress& address) {
+    UniqueFd fd(::socket(address.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!fd.isValid()) {
+        return Status::fromErrno(Errc::Io, errno, "socket");
+    }
+    int one = 1;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    if (address.family() == AF_INET6) {
+        // "[::]" serves IPv4 too, like the TCP listener.
+        bool any = address.hostString() == "::";
+        int v6only = any ? 0 : 1;
+        ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+    }
+    // Room for bursts from many calls while a thread is briefly descheduled.
+    int buf = 4 * 1024 * 1024;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+    if (::bind(fd.get(), address.data(), address.length()) != 0) {
+        return Status::fromErrno(Errc::Io, errno, "bind UDP " + address.toString());
+    }
+    return fd;
+}
+
+} // namespace
+
+// ---------------------------------------------------------------------------
+// Per-object state
+
+struct RelayServer::Connection {
+    enum class State { Handshake, AwaitHello, AwaitRegister, Registered, Closing };
+    Connection(uint64_t i, const MonotonicClock& clock, double rate, double burst)
+        : id(i), bucket(clock, rate, burst) {}
+    uint64_t id;
+    std::unique_ptr<TlsConnection> tls;
+    SocketAddress peer;
+    State state = State::Handshake;
+    FrameDecoder decoder;
+    RegisterNonce nonce{};
+    std::string name;
+    IdentityKey key{};
+    TokenBucket bucket;
+    Clock::time_point registrationDeadline;
+    Clock::time_point lastHeard;
+    Clock::time_point lingerDeadline;
+    uint32_t watched = 0;
+    uint64_t call = 0; // serial of this connection's call (ringing or active), 0 if idle
+};
+
+struct RelayServer::CallState {
+    uint64_t serial = 0;
+    CallId id{};
+    uint64_t caller = 0; // connection ids
+    uint64_t callee = 0;
+    std::string callerName;
+    std::string calleeName;
+    bool active = false;
+    EventLoop::TimerId ringTimer = 0;
+    uint64_t callerSession = 0;
+    uint64_t calleeSession = 0;
+};
+
+struct RelayServer::MetricsClient {
+    UniqueFd fd;
+    std::string in;
+    std::string out;
+    size_t written = 0;
+    Clock::time_point deadline;
+};
+
+struct RelayServer::MediaThread {
+    std::unique_ptr<EventLoop> loop;
+    std::vector<UniqueFd> sockets;
+    std::thread thread;
+    std::atomic<int64_t> heartbeat{0}; // steady-clock seconds of the last loop turn
+};
+
+// ---------------------------------------------------------------------------
+// Set-up
+
+Result<std::unique_ptr<RelayServer>> RelayServer::create(RelayConfig config, Reloader reloader) {
+    std::unique_ptr<RelayServer> s(new RelayServer());
+    s->config_ = std::move(config);
+    s->reloader_ = std::move(reloader);
+    setLogLevel(s->config_.logLevel);
+
+    auto loop = EventLoop::create();
+    if (!loop.ok()) {
+        return loop.status();
+    }
+    s->loop_ = std::move(*loop);
+
+    Status dir = ensurePrivateDirectory(s->config_.stateDir);
+    if (!dir.ok()) {
+        return dir;
+    }
+    auto identity = TlsIdentity::loadOrCreate(s->config_.stateDir, "voice-relayd");
+    if (!identity.ok()) {
+        return identity.status();
+    }
+    LOG_NOTICE("relay key fingerprint %s", identity->fingerprint().toString().c_str());
+    auto ctx = TlsContext::createServer(*identity);
+    if (!ctx.ok()) {
+        return ctx.status();
+    }
+    s->tls_ = std::move(*ctx);
+
+    s->bindingsPath_ = s->config_.stateDir + "/bindings";
+    auto bindings = NameBindings::load(s->bindingsPath_);
+    if (!bindings.ok()) {
+        return bindings.status();
+    }
+    s->bindings_ = std::move(*bindings);
+    if (s->config_.allowlist) {
+        auto allow = NameBindings::load(*s->config_.allowlist);
+        if (!allow.ok()) {
+            return allow.status();
+        }
+        s->allowlist_ = std::move(*allow);
+    }
+    s->router_ = std::make_unique<MediaRouter>(s->config_.udpFreshness);
+    s->perSource_ = std::make_unique<ConnectionLimiter>(s->config_.maxConnectionsPerAddress,
+                                                        s->config_.maxClients);
+    s->newNames_ = std::make_unique<SourceRateLimiter>(
+        MonotonicClock::system(), double(s->config_.newNamesPerMinute) / 60.0,
+        double(s->config_.newNamesPerMinute), 100000);
+    Status bound = s->bindSockets();
+    if (!bound.ok()) {
+        return bound;
+    }
+    return s;
+}
+
+RelayServer::~RelayServer() {
+    for (auto& m : mediaThreads_) {
+        if (m->thread.joinable()) {
+            m->loop->stop();
+            m->thread.join();
+        }
+    }
+}
+
+Status RelayServer::bindSockets() {
+    size_t threads = config_.mediaThreads;
+    if (threads == 0) {
+        threads = std::max(1u, std::thread::hardware_concurrency());
+    }
+    auto activated = takeActivatedSockets();
+    if (!activated.ok()) {
+        return activated.status();
+    }
+    if (!activated->empty()) {
+        if (activated->tcpListeners.empty() || activated->udp.empty()) {
+            return Status(Errc::InvalidArgument,
+                          "socket activation must pass a TCP listener and a UDP socket");
+        }
+        listeners_ = std::move(activated->tcpListeners);
+        auto local = localAddress(listeners_.front().get());
+        port_ = local.ok() ? local->port() : 0;
+        // One thread per passed UDP socket: several threads on one socket
+        // would all wake for every datagram.
+        for (auto& fd : activated->udp) {
+            udpByThread_.emplace_back();
+            udpByThread_.back().push_back(std::move(fd));
+        }
+        LOG_NOTICE("using %zu TCP and %zu UDP sockets from systemd", listeners_.size(),
+                   udpByThread_.size());
+    } else {
+        auto address = SocketAddress::fromHostPort(config_.listen);
+        if (!address.ok()) {
+            return Status(Errc::InvalidArgument,
+                          "listen address must be numeric: " + address.status().detail());
+        }
+        // Port 0 (tests): take the kernel's TCP port, then bind UDP to the
+        // same number; retry if another program holds that UDP port.
+        Status last;
+        for (int attempt = 0; attempt < 20; ++attempt) {
+            auto tcp = tcpListen(*address, 1024);
+            if (!tcp.ok()) {
+                return tcp.status();
+            }
+            auto local = localAddress(tcp->get());
+            if (!local.ok()) {
+                return local.status();
+            }
+            SocketAddress udpAddress = *address;
+            udpAddress.setPort(local->port());
+            std::vector<std::vector<UniqueFd>> udp;
+            last = Status();
+            for (size_t t = 0; t < threads && last.ok(); ++t) {
+                auto fd = udpReusePort(udpAddress);
+                if (!fd.ok()) {
+                    last = fd.status();
+                    break;
+                }
+                udp.emplace_back();
+                udp.back().push_back(std::move(*fd));
+            }
+            if (last.ok()) {
+                listeners_.push_back(std::move(*tcp));
+                udpByThread_ = std::move(udp);
+                port_ = local->port();
+                break;
+            }
+            if (config_.listen.port != 0) {
+                return last;
+            }
+        }
+        if (!last.ok()) {
+            return last;
+        }
+    }
+    if (config_.metrics) {
+        auto address = SocketAddress::fromHostPort(*config_.metrics);
+        if (!address.ok()) {
+            return Status(Errc::InvalidArgument,
+                          "metrics address must be numeric: " + address.status().detail());
+        }
+        auto fd = tcpListen(*address, 16);
+        if (!fd.ok()) {
+            return fd.status();
+        }
+        auto local = localAddress(fd->get());
+        metricsPort_ = local.ok() ? local->port() : 0;
+        metricsListener_ = std::move(*fd);
+    }
+    return Status();
+}
+
+Status RelayServer::run() {
+    Status sig = loop_->watchSignals({SIGTERM, SIGINT, SIGHUP}, [this](int signal) {
+        if (signal == SIGHUP) {
+            reload();
+        } else {
+            LOG_NOTICE("signal %d: shutting down", signal);
+            beginShutdown();
+        }
+    });
+    if (!sig.ok()) {
+        return sig;
+    }
+    std::signal(SIGPIPE, SIG_IGN);
+
+    for (auto& fd : listeners_) {
+        int lfd = fd.get();
+        Status st =
+            loop_->addFd(lfd, EventLoop::kReadable, [this, lfd](uint32_t) { onAccept(lfd); });
+        if (!st.ok()) {
+            return st;
+        }
+    }
+    if (metricsListener_.isValid()) {
+        Status st = loop_->addFd(metricsListener_.get(), EventLoop::kReadable,
+                                 [this](uint32_t) { onMetricsAccept(); });
+        if (!st.ok()) {
+            return st;
+        }
+    }
+    loop_->addRepeatingTimer(kSweepInterval, [this] { sweep(); });
+
+    // Media threads: each forwards datagrams from its own sockets. Batches
+    // with recvmmsg/sendmmsg keep the system calls per packet below one.
+    for (auto& sockets : udpByThread_) {
+        auto m = std::make_unique<MediaThread>();
+        auto loop = EventLoop::create();
+        if (!loop.ok()) {
+            return loop.status();
+        }
+        m->loop = std::move(*loop);
+        m->sockets = std::move(sockets);
+        MediaThread* mt = m.get();
+        for (auto& fd : mt->sockets) {
+            int ufd = fd.get();
+            Status st = mt->loop->addFd(ufd, EventLoop::kReadable, [this, ufd](uint32_t) {
+                std::array<std::array<uint8_t, MediaHeader::kMaxDatagram + 1>, kUdpBatch> bufs;
+                std::array<sockaddr_storage, kUdpBatch> addrs;
+                std::array<iovec, kUdpBatch> iovs;
+                std::array<mmsghdr, kUdpBatch> msgs;
+                std::array<iovec, kUdpBatch> outIovs;
+                std::array<mmsghdr, kUdpBatch> outMsgs;
+                std::array<SocketAddress, kUdpBatch> outAddrs;
+                for (int round = 0; round < 8; ++round) {
+                    for (size_t i = 0; i < kUdpBatch; ++i) {
+                        iovs[i] = {bufs[i].data(), bufs[i].size()};
+                        msgs[i] = {};
+                        msgs[i].msg_hdr.msg_iov = &iovs[i];
+                        msgs[i].msg_hdr.msg_iovlen = 1;
+                        msgs[i].msg_hdr.msg_name = &addrs[i];
+                        msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+                    }
+                    int n = ::recvmmsg(ufd, msgs.data(), kUdpBatch, MSG_DONTWAIT, nullptr);
+                    if (n <= 0) {
+                        return;
+                    }
+                    const auto now = Clock::now();
+                    size_t out = 0;
+                    int outFd = -1;
+                    auto flushOut = [&] {
+                        size_t sent = 0;
+                        while (sent < out) {
+                            int k = ::sendmmsg(outFd, outMsgs.data() + sent, unsigned(out - sent),
+                                               MSG_DONTWAIT);
+                            if (k <= 0) {
+                                // A full socket buffer drops, as UDP would.
+                                router_->droppedPackets.fetch_add(out - sent,
+                                                                  std::memory_order_relaxed);
+                                break;
+                            }
+                            sent += size_t(k);
+                        }
+                        out = 0;
+                    };
+                    for (int i = 0; i < n; ++i) {
+                        size_t len = msgs[i].msg_len;
+                        if (len > MediaHeader::kMaxDatagram) {
+                            router_->droppedPackets.fetch_add(1, std::memory_order_relaxed);
+                            continue;
+                        }
+                        auto from = SocketAddress::fromSockaddr(
+                            reinterpret_cast<sockaddr*>(&addrs[i]), msgs[i].msg_hdr.msg_namelen);
+                        if (!from.ok()) {
+                            continue;
+                        }
+                        std::span<const uint8_t> packet(bufs[i].data(), len);
+                        auto d = router_->route(packet, &*from, ufd, now);
+                        if (d.kind == MediaRouter::Delivery::Kind::Udp) {
+                            if (outFd != -1 && d.fd != outFd) {
+                                flushOut();
+                            }
+                            outFd = d.fd;
+                            outAddrs[out] = d.to;
+                            outIovs[out] = {bufs[i].data(), len};
+                            outMsgs[out] = {};
+                            outMsgs[out].msg_hdr.msg_iov = &outIovs[out];
+                            outMsgs[out].msg_hdr.msg_iovlen = 1;
+                            outMsgs[out].msg_hdr.msg_name = outAddrs[out].mutableData();
+                            outMsgs[out].msg_hdr.msg_namelen = outAddrs[out].length();
+                            ++out;
+                        } else if (d.kind == MediaRouter::Delivery::Kind::Tunnel) {
+                            if (pendingTunnel_.fetch_add(1) >= kMaxPendingTunnel) {
+                                pendingTunnel_.fetch_sub(1);
+                                router_->droppedPackets.fetch_add(1, std::memory_order_relaxed);
+                                continue;
+                            }
+                            std::vector<uint8_t> copy(packet.begin(), packet.end());
+                            loop_->post([this, conn = d.connection, copy = std::move(copy)] {
+                                pendingTunnel_.fetch_sub(1);
+                                deliverTunnel(conn, copy);
+                            });
+                        }
+                    }
+                    if (out > 0) {
+                        flushOut();
+                    }
+                    if (size_t(n) < kUdpBatch) {
+                        return;
+                    }
+                }
+            });
+            if (!st.ok()) {
+                return st;
+            }
+        }
+        mt->loop->addRepeatingTimer(milliseconds(500), [mt] {
+            mt->heartbeat.store(
+                std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch())
+                    .count());
+        });
+        mt->heartbeat.store(
+            std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch())
+                .count());
+        mediaThreads_.push_back(std::move(m));
+    }
+    for (auto& m : mediaThreads_) {
+        MediaThread* mt = m.get();
+        mt->thread = std::thread([mt] {
+            Status st = mt->loop->run();
+            if (!st.ok()) {
+                LOG_ERROR("media loop failed: %s", st.toString().c_str());
+            }
+        });
+    }
+
+    // Watchdog: only while every loop still turns.
+    if (auto interval = watchdogInterval()) {
+        loop_->addRepeatingTimer(
+            std::max(milliseconds(100), std::chrono::duration_cast<milliseconds>(*interval / 2)),
+            [this] {
+                const int64_t nowS = std::chrono::duration_cast<std::chrono::seconds>(
+                                         Clock::now().time_since_epoch())
+                                         .count();
+                for (auto& m : mediaThreads_) {
+                    if (nowS - m->heartbeat.load() > 3) {
+                        LOG_WARNING("a media thread is stuck; not feeding the watchdog");
+                        return;
+                    }
+                }
+                (void)notifyWatchdog();
+            });
+    }
+
+    std::string status = "listening on " + config_.listen.host + " port " + std::to_string(port_);
+    if (metricsPort_) {
+        status += ", metrics port " + std::to_string(*metricsPort_);
+    }
+    LOG_NOTICE("%s (TCP+UDP), %zu media threads", status.c_str(), mediaThreads_.size());
+    (void)notifyStatus(status);
+    (void)notifyReady();
+
+    Status result = loop_->run();
+    for (auto& m : mediaThreads_) {
+        m->loop->stop();
+    }
+    for (auto& m : mediaThreads_) {
+        if (m->thread.joinable()) {
+            m->thread.join();
+        }
+    }
+    return result;
+}
+
+void RelayServer::stop() {
+    loop_->post([this] { beginShutdown(); });
+}
+
+// ---------------------------------------------------------------------------
+// Connections
+
+RelayServer::Connection* RelayServer::find(uint64_t id) {
+    auto it = connections_.find(id);
+    return it == connections_.end() ? nullptr : it->second.get();
+}
+
+void RelayServer::onAccept(int listenFd) {
+    for (int i = 0; i < 64; ++i) {
+        SocketAddress peer;
+        auto fd = tcpAccept(listenFd, &peer);
+        if (!fd.ok()) {
+            LOG_WARNING("accept: %s", fd.status().toString().c_str());
+            return;
+        }
+        if (!fd->isValid()) {
+            return;
+        }
+        if (shuttingDown_) {
+            continue; // closes at once
+        }
+        peer = peer.unmapped();
+        // Over a limit: close before TLS, so a flood costs no handshakes.
+        if (connections_.size() >= config_.maxClients) {
+            ++connectionsRefused_;
+            LOG_DEBUG("refusing %s: relay full", describe(peer).c_str());
+            continue;
+        }
+        Status allowed = perSource_->tryAcquire(peer);
+        if (!allowed.ok()) {
+            ++connectionsRefused_;
+            LOG_DEBUG("refusing %s: %s", describe(peer).c_str(), allowed.detail().c_str());
+            continue;
+        }
+        auto tls = TlsConnection::accept(tls_, std::move(*fd));
+        if (!tls.ok()) {
+            perSource_->release(peer);
+            LOG_WARNING("TLS accept: %s", tls.status().toString().c_str());
+            continue;
+        }
+        const uint64_t id = nextId_++;
+        auto c = std::make_unique<Connection>(id, MonotonicClock::system(),
+                                              config_.messagesPerSecond, config_.messageBurst);
+        c->tls = std::move(*tls);
+        c->tls->setOutputLimit(config_.outputBufferBytes);
+        c->peer = peer;
+        c->registrationDeadline = Clock::now() + config_.registrationTimeout;
+        c->lastHeard = Clock::now();
+        c->watched = c->tls->wantedEvents();
+        Status st = loop_->addFd(c->tls->fd(), c->watched,
+                                 [this, id](uint32_t events) { onConnectionEvent(id, events); });
+        if (!st.ok()) {
+            perSource_->release(peer);
+            LOG_WARNING("watch: %s", st.toString().c_str());
+            continue;
+        }
+        LOG_DEBUG("connection %llu from %s", (unsigned long long)id, describe(peer).c_str());
+        connections_.emplace(id, std::move(c));
+    }
+}
+
+void RelayServer::updateWatch(Connection& c) {
+    uint32_t want = c.tls->wantedEvents();
+    if (c.state == Connection::State::Closing) {
+        want &= ~EventLoop::kReadable;
+        if (c.tls->pendingOutput() > 0) {
+            want |= EventLoop::kWritable;
+        }
+    }
+    if (want != c.watched) {
+        c.watched = want;
+        (void)loop_->modifyFd(c.tls->fd(), want);
+    }
+}
+
+void RelayServer::onConnectionEvent(uint64_t id, uint32_t events) {
+    Connection* c = find(id);
+    if (!c) {
+        return;
+    }
+    if (c->state == Connection::State::Closing) {
+        TlsIo io = c->tls->flush();
+        if (io.ok() || io.state == TlsIo::State::Error || io.state == TlsIo::State::Closed ||
+            (events & (EventLoop::kError | EventLoop::kHangup))) {
+            if (io.ok()) {
+                c->tls->shutdown();
+            }
+            destroy(id);
+            return;
+        }
+        updateWatch(*c);
+        return;
+    }
+    if (c->state == Connection::State::Handshake) {
+        TlsIo io = c->tls->handshake();
+        if (io.state == TlsIo::State::Error || io.state == TlsIo::State::Closed) {
+            LOG_DEBUG("TLS handshake with %s failed: %s", describe(c->peer).c_str(),
+                      io.error.toString().c_str());
+            destroy(id);
+            return;
+        }
+        if (!io.ok()) {
+            updateWatch(*c);
+            return;
+        }
+        c->state = Connection::State::AwaitHello;
+    }
+    if (events & EventLoop::kWritable) {
+        TlsIo io = c->tls->flush();
+        if (io.state == TlsIo::State::Error) {
+            destroy(id);
+            return;
+        }
+    }
+    // Read a bounded amount per event so one busy client cannot starve others.
+    std::array<std::byte, 16384> buf;
+    for (int round = 0; round < 8; ++round) {
+        TlsIo io = c->tls->read(buf);
+        if (io.state == TlsIo::State::WantRead || io.state == TlsIo::State::WantWrite) {
+            break;
+        }
+        if (!io.ok()) {
+            LOG_DEBUG("connection %llu (%s) closed: %s", (unsigned long long)id,
+                      c->name.empty() ? describe(c->peer).c_str() : c->name.c_str(),
+                      io.state == TlsIo::State::Closed ? "by peer" : io.error.toString().c_str());
+            closeGracefully(*c);
+            destroy(id);
+            return;
+        }
+        c->lastHeard = Clock::now();
+        std::span<const uint8_t> in(reinterpret_cast<const uint8_t*>(buf.data()), io.bytes);
+        while (true) {
+            auto step = c->decoder.next(in);
+            if (!step.ok()) {
+                ++protocolErrors_;
+                sendErrorAndClose(*c, ErrorCode::Protocol, step.status().detail());
+                return;
+            }
+            if (!*step) {
+                break;
+            }
+            handleFrame(*c, **step);
+            c = find(id);
+            if (!c || c->state == Connection::State::Closing) {
+                return;
+            }
+        }
+    }
+    updateWatch(*c);
+}
+
+template <typename M>
+bool RelayServer::send(Connection& c, const M& message) {
+    std::vector<uint8_t> frame;
+    Status st = msg::appendMessage(frame, message);
+    if (!st.ok()) {
+        LOG_ERROR("encoding %s: %s", std::string(frameTypeName(M::kType)).c_str(),
+                  st.toString().c_str());
+        return false;
+    }
+    return sendRaw(c, frame);
+}
+
+bool RelayServer::sendRaw(Connection& c, const std::vector<uint8_t>& frame) {
+    if (c.state == Connection::State::Closing &&
+        c.tls->pendingOutput() > config_.outputBufferBytes) {
+        return false;
+    }
+    Status st = c.tls->send(std::as_bytes(std::span(frame)));
+    if (!st.ok()) {
+        if (st.code() == Errc::Busy) {
+            // A reader this slow would make us buffer without bound: drop it.
+            ++slowReadersDropped_;
+            LOG_INFO("dropping %s: not reading (output buffer full)",
+                     c.name.empty() ? describe(c.peer).c_str() : c.name.c_str());
+        }
+        // Closing from inside a send would invalidate callers' references;
+        // mark it and let the loop finish the job.
+        if (c.state != Connection::State::Closing) {
+            const uint64_t id = c.id;
+            closeGracefully(c);
+            loop_->post([this, id] { destroy(id); });
+        }
+        return false;
+    }
+    updateWatch(c);
+    return true;
+}
+
+void RelayServer::sendErrorAndClose(Connection& c, ErrorCode code, std::string text) {
+    msg::Error e;
+    e.code = code;
+    if (text.size() > kMaxReasonTextLength) {
+        text.resize(kMaxReasonTextLength);
+    }
+    // Texts from Status details are ASCII; anything else is dropped rather
+    // than risk an encoding failure.
+    if (!validateText(text, kMaxReasonTextLength).ok()) {
+        text = "error";
+    }
+    e.text = std::move(text);
+    send(c, e);
+    closeGracefully(c);
+}
+
+void RelayServer::refuse(Connection& c, RefuseReason reason, std::string text) {
+    ++registrationsRefused_;
+    LOG_INFO("refused registration from %s: %s", describe(c.peer).c_str(), text.c_str());
+    msg::Refused r;
+    r.reason = reason;
+    r.text = std::move(text);
+    send(c, r);
+    closeGracefully(c);
+}
+
+void RelayServer::closeGracefully(Connection& c) {
+    if (c.state == Connection::State::Closing) {
+        return;
+    }
+    if (c.call != 0) {
+        auto it = calls_.find(c.call);
+        if (it != calls_.end()) {
+            const bool isCaller = it->second->caller == c.id;
+            endCall(c.call, isCaller ? std::nullopt : std::optional(HangupReason::PeerLost),
+                    isCaller ? std::optional(HangupReason::PeerLost) : std::nullopt);
+        }
+    }
+    if (c.state == Connection::State::Registered) {
+        auto it = names_.find(c.name);
+        if (it != names_.end() && it->second == c.id) {
+            names_.erase(it);
+        }
+    }
+    c.state = Connection::State::Closing;
+    c.lingerDeadline = Clock::now() + kLinger;
+    TlsIo io = c.tls->flush();
+    if (io.ok()) {
+        c.tls->shutdown();
+    }
+    updateWatch(c);
+    if (io.ok() || io.state == TlsIo::State::Error || io.state == TlsIo::State::Closed) {
+        const uint64_t id = c.id;
+        // Destroyed after the current callback returns: callers still hold `c`.
+        loop_->post([this, id] { destroy(id); });
+    }
+}
+
+void RelayServer::destroy(uint64_t id) {
+    auto it = connections_.find(id);
+    if (it == connections_.end()) {
+        return;
+    }
+    Connection& c = *it->second;
+    if (c.state != Connection::State::Closing) {
+        closeGracefully(c);
+    }
+    loop_->removeFd(c.tls->fd());
+    perSource_->release(c.peer);
+    connections_.erase(it);
+}
+
+// ---------------------------------------------------------------------------
+// Protocol
+
+void RelayServer::handleFrame(Connection& c, const Frame& frame) {
+    if (!c.bucket.tryTake()) {
+        sendErrorAndClose(c, ErrorCode::RateLimited, "too many messages");
+        return;
+    }
+    const FrameTypeInfo* info = frameTypeInfo(uint8_t(frame.type));
+    if (!info || !mayBeSentBy(frame.type, FrameSender::Client)) {
+        ++protocolErrors_;
+        sendErrorAndClose(c, ErrorCode::Protocol,
+                          "clients may not send " + std::string(frameTypeName(frame.type)));
+        return;
+    }
+    // Forwarded without decoding into a copy: the bytes pass untouched.
+    if (frame.type == FrameType::E2eHandshake && c.state == Connection::State::Registered) {
+        handleHandshake(c, frame);
+        return;
+    }
+    if (frame.type == FrameType::MediaTunnel && c.state == Connection::State::Registered) {
+        handleTunnel(c, frame);
+        return;
+    }
+    auto decoded = msg::decodeMessage(frame);
+    if (!decoded.ok()) {
+        ++protocolErrors_;
+        sendErrorAndClose(c, ErrorCode::Protocol, decoded.status().detail());
+        return;
+    }
+    msg::Message& m = *decoded;
+    if (auto* k = std::get_if<msg::Keepalive>(&m)) {
+        msg::KeepaliveEcho echo;
+        echo.token = k->token;
+        send(c, echo);
+        return;
+    }
+    if (std::holds_alternative<msg::KeepaliveEcho>(m)) {
+        return;
+    }
+    if (std::holds_alternative<msg::Error>(m)) {
+        LOG_DEBUG("client %s reported an error", c.name.c_str());
+        return;
+    }
+    switch (c.state) {
+    case Connection::State::AwaitHello:
+        if (auto* h = std::get_if<msg::Hello>(&m)) {
+            handleHello(c, *h);
+        } else {
+            sendErrorAndClose(c, ErrorCode::Protocol, "expected hello");
+        }
+        return;
+    case Connection::State::AwaitRegister:
+        if (auto* r = std::get_if<msg::Register>(&m)) {
+            handleRegister(c, *r);
+        } else {
+            sendErrorAndClose(c, ErrorCode::NotRegistered, "expected register");
+        }
+        return;
+    case Connection::State::Registered:
+        break;
+    default:
+        return;
+    }
+    std::visit(msg::Overloaded{
+                   [&](const msg::Call& x) { handleCall(c, x); },
+                   [&](const msg::Accept& x) { handleAccept(c, x); },
+                   [&](const msg::Reject& x) { handleReject(c, x); },
+                   [&](const msg::Hangup& x) { handleHangup(c, x); },
+                   [&](const msg::Resume&) {
+                       msg::Error e;
+                       e.code = ErrorCode::BadState;
+                       e.text = "resume is not supported by this relay";
+                       send(c, e);
+                   },
+                   [&](const auto&) {
+                       ++protocolErrors_;
+                       sendErrorAndClose(c, ErrorCode::Protocol, "unexpected message");
+                   },
+               },
+               m);
+}
+
+void RelayServer::handleHello(Connection& c, const msg::Hello& m) {
+    if (m.protocolVersion != kProtocolVersion) {
+        refuse(c, RefuseReason::UnsupportedVersion,
+               "protocol version " + std::to_string(m.protocolVersion) +
+                   " is not served (this relay speaks " + std::to_string(kProtocolVersion) + ")");
+        return;
+    }
+    msg::Hello hello;
+    hello.software = std::string("voice-relayd ") + VOICE_VERSION;
+    msg::RegisterChallenge challenge;
+    randomBytes(c.nonce);
+    challenge.nonce = c.nonce;
+    c.state = Connection::State::AwaitRegister;
+    if (send(c, hello)) {
+        send(c, challenge);
+    }
+}
+
+void RelayServer::handleRegister(Connection& c, const msg::Register& m) {
+    if (!isValidName(m.name)) {
+        refuse(c, RefuseReason::BadName, "invalid name");
+        return;
+    }
+    const auto signedBytes = registerSignedBytes(c.nonce, m.name);
+    if (!Identity::verify(m.identityKey, signedBytes, m.signature)) {
+        refuse(c, RefuseReason::BadSignature, "the signature over the challenge does not verify");
+        return;
+    }
+    auto keyMatches = [&](const NameBindings::Key& k) {
+        return CRYPTO_memcmp(k.data(), m.identityKey.data(), k.size()) == 0;
+    };
+    if (allowlist_) {
+        auto bound = allowlist_->find(m.name);
+        if (!bound) {
+            refuse(c, RefuseReason::NotAllowed,
+                   "'" + m.name + "' is not on this relay's allowlist");
+            return;
+        }
+        if (!keyMatches(*bound)) {
+            refuse(c, RefuseReason::NameTaken,
+                   "'" + m.name + "' is bound to another identity key by the allowlist");
+            return;
+        }
+    } else if (auto bound = bindings_.find(m.name)) {
+        if (!keyMatches(*bound)) {
+            refuse(c, RefuseReason::NameTaken,
+                   "'" + m.name + "' is registered with another identity key");
+            return;
+        }
+    } else {
+        if (!newNames_->tryTake(c.peer)) {
+            refuse(c, RefuseReason::RateLimited, "too many new names from this address; try later");
+            return;
+        }
+        if (!bindings_.add(m.name, m.identityKey)) {
+            refuse(c, RefuseReason::ServerFull, "no room for another name");
+            return;
+        }
+        Status saved = bindings_.save(bindingsPath_);
+        if (!saved.ok()) {
+            LOG_ERROR("saving name bindings: %s", saved.toString().c_str());
+        }
+        LOG_INFO("bound name '%s' to key %s", m.name.c_str(),
+                 Identity::fingerprintOf(m.identityKey).c_str());
+    }
+    // Device switch: the newest proven connection owns the name.
+    auto existing = names_.find(m.name);
+    if (existing != names_.end() && existing->second != c.id) {
+        if (Connection* old = find(existing->second)) {
+            LOG_INFO("'%s' registered again from %s; closing the old connection", m.name.c_str(),
+                     describe(c.peer).c_str());
+            sendErrorAndClose(*old, ErrorCode::BadState,
+                              "this name was registered by another connection");
+        }
+        names_.erase(m.name);
+    }
+    c.name = m.name;
+    c.key = m.identityKey;
+    c.state = Connection::State::Registered;
+    names_[c.name] = c.id;
+    ++registrations_;
+    msg::Registered r;
+    r.name = c.name;
+    r.udpPort = port_;
+    r.keepaliveSeconds = uint16_t(std::clamp<int64_t>(
+        std::chrono::duration_cast<std::chrono::seconds>(config_.keepaliveInterval).count(), 1,
+        3600));
+    LOG_INFO("'%s' registered from %s", c.name.c_str(), describe(c.peer).c_str());
+    send(c, r);
+}
+
+void RelayServer::handleCall(Connection& c, const msg::Call& m) {
+    auto it = names_.find(m.callee);
+    Connection* callee = it == names_.end() ? nullptr : find(it->second);
+    if (callee && callee->state != Connection::State::Registered) {
+        callee = nullptr;
+    }
+    if (c.call != 0) {
+        // Glare: c is being rung by the very client it now calls. Either
+        // way round, the second Call comes from the callee of the first.
+        // The call from the lexicographically smaller name wins, whichever
+        // reached the relay first; the loser's call is answered Busy.
+        const CallState& mine = *calls_.at(c.call);
+        const bool glare =
+            callee && !mine.active && mine.callee == c.id && mine.caller == callee->id;
+        if (!glare) {
+            msg::Error e;
+            e.code = ErrorCode::BadState;
+            e.text = "already in a call";
+            send(c, e);
+            return;
+        }
+        if (c.name < callee->name) {
+            endCall(mine.serial, HangupReason::Busy, HangupReason::Busy);
+            startCall(c, *callee);
+        } else {
+            ++rejectedBusy_;
+            msg::Busy busy;
+            busy.callee = m.callee;
+            send(c, busy);
+        }
+        return;
+    }
+    if (!callee || callee->id == c.id) {
+        ++rejectedOffline_;
+        msg::Offline o;
+        o.callee = m.callee;
+        send(c, o);
+        return;
+    }
+    if (callee->call != 0) {
+        // Busy in a call or ringing: the callee hears nothing of this.
+        ++rejectedBusy_;
+        msg::Busy b;
+        b.callee = m.callee;
+        send(c, b);
+        return;
+    }
+    startCall(c, *callee);
+}
+
+void RelayServer::startCall(Connection& caller, Connection& callee) {
+    auto call = std::make_unique<CallState>();
+    call->serial = nextId_++;
+    randomBytes(call->id);
+    call->caller = caller.id;
+    call->callee = callee.id;
+    call->callerName = caller.name;
+    call->calleeName = callee.name;
+    const uint64_t serial = call->serial;
+    call->ringTimer = loop_->addTimer(config_.ringTimeout, [this, serial] {
+        auto it = calls_.find(serial);
+        if (it != calls_.end() && !it->second->active) {
+            it->second->ringTimer = 0;
+            ++timeouts_;
+            endCall(serial, HangupReason::Timeout, HangupReason::Timeout);
+        }
+    });
+    caller.call = serial;
+    callee.call = serial;
+    ++callsTotal_;
+    msg::Ringing ringing;
+    ringing.callId = call->id;
+    ringing.callee = callee.name;
+    ringing.calleeKey = callee.key;
+    msg::IncomingCall incoming;
+    incoming.callId = call->id;
+    incoming.caller = caller.name;
+    incoming.callerKey = caller.key;
+    calls_.emplace(serial, std::move(call));
+    LOG_INFO("'%s' calls '%s'", caller.name.c_str(), callee.name.c_str());
+    send(caller, ringing);
+    send(callee, incoming);
+}
+
+void RelayServer::endCall(uint64_t serial, std::optional<HangupReason> toCaller,
+                          std::optional<HangupReason> toCallee) {
+    auto it = calls_.find(serial);
+    if (it == calls_.end()) {
+        return;
+    }
+    std::unique_ptr<CallState> call = std::move(it->second);
+    calls_.erase(it);
+    if (call->ringTimer != 0) {
+        loop_->cancelTimer(call->ringTimer);
+    }
+    if (call->active) {
+        auto a = router_->stats(call->callerSession);
+        auto b = router_->stats(call->calleeSession);
+        router_->removeCall(call->callerSession, call->calleeSession);
+        LOG_INFO("call '%s' -> '%s' ended; caller sent %llu packets (lost %llu, jitter %.1f ms), "
+                 "callee sent %llu (lost %llu, jitter %.1f ms)",
+                 call->callerName.c_str(), call->calleeName.c_str(), (unsigned long long)a.packets,
+                 (unsigned long long)a.lost, a.jitterUs / 1000.0, (unsigned long long)b.packets,
+                 (unsigned long long)b.lost, b.jitterUs / 1000.0);
+    }
+    auto notify = [&](uint64_t connId, std::optional<HangupReason> reason) {
+        Connection* c = find(connId);
+        if (!c || c->call != serial) {
+            return;
+        }
+        c->call = 0;
+        if (reason && c->state != Connection::State::Closing) {
+            msg::Hangup h;
+            h.callId = call->id;
+            h.reason = *reason;
+            send(*c, h);
+        }
+    };
+    notify(call->caller, toCaller);
+    notify(call->callee, toCallee);
+}
+
+void RelayServer::handleAccept(Connection& c, const msg::Accept& m) {
+    auto it = calls_.find(c.call);
+    if (it == calls_.end() || it->second->id != m.callId) {
+        msg::Error e;
+        e.code = ErrorCode::UnknownCall;
+        e.text = "no such call";
+        send(c, e);
+        return;
+    }
+    CallState& call = *it->second;
+    if (call.active || call.callee != c.id) {
+        msg::Error e;
+        e.code = ErrorCode::BadState;
+        e.text = "only the callee of a ringing call can accept it";
+        send(c, e);
+        return;
+    }
+    Connection* caller = find(call.caller);
+    if (!caller) {
+        endCall(call.serial, std::nullopt, HangupReason::PeerLost);
+        return;
+    }
+    loop_->cancelTimer(call.ringTimer);
+    call.ringTimer = 0;
+    call.active = true;
+    call.callerSession = router_->unusedSessionId();
+    do {
+        call.calleeSession = router_->unusedSessionId();
+    } while (call.calleeSession == call.callerSession);
+    router_->addCall(call.callerSession, call.caller, call.calleeSession, call.callee);
+    ++callsAnswered_;
+    msg::CallStarted forCaller;
+    forCaller.callId = call.id;
+    forCaller.sessionId = call.callerSession;
+    forCaller.role = CallRole::Caller;
+    msg::CallStarted forCallee = forCaller;
+    forCallee.sessionId = call.calleeSession;
+    forCallee.role = CallRole::Callee;
+    LOG_INFO("'%s' answered '%s'", call.calleeName.c_str(), call.callerName.c_str());
+    send(*caller, forCaller);
+    send(c, forCallee);
+}
+
+void RelayServer::handleReject(Connection& c, const msg::Reject& m) {
+    auto it = calls_.find(c.call);
+    if (it == calls_.end() || it->second->id != m.callId || it->second->callee != c.id ||
+        it->second->active) {
+        msg::Error e;
+        e.code = ErrorCode::UnknownCall;
+        e.text = "no ringing call with this id";
+        send(c, e);
+        return;
+    }
+    endCall(c.call, HangupReason::Declined, std::nullopt);
+}
+
+void RelayServer::handleHangup(Connection& c, const msg::Hangup& m) {
+    auto it = calls_.find(c.call);
+    if (it == calls_.end() || it->second->id != m.callId) {
+        // A hangup racing the call's end is normal; say so quietly.
+        msg::Error e;
+        e.code = ErrorCode::UnknownCall;
+        e.text = "no such call";
+        send(c, e);
+        return;
+    }
+    const bool isCaller = it->second->caller == c.id;
+    endCall(c.call, isCaller ? std::nullopt : std::optional(m.reason),
+            isCaller ? std::optional(m.reason) : std::nullopt);
+}
+
+void RelayServer::handleHandshake(Connection& c, const Frame& frame) {
+    // Check the call id (the first 16 bytes) and pass the frame on byte for byte.
+    auto it = calls_.find(c.call);
+    if (frame.payload.size() < 16 + 2 || it == calls_.end() ||
+        !std::equal(it->second->id.begin(), it->second->id.end(), frame.payload.begin())) {
+        msg::Error e;
+        e.code = ErrorCode::UnknownCall;
+        e.text = "handshake for no call of yours";
+        send(c, e);
+        return;
+    }
+    auto decoded = msg::E2eHandshake::decode(frame.payload);
+    if (!decoded.ok()) {
+        ++protocolErrors_;
+        sendErrorAndClose(c, ErrorCode::Protocol, decoded.status().detail());
+        return;
+    }
+    const CallState& call = *it->second;
+    Connection* peer = find(call.caller == c.id ? call.callee : call.caller);
+    if (!peer) {
+        return;
+    }
+    std::vector<uint8_t> out;
+    if (appendFrame(out, FrameType::E2eHandshake, frame.payload).ok()) {
+        sendRaw(*peer, out);
+    }
+}
+
+void RelayServer::handleTunnel(Connection& c, const Frame& frame) {
+    auto it = calls_.find(c.call);
+    if (it == calls_.end() || !it->second->active) {
+        return; // media after a hangup: drop silently
+    }
+    auto header = MediaHeader::decode(frame.payload);
+    const uint64_t mine =
+        it->second->caller == c.id ? it->second->callerSession : it->second->calleeSession;
+    if (!header.ok() || header->sessionId != mine) {
+        router_->droppedPackets.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    router_->tunnelledPackets.fetch_add(1, std::memory_order_relaxed);
+    auto d = router_->route(frame.payload, nullptr, -1, Clock::now());
+    if (d.kind == MediaRouter::Delivery::Kind::Udp) {
+        auto sent = sendTo(d.fd, std::as_bytes(frame.payload), d.to);
+        if (!sent.ok() || !*sent) {
+            router_->droppedPackets.fetch_add(1, std::memory_order_relaxed);
+        }
+    } else if (d.kind == MediaRouter::Delivery::Kind::Tunnel) {
+        deliverTunnel(d.connection, frame.payload);
+    }
+}
+
+void RelayServer::deliverTunnel(uint64_t connection, std::span<const uint8_t> packet) {
+    Connection* c = find(connection);
+    if (!c || c->state != Connection::State::Registered) {
+        router_->droppedPackets.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    // Media is expendable: never let it fill a slow reader's buffer past
+    // half, so control messages still fit.
+    if (c->tls->pendingOutput() > config_.outputBufferBytes / 2) {
+        router_->droppedPackets.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    std::vector<uint8_t> out;
+    if (appendFrame(out, FrameType::MediaTunnel, packet).ok()) {
+        sendRaw(*c, out);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Timers, reload, shutdown
+
+void RelayServer::sweep() {
+    const auto now = Clock::now();
+    std::vector<uint64_t> expired;
+    std::vector<uint64_t> idle;
+    std::vector<uint64_t> lingering;
+    for (auto& [id, c] : connections_) {
+        switch (c->state) {
+        case Connection::State::Closing:
+            if (now >= c->lingerDeadline) {
+                lingering.push_back(id);
+            }
+            break;
+        case Connection::State::Registered:
+            if (now - c->lastHeard > config_.idleTimeout) {
+                idle.push_back(id);
+            }
+            break;
+        default:
+            if (now >= c->registrationDeadline) {
+                expired.push_back(id);
+            }
+            break;
+        }
+    }
+    for (uint64_t id : expired) {
+        if (Connection* c = find(id)) {
+            ++timeouts_;
+            if (c->state == Connection::State::Handshake) {
+                destroy(id);
+            } else {
+                refuse(*c, RefuseReason::Timeout, "registration took too long");
+            }
+        }
+    }
+    for (uint64_t id : idle) {
+        if (Connection* c = find(id)) {
+            ++timeouts_;
+            LOG_INFO("'%s' silent for too long; dropping", c->name.c_str());
+            sendErrorAndClose(*c, ErrorCode::Protocol, "no keepalive received");
+        }
+    }
+    for (uint64_t id : lingering) {
+        destroy(id);
+    }
+    std::vector<uint64_t> staleMetrics;
+    for (auto& [id, m] : metricsClients_) {
+        if (now >= m->deadline) {
+            staleMetrics.push_back(id);
+        }
+    }
+    for (uint64_t id : staleMetrics) {
+        loop_->removeFd(metricsClients_[id]->fd.get());
+        metricsClients_.erase(id);
+    }
+}
+
+void RelayServer::reload() {
+    (void)notifyReloading();
+    auto fresh = reloader_ ? reloader_() : Result<RelayConfig>(config_);
+    if (!fresh.ok()) {
+        LOG_ERROR("reload failed, keeping the old configuration: %s",
+                  fresh.status().toString().c_str());
+        (void)notifyReady();
+        return;
+    }
+    std::optional<NameBindings> allow;
+    if (fresh->allowlist) {
+        auto loaded = NameBindings::load(*fresh->allowlist);
+        if (!loaded.ok()) {
+            LOG_ERROR("reload failed, keeping the old configuration: %s",
+                      loaded.status().toString().c_str());
+            (void)notifyReady();
+            return;
+        }
+        allow = std::move(*loaded);
+    }
+    if (!(fresh->listen == config_.listen) || fresh->stateDir != config_.stateDir ||
+        fresh->metrics != config_.metrics || fresh->mediaThreads != config_.mediaThreads ||
+        fresh->maxConnectionsPerAddress != config_.maxConnectionsPerAddress) {
+        LOG_WARNING("listen, state_dir, metrics, media_threads and max_connections_per_address "
+                    "change only on restart");
+        fresh->listen = config_.listen;
+        fresh->stateDir = config_.stateDir;
+        fresh->metrics = config_.metrics;
+        fresh->mediaThreads = config_.mediaThreads;
+        fresh->maxConnectionsPerAddress = config_.maxConnectionsPerAddress;
+    }
+    fresh->udpFreshness = config_.udpFreshness; // the router keeps its own copy
+    config_ = std::move(*fresh);
+    allowlist_ = std::move(allow);
+    setLogLevel(config_.logLevel);
+    newNames_ = std::make_unique<SourceRateLimiter>(MonotonicClock::system(),
+                                                    double(config_.newNamesPerMinute) / 60.0,
+                                                    double(config_.newNamesPerMinute), 100000);
+    LOG_NOTICE("configuration reloaded%s", allowlist_ ? " (allowlist on)" : "");
+    (void)notifyReady();
+}
+
+void RelayServer::beginShutdown() {
+    if (shuttingDown_) {
+        return;
+    }
+    shuttingDown_ = true;
+    (void)notifyStopping();
+    std::vector<uint64_t> ids;
+    for (auto& [id, c] : connections_) {
+        ids.push_back(id);
+    }
+    for (uint64_t id : ids) {
+        if (Connection* c = find(id); c && c->state != Connection::State::Closing) {
+            if (c->state == Connection::State::Handshake) {
+                destroy(id);
+            } else {
+                sendErrorAndClose(*c, ErrorCode::Internal, "relay is shutting down");
+            }
+        }
+    }
+    // Give the goodbyes a moment to drain, then exit.
+    loop_->addTimer(milliseconds(300), [this] { finishShutdown(); });
+}
+
+void RelayServer::finishShutdown() {
+    std::vector<uint64_t> ids;
+    for (auto& [id, c] : connections_) {
+        ids.push_back(id);
+    }
+    for (uint64_t id : ids) {
+        destroy(id);
+    }
+    loop_->stop();
+}
+
+// ---------------------------------------------------------------------------
+// Metrics endpoint: a minimal HTTP/1.0 responder on the control loop.
+
+void RelayServer::onMetricsAccept() {
+    for (int i = 0; i < 16; ++i) {
+        auto fd = tcpAccept(metricsListener_.get());
+        if (!fd.ok() || !fd->isValid()) {
+            return;
+        }
+        if (metricsClients_.size() >= kMaxMetricsClients) {
+            continue;
+        }
+        const uint64_t id = nextId_++;
+        auto m = std::make_unique<MetricsClient>();
+        m->fd = std::move(*fd);
+        m->deadline = Clock::now() + milliseconds(5000);
+        int raw = m->fd.get();
+        metricsClients_.emplace(id, std::move(m));
+        Status st = loop_->addFd(raw, EventLoop::kReadable,
+                                 [this, id](uint32_t events) { onMetricsEvent(id, events); });
+        if (!st.ok()) {
+            metricsClients_.erase(id);
+        }
+    }
+}
+
+void RelayServer::onMetricsEvent(uint64_t id, uint32_t events) {
+    auto it = metricsClients_.find(id);
+    if (it == metricsClients_.end()) {
+        return;
+    }
+    MetricsClient& m = *it->second;
+    auto drop = [&] {
+        loop_->removeFd(m.fd.get());
+        metricsClients_.erase(id);
+    };
+    if (m.out.empty()) {
+        char buf[1024];
+        ssize_t n = ::read(m.fd.get(), buf, sizeof buf);
+        if (n <= 0) {
+            if (n < 0 && errno == EAGAIN) {
+                return;
+            }
+            drop();
+            return;
+        }
+        m.in.append(buf, size_t(n));
+        if (m.in.find("\r\n\r\n") == std::string::npos && m.in.find("\n\n") == std::string::npos) {
+            if (m.in.size() > kMaxMetricsRequest) {
+                drop();
+            }
+            return;
+        }
+        const bool wanted = m.in.rfind("GET /metrics ", 0) == 0 || m.in.rfind("GET / ", 0) == 0;
+        std::string body = wanted ? renderMetrics() : "not found\n";
+        m.out = std::string(wanted ? "HTTP/1.0 200 OK\r\n" : "HTTP/1.0 404 Not Found\r\n") +
+                "Content-Type: text/plain; version=0.0.4\r\nContent-Length: " +
+                std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+        (void)loop_->modifyFd(m.fd.get(), EventLoop::kWritable);
+        events |= EventLoop::kWritable;
+    }
+    if (events & EventLoop::kWritable) {
+        ssize_t n = ::send(m.fd.get(), m.out.data() + m.written, m.out.size() - m.written,
+                           MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && errno != EAGAIN) {
+            drop();
+            return;
+        }
+        if (n > 0) {
+            m.written += size_t(n);
+        }
+        if (m.written == m.out.size()) {
+            drop();
+        }
+    }
+}
+
+std::string RelayServer::renderMetrics() const {
+    std::string out;
+    auto metric = [&](const char* name, const char* type, const char* help, uint64_t value) {
+        out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
+               name + " " + std::to_string(value) + "\n";
+    };
+    size_t registered = 0;
+    for (auto& [id, c] : connections_) {
+        registered += c->state == Connection::State::Registered;
+    }
+    size_t active = 0;
+    for (auto& [id, call] : calls_) {
+        active += call->active;
+    }
+    metric("voice_relayd_connections", "gauge", "Open control connections.", connections_.size());
+    metric("voice_relayd_clients", "gauge", "Registered clients.", registered);
+    metric("voice_relayd_calls_ringing", "gauge", "Calls ringing now.", calls_.size() - active);
+    metric("voice_relayd_calls_active", "gauge", "Calls answered and not ended.", active);
+    metric("voice_relayd_calls_total", "counter", "Calls rung.", callsTotal_);
+    metric("voice_relayd_calls_answered_total", "counter", "Calls answered.", callsAnswered_);
+    metric("voice_relayd_calls_rejected_busy_total", "counter", "Calls refused: callee busy.",
+           rejectedBusy_);
+    metric("voice_relayd_calls_rejected_offline_total", "counter",
+           "Calls refused: callee not registered.", rejectedOffline_);
+    metric("voice_relayd_ring_timeouts_total", "counter", "Calls and registrations that timed out.",
+           timeouts_);
+    metric("voice_relayd_registrations_total", "counter", "Accepted registrations.",
+           registrations_);
+    metric("voice_relayd_registrations_refused_total", "counter", "Refused registrations.",
+           registrationsRefused_);
+    metric("voice_relayd_connections_refused_total", "counter",
+           "Connections closed at accept by a limit.", connectionsRefused_);
+    metric("voice_relayd_protocol_errors_total", "counter", "Connections closed for bad frames.",
+           protocolErrors_);
+    metric("voice_relayd_slow_readers_dropped_total", "counter",
+           "Connections dropped for a full output buffer.", slowReadersDropped_);
+    metric("voice_relayd_packets_forwarded_total", "counter", "Media packets forwarded.",
+           router_->forwardedPackets.load());
+    metric("voice_relayd_bytes_forwarded_total", "counter", "Media bytes forwarded.",
+           router_->forwardedBytes.load());
+    metric("voice_relayd_packets_tunnelled_total", "counter",
+           "Media packets received over control connections.", router_->tunnelledPackets.load());
+    metric("voice_relayd_packets_dropped_total", "counter",
+           "Media packets dropped (unknown session, bad header, full buffer).",
+           router_->droppedPackets.load());
+    metric("voice_relayd_probes_total", "counter", "UDP probe packets.", router_->probes.load());
+    // Per active call, labelled by the relay's call serial (never a session id: those are secrets).
+    out += "# HELP voice_relayd_call_packets_lost Packets lost per direction of an active call.\n"
+           "# TYPE voice_relayd_call_packets_lost gauge\n";
+    std::string jitter = "# HELP voice_relayd_call_jitter_seconds RFC 3550 jitter per direction.\n"
+                         "# TYPE voice_relayd_call_jitter_seconds gauge\n";
+    char line[160];
+    for (auto& [serial, call] : calls_) {
+        if (!call->active) {
+            continue;
+        }
+        for (int side = 0; side < 2; ++side) {
+            auto st = router_->stats(side == 0 ? call->callerSession : call->calleeSession);
+            const char* from = side == 0 ? "caller" : "callee";
+            std::snprintf(line, sizeof line,
+                          "voice_relayd_call_packets_lost{call=\"%llu\",from=\"%s\"} %llu\n",
+                          (unsigned long long)serial, from, (unsigned long long)st.lost);
+            out += line;
+            std::snprintf(line, sizeof line,
+                          "voice_relayd_call_jitter_seconds{call=\"%llu\",from=\"%s\"} %.6f\n",
+                          (unsigned long long)serial, from, st.jitterUs / 1e6);
+            jitter += line;
+        }
+    }
+    out += jitter;
+    return out;
+}
+
+} // namespace voice

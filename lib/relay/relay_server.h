@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: MIT
+// RelayServer: voice-relayd's control loop (TLS, registry, matching) and media forwarding threads.
+#pragma once
+
+#include "core/result.h"
+#include "net/event_loop.h"
+#include "net/rate_limiter.h"
+#include "net/socket.h"
+#include "net/tls.h"
+#include "relay/media_router.h"
+#include "relay/name_bindings.h"
+#include "relay/relay_config.h"
+#include "wire/frame.h"
+#include "wire/messages.h"
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace voice {
+
+/// The relay. Threads (see relay/README.md for the design note):
+///  - the control thread runs one EventLoop owning every TLS connection, the
+///    name registry, the calls and the metrics endpoint. Nothing there is
+///    shared, so it needs no locks; control traffic is small.
+///  - N media threads (one per core by default) each run an EventLoop over
+///    their own SO_REUSEPORT UDP socket(s) and forward datagrams through the
+///    shared, sharded MediaRouter. They touch a control connection only by
+///    post()ing a tunnelled packet to the control loop.
+///
+/// Protocol flow and limits are described in relay/README.md.
+class RelayServer {
+public:
+    /// Loads the configuration again (file plus command-line overrides) on SIGHUP.
+    using Reloader = std::function<Result<RelayConfig>()>;
+
+    /// Binds sockets (or takes systemd's), loads the state directory (TLS
+    /// identity, bindings) and the allowlist. Nothing runs yet.
+    static Result<std::unique_ptr<RelayServer>> create(RelayConfig config, Reloader reloader);
+    ~RelayServer();
+    RelayServer(const RelayServer&) = delete;
+    RelayServer& operator=(const RelayServer&) = delete;
+
+    /// Starts the media threads, notifies systemd READY=1 and runs the
+    /// control loop until SIGTERM/SIGINT (or stop()). Call from the thread
+    /// that created the server, before any other thread exists: it blocks
+    /// the signals for the whole process.
+    Status run();
+    /// Starts a graceful shutdown. Thread-safe.
+    void stop();
+
+    /// The bound control/media port (the real one when configured as 0).
+    uint16_t port() const { return port_; }
+    std::optional<uint16_t> metricsPort() const { return metricsPort_; }
+
+private:
+    struct Connection;
+    struct CallState;
+    struct MetricsClient;
+    struct MediaThread;
+
+    RelayServer() = default;
+    Status bindSockets();
+    void onAccept(int listenFd);
+    void onConnectionEvent(uint64_t id, uint32_t events);
+    void updateWatch(Connection& c);
+    void handleFrame(Connection& c, const Frame& frame);
+    void handleHello(Connection& c, const msg::Hello& m);
+    void handleRegister(Connection& c, const msg::Register& m);
+    void handleCall(Connection& c, const msg::Call& m);
+    void handleAccept(Connection& c, const msg::Accept& m);
+    void handleReject(Connection& c, const msg::Reject& m);
+    void handleHangup(Connection& c, const msg::Hangup& m);
+    void handleHandshake(Connection& c, const Frame& frame);
+    void handleTunnel(Connection& c, const Frame& frame);
+    template <typename M>
+    bool send(Connection& c, const M& message);
+    bool sendRaw(Connection& c, const std::vector<uint8_t>& frame);
+    void sendErrorAndClose(Connection& c, ErrorCode code, std::string text);
+    void refuse(Connection& c, RefuseReason reason, std::string text);
+    /// Ends the connection's part in the registry and its call at once, then
+    /// closes it after its output drained (or a short linger).
+    void closeGracefully(Connection& c);
+    void destroy(uint64_t id);
+    void startCall(Connection& caller, Connection& callee);
+    void endCall(uint64_t serial, std::optional<HangupReason> toCaller,
+                 std::optional<HangupReason> toCallee);
+    void deliverTunnel(uint64_t connection, std::span<const uint8_t> packet);
+    void sweep();
+    void reload();
+    void beginShutdown();
+    void finishShutdown();
+
+    void onMetricsAccept();
+    void onMetricsEvent(uint64_t id, uint32_t events);
+    std::string renderMetrics() const;
+
+    Connection* find(uint64_t id);
+
+    RelayConfig config_;
+    Reloader reloader_;
+    std::unique_ptr<EventLoop> loop_;
+    std::shared_ptr<TlsContext> tls_;
+    std::vector<UniqueFd> listeners_;
+    std::vector<std::vector<UniqueFd>> udpByThread_; // [thread][socket]
+    UniqueFd metricsListener_;
+    uint16_t port_ = 0;
+    std::optional<uint16_t> metricsPort_;
+
+    NameBindings bindings_;
+    std::string bindingsPath_;
+    std::optional<NameBindings> allowlist_;
+
+    std::unique_ptr<MediaRouter> router_;
+    std::vector<std::unique_ptr<MediaThread>> mediaThreads_;
+    std::unique_ptr<ConnectionLimiter> perSource_;
+    std::unique_ptr<SourceRateLimiter> newNames_;
+
+    std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
+    std::unordered_map<std::string, uint64_t> names_; // registered name -> connection
+    std::unordered_map<uint64_t, std::unique_ptr<CallState>> calls_;
+    std::unordered_map<uint64_t, std::unique_ptr<MetricsClient>> metricsClients_;
+    uint64_t nextId_ = 1;
+    bool shuttingDown_ = false;
+    std::atomic<uint64_t> pendingTunnel_{0};
+
+    // Counters (control thread; rendered by the metrics endpoint).
+    uint64_t callsTotal_ = 0;
+    uint64_t callsAnswered_ = 0;
+    uint64_t rejectedBusy_ = 0;
+    uint64_t rejectedOffline_ = 0;
+    uint64_t registrations_ = 0;
+    uint64_t registrationsRefused_ = 0;
+    uint64_t connectionsRefused_ = 0;
+    uint64_t protocolErrors_ = 0;
+    uint64_t slowReadersDropped_ = 0;
+    uint64_t timeouts_ = 0;
+};
+
+} // namespace voice

@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: MIT
+// voice-relayd under bad input: garbage, bad lengths, slow writers, floods, spoofed media.
+#include "relay_harness.h"
+
+#include <gtest/gtest.h>
+#include <random>
+#include <sys/socket.h>
+
+namespace voice::test {
+namespace {
+
+constexpr const char* kConfig = "registration_timeout = 2s\n"
+                                "metrics = 127.0.0.1:0\n"
+                                "max_connections_per_address = 16\n"
+                                "messages_per_second = 50\n"
+                                "message_burst = 100\n"
+                                "new_names_per_minute = 6\n";
+
+class ARelayUnderBadInput : public ::testing::Test {
+protected:
+    void SetUp() override {
+        ASSERT_TRUE(relay.start());
+        alice = Client::connect(relay.port());
+        bob = Client::connect(relay.port());
+        ASSERT_TRUE(alice && bob);
+        ASSERT_TRUE(alice->registerOk("alice", aliceId));
+        ASSERT_TRUE(bob->registerOk("bob", bobId));
+        baselineRss = relay.vmRssKb();
+    }
+
+    /// An honest call still gets through, with media both ways.
+    void expectHonestClientsWork() {
+        ASSERT_TRUE(relay.running());
+        msg::Call call;
+        call.callee = "bob";
+        ASSERT_TRUE(alice->send(call));
+        auto ringing = alice->expect<msg::Ringing>();
+        ASSERT_TRUE(ringing) << alice->lastUnexpected();
+        auto incoming = bob->expect<msg::IncomingCall>();
+        ASSERT_TRUE(incoming);
+        msg::Accept accept;
+        accept.callId = incoming->callId;
+        ASSERT_TRUE(bob->send(accept));
+        auto a = alice->expect<msg::CallStarted>();
+        auto b = bob->expect<msg::CallStarted>();
+        ASSERT_TRUE(a && b);
+        msg::MediaTunnel t;
+        std::vector<uint8_t> payload(120, 3);
+        t.packet = mediaPacket(a->sessionId, 1, payload);
+        ASSERT_TRUE(alice->send(t));
+        auto got = bob->expect<msg::MediaTunnel>();
+        ASSERT_TRUE(got);
+        EXPECT_EQ(got->packet, t.packet);
+        msg::Hangup h;
+        h.callId = a->callId;
+        ASSERT_TRUE(alice->send(h));
+        ASSERT_TRUE(bob->expect<msg::Hangup>());
+    }
+
+    void expectBoundedMemory() {
+        long rss = relay.vmRssKb();
+        EXPECT_GT(rss, 0);
+        EXPECT_LT(rss, baselineRss + 64 * 1024)
+            << "VmRSS grew from " << baselineRss << " to " << rss;
+    }
+
+    RelayProcess relay{kConfig};
+    Identity aliceId = Identity::generate().value();
+    Identity bobId = Identity::generate().value();
+    std::unique_ptr<Client> alice, bob;
+    long baselineRss = 0;
+};
+
+UniqueFd rawConnect(uint16_t port, const char* from = nullptr) {
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (from) {
+        auto local = SocketAddress::parse(std::string(from) + ":0", true);
+        if (!local.ok() || ::bind(fd.get(), local->data(), local->length()) != 0) {
+            return {};
+        }
+    }
+    auto addr = SocketAddress::loopbackV4(port);
+    if (::connect(fd.get(), addr.data(), addr.length()) != 0) {
+        return {};
+    }
+    return fd;
+}
+
+TEST_F(ARelayUnderBadInput, SurvivesRandomBytesInsteadOfTls) {
+    std::mt19937 rng(42);
+    for (int i = 0; i < 50; ++i) {
+        UniqueFd fd = rawConnect(relay.port());
+        ASSERT_TRUE(fd.isValid());
+        std::vector<uint8_t> junk(1 + rng() % 4000);
+        for (auto& b : junk) {
+            b = uint8_t(rng());
+        }
+        (void)::send(fd.get(), junk.data(), junk.size(), MSG_NOSIGNAL);
+    }
+    expectHonestClientsWork();
+    expectBoundedMemory();
+}
+
+TEST_F(ARelayUnderBadInput, ClosesOnRandomFramesInsideTls) {
+    std::mt19937 rng(7);
+    for (int i = 0; i < 20; ++i) {
+        auto c = Client::connect(relay.port());
+        ASSERT_TRUE(c);
+        std::vector<uint8_t> junk(1 + rng() % 3000);
+        for (auto& b : junk) {
+            b = uint8_t(rng());
+        }
+        c->sendBytes(junk);
+        EXPECT_TRUE(c->waitClosed()) << "connection " << i;
+    }
+    expectHonestClientsWork();
+}
+
+TEST_F(ARelayUnderBadInput, RefusesAnOversizedLengthAtTheHeader) {
+    auto c = Client::connect(relay.port());
+    ASSERT_TRUE(c);
+    const uint8_t header[] = {uint8_t(FrameType::Hello), 0, 0xff, 0xff};
+    ASSERT_TRUE(c->sendBytes(header));
+    auto err = c->expect<msg::Error>();
+    ASSERT_TRUE(err) << c->lastUnexpected();
+    EXPECT_EQ(err->code, ErrorCode::Protocol);
+    EXPECT_TRUE(c->waitClosed());
+    expectHonestClientsWork();
+}
+
+TEST_F(ARelayUnderBadInput, RefusesAnUndersizedPayload) {
+    auto c = Client::connect(relay.port());
+    ASSERT_TRUE(c);
+    msg::Hello hello;
+    ASSERT_TRUE(c->send(hello));
+    ASSERT_TRUE(c->expect<msg::Hello>());
+    ASSERT_TRUE(c->expect<msg::RegisterChallenge>());
+    const uint8_t shortRegister[] = {uint8_t(FrameType::Register), 0, 0, 3, 1, 'a', 0};
+    ASSERT_TRUE(c->sendBytes(shortRegister));
+    auto err = c->expect<msg::Error>();
+    ASSERT_TRUE(err);
+    EXPECT_EQ(err->code, ErrorCode::Protocol);
+    EXPECT_TRUE(c->waitClosed());
+}
+
+TEST_F(ARelayUnderBadInput, CleansUpTruncatedFrames) {
+    for (int i = 0; i < 10; ++i) {
+        auto c = Client::connect(relay.port());
+        ASSERT_TRUE(c);
+        const uint8_t partial[] = {uint8_t(FrameType::Hello), 0, 0, 40, 0, 1, 5};
+        ASSERT_TRUE(c->sendBytes(partial));
+    } // closed mid-frame
+    EXPECT_TRUE(waitUntil([&] { return relay.metric("voice_relayd_connections") == 2; }));
+    expectHonestClientsWork();
+}
+
+TEST_F(ARelayUnderBadInput, DropsASlowWriterAtTheRegistrationDeadline) {
+    auto c = Client::connect(relay.port());
+    ASSERT_TRUE(c);
+    std::vector<uint8_t> hello;
+    msg::Hello h;
+    ASSERT_TRUE(msg::appendMessage(hello, h).ok());
+    auto start = std::chrono::steady_clock::now();
+    bool closed = false;
+    // One byte every 300 ms: the whole hello would take longer than the 2 s deadline.
+    for (size_t i = 0; i < hello.size() && !closed; ++i) {
+        c->sendBytes(std::span(&hello[i], 1));
+        closed = c->waitClosed(300ms);
+    }
+    if (!closed) {
+        // Registering takes a Register too, which never comes.
+        closed = c->waitClosed(10s);
+    }
+    EXPECT_TRUE(closed);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 20s);
+    expectHonestClientsWork();
+}
+
+TEST_F(ARelayUnderBadInput, LimitsIdleConnectionsFromOneAddress) {
+    std::vector<UniqueFd> idle;
+    for (int i = 0; i < 1000; ++i) {
+        UniqueFd fd = rawConnect(relay.port(), "127.0.0.2");
+        if (fd.isValid()) {
+            idle.push_back(std::move(fd));
+        }
+    }
+    EXPECT_TRUE(waitUntil([&] {
+        double n = relay.metric("voice_relayd_connections");
+        return n >= 0 && n <= 2 + 16;
+    }));
+    EXPECT_GE(relay.metric("voice_relayd_connections_refused_total"), 900);
+    expectHonestClientsWork();
+    expectBoundedMemory();
+    // The ones let in are dropped at the registration deadline.
+    EXPECT_TRUE(waitUntil([&] { return relay.metric("voice_relayd_connections") == 2; }));
+}
+
+TEST_F(ARelayUnderBadInput, ClosesAClientThatFloodsMessages) {
+    auto c = Client::connect(relay.port());
+    ASSERT_TRUE(c);
+    std::vector<uint8_t> flood;
+    msg::Keepalive k;
+    for (int i = 0; i < 500; ++i) {
+        ASSERT_TRUE(msg::appendMessage(flood, k).ok());
+    }
+    c->sendBytes(flood);
+    bool sawRateLimit = false;
+    for (int i = 0; i < 600; ++i) {
+        auto m = c->receive(2s);
+        if (!m) {
+            break;
+        }
+        if (auto* e = std::get_if<msg::Error>(&*m)) {
+            sawRateLimit = e->code == ErrorCode::RateLimited;
+            break;
+        }
+    }
+    EXPECT_TRUE(sawRateLimit);
+    EXPECT_TRUE(c->waitClosed());
+    expectHonestClientsWork();
+}
+
+TEST_F(ARelayUnderBadInput, LimitsHowFastOneAddressClaimsNewNames) {
+    bool limited = false;
+    for (int i = 0; i < 10 && !limited; ++i) {
+        auto c = Client::connect(relay.port());
+        ASSERT_TRUE(c);
+        auto m = c->registerAs("squatter" + std::to_string(i), Identity::generate().value());
+        ASSERT_TRUE(m);
+        if (auto* r = std::get_if<msg::Refused>(&*m)) {
+            EXPECT_EQ(r->reason, RefuseReason::RateLimited);
+            limited = true;
+        }
+    }
+    EXPECT_TRUE(limited);
+    // Names already bound still register (no new binding needed).
+    auto again = Client::connect(relay.port());
+    ASSERT_TRUE(again);
+    EXPECT_TRUE(again->registerOk("alice", aliceId));
+}
+
+TEST_F(ARelayUnderBadInput, RefusesRelayOnlyMessagesFromClients) {
+    msg::Registered r;
+    r.name = "alice";
+    auto c = Client::connect(relay.port());
+    ASSERT_TRUE(c);
+    ASSERT_TRUE(c->send(r));
+    auto err = c->expect<msg::Error>();
+    ASSERT_TRUE(err);
+    EXPECT_EQ(err->code, ErrorCode::Protocol);
+    EXPECT_TRUE(c->waitClosed());
+}
+
+TEST_F(ARelayUnderBadInput, DropsUdpJunkAndSpoofedSessionIdsWhileACallFlows) {
+    msg::Call call;
+    call.callee = "bob";
+    ASSERT_TRUE(alice->send(call));
+    ASSERT_TRUE(alice->expect<msg::Ringing>());
+    auto incoming = bob->expect<msg::IncomingCall>();
+    ASSERT_TRUE(incoming);
+    msg::Accept accept;
+    accept.callId = incoming->callId;
+    ASSERT_TRUE(bob->send(accept));
+    auto a = alice->expect<msg::CallStarted>();
+    auto b = bob->expect<msg::CallStarted>();
+    ASSERT_TRUE(a && b);
+    ASSERT_TRUE(bob->sendUdp(mediaPacket(b->sessionId, 0, {}, MediaKind::Probe)));
+    ASSERT_TRUE(waitUntil([&] { return relay.metric("voice_relayd_probes_total") >= 1; }));
+
+    auto attacker = udpBind(SocketAddress::loopbackV4(0));
+    ASSERT_TRUE(attacker.ok());
+    std::mt19937_64 rng(99);
+    const auto to = SocketAddress::loopbackV4(relay.port());
+    std::vector<uint8_t> payload(100, 9);
+    int junk = 0;
+    for (uint64_t seq = 1; seq <= 50; ++seq) {
+        for (int i = 0; i < 100; ++i, ++junk) {
+            std::vector<uint8_t> d;
+            if (i % 2) {
+                d.resize(rng() % 1500);
+                for (auto& x : d) {
+                    x = uint8_t(rng());
+                }
+            } else {
+                d = mediaPacket(rng() | 1, seq, payload); // a guessed session id
+            }
+            (void)sendTo(attacker->get(), std::as_bytes(std::span(d)), to);
+        }
+        auto p = mediaPacket(a->sessionId, seq, payload);
+        ASSERT_TRUE(alice->sendUdp(p));
+        auto got = bob->receiveUdp();
+        ASSERT_TRUE(got) << "honest packet " << seq << " lost";
+        EXPECT_EQ(*got, p);
+    }
+    // Nothing the attacker sent reached bob.
+    EXPECT_FALSE(bob->receiveUdp(200ms));
+    EXPECT_TRUE(waitUntil(
+        [&] { return relay.metric("voice_relayd_packets_dropped_total") >= junk * 0.9; }));
+    expectBoundedMemory();
+}
+
+} // namespace
+} // namespace voice::test
+
+namespace voice::test {
+namespace {
+
+TEST(ARelayWithASlowReader, DropsTheReaderInsteadOfBufferingWithoutBound) {
+    RelayProcess relay("metrics = 127.0.0.1:0\noutput_buffer_bytes = 4096\n"
+                       "messages_per_second = 5000\nmessage_burst = 5000\n");
+    ASSERT_TRUE(relay.start());
+    auto aliceId = Identity::generate().value();
+    auto bobId = Identity::generate().value();
+    auto alice = Client::connect(relay.port());
+    auto bob = Client::connect(relay.port());
+    ASSERT_TRUE(alice && bob);
+    ASSERT_TRUE(alice->registerOk("alice", aliceId));
+    ASSERT_TRUE(bob->registerOk("bob", bobId));
+    msg::Call call;
+    call.callee = "bob";
+    ASSERT_TRUE(alice->send(call));
+    auto ringing = alice->expect<msg::Ringing>();
+    ASSERT_TRUE(ringing);
+    ASSERT_TRUE(bob->expect<msg::IncomingCall>());
+    // Bob stops reading; alice pours handshake payloads at him.
+    msg::E2eHandshake hs;
+    hs.callId = ringing->callId;
+    hs.bytes.assign(kMaxHandshakeBytes, 0x42);
+    std::vector<uint8_t> frame;
+    ASSERT_TRUE(msg::appendMessage(frame, hs).ok());
+    const long rssBefore = relay.vmRssKb();
+    bool dropped = false;
+    for (int i = 0; i < 4000 && !dropped; ++i) {
+        ASSERT_TRUE(alice->sendBytes(frame));
+        if (i % 100 == 99) {
+            dropped = relay.metric("voice_relayd_slow_readers_dropped_total") >= 1;
+        }
+    }
+    EXPECT_TRUE(
+        waitUntil([&] { return relay.metric("voice_relayd_slow_readers_dropped_total") >= 1; }));
+    auto h = alice->expect<msg::Hangup>();
+    ASSERT_TRUE(h) << alice->lastUnexpected();
+    EXPECT_EQ(h->reason, HangupReason::PeerLost);
+    EXPECT_LT(relay.vmRssKb(), rssBefore + 32 * 1024);
+}
+
+} // namespace
+} // namespace voice::test
