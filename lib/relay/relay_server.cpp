@@ -910,12 +910,15 @@ void RelayServer::handleCall(Connection& c, const msg::Call& m) {
     if (callee && callee->state != Connection::State::Registered) {
         callee = nullptr;
     }
+    if (c.call != 0 && calls_.count(c.call) == 0) {
+        c.call = 0; // cannot happen (endCall clears both sides); never trust it blindly
+    }
     if (c.call != 0) {
         // Glare: c is being rung by the very client it now calls. Either
         // way round, the second Call comes from the callee of the first.
         // The call from the lexicographically smaller name wins, whichever
         // reached the relay first; the loser's call is answered Busy.
-        const CallState& mine = *calls_.at(c.call);
+        const CallState& mine = *calls_.find(c.call)->second;
         const bool glare =
             callee && !mine.active && mine.callee == c.id && mine.caller == callee->id;
         if (!glare) {
