@@ -220,8 +220,11 @@ void JitterBuffer::updateEstimates(uint64_t ext, const QueuedPacket& packet) {
     // Peak of the transit above that minimum: up at once, down slowly.
     const int64_t relative = std::min(transit - minTransitNs(), maxDelayNs_);
     if (arrival > peakUpdatedNs_) {
-        const int64_t decay =
-            (arrival - peakUpdatedNs_) * kPeakDecayPerSecond.count() / kNanosPerSecond;
+        // Cap the elapsed time so the product cannot overflow (arrival is a
+        // raw monotonic clock and peakUpdatedNs_ starts at 0); 100 s of decay
+        // already takes any peak to zero.
+        const int64_t elapsed = std::min<int64_t>(arrival - peakUpdatedNs_, 100 * kNanosPerSecond);
+        const int64_t decay = elapsed * kPeakDecayPerSecond.count() / kNanosPerSecond;
         peakNs_ = std::max<int64_t>(0, peakNs_ - decay);
         peakUpdatedNs_ = arrival;
     }

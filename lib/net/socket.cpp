@@ -324,6 +324,27 @@ Status setNonBlocking(int fd, bool on) {
     return {};
 }
 
+namespace {
+
+// Options shared by TCP and UDP sockets before bind(): SO_REUSEPORT on
+// request, and IPv6 wildcard sockets that also take IPv4 (a specific IPv6
+// address is v6-only, so "[::1]:p" and "127.0.0.1:p" can both be bound).
+Status setBindOptions(int fd, const SocketAddress& address, bool reusePort) {
+    if (reusePort) {
+        if (Status s = setIntOption(fd, SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT"); !s) {
+            return s;
+        }
+    }
+    if (address.family() == AF_INET6) {
+        const auto* v6 = reinterpret_cast<const sockaddr_in6*>(address.data());
+        const int v6only = IN6_IS_ADDR_UNSPECIFIED(&v6->sin6_addr) ? 0 : 1;
+        return setIntOption(fd, IPPROTO_IPV6, IPV6_V6ONLY, v6only, "IPV6_V6ONLY");
+    }
+    return {};
+}
+
+} // namespace
+
 Result<UniqueFd> tcpListen(const SocketAddress& address, int backlog, bool reusePort) {
     if (address.empty()) {
         return Result<UniqueFd>(Errc::InvalidArgument, "tcpListen: empty address");
@@ -335,18 +356,8 @@ Result<UniqueFd> tcpListen(const SocketAddress& address, int backlog, bool reuse
     if (Status s = setIntOption(fd.get(), SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR"); !s) {
         return s;
     }
-    if (reusePort) {
-        if (Status s = setIntOption(fd.get(), SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT"); !s) {
-            return s;
-        }
-    }
-    if (address.family() == AF_INET6) {
-        const auto* v6 = reinterpret_cast<const sockaddr_in6*>(address.data());
-        const int v6only = IN6_IS_ADDR_UNSPECIFIED(&v6->sin6_addr) ? 0 : 1;
-        if (Status s = setIntOption(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, v6only, "IPV6_V6ONLY");
-            !s) {
-            return s;
-        }
+    if (Status s = setBindOptions(fd.get(), address, reusePort); !s) {
+        return s;
     }
     if (::bind(fd.get(), address.data(), address.length()) != 0) {
         return Status::fromErrno(Errc::Io, errno, "bind(TCP " + address.toString() + ")");
@@ -433,18 +444,8 @@ Result<UniqueFd> udpBind(const SocketAddress& address, bool reusePort) {
     if (!fd) {
         return Status::fromErrno(Errc::Io, errno, "socket(UDP)");
     }
-    if (reusePort) {
-        if (Status s = setIntOption(fd.get(), SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT"); !s) {
-            return s;
-        }
-    }
-    if (address.family() == AF_INET6) {
-        const auto* v6 = reinterpret_cast<const sockaddr_in6*>(address.data());
-        const int v6only = IN6_IS_ADDR_UNSPECIFIED(&v6->sin6_addr) ? 0 : 1;
-        if (Status s = setIntOption(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, v6only, "IPV6_V6ONLY");
-            !s) {
-            return s;
-        }
+    if (Status s = setBindOptions(fd.get(), address, reusePort); !s) {
+        return s;
     }
     if (::bind(fd.get(), address.data(), address.length()) != 0) {
         return Status::fromErrno(Errc::Io, errno, "bind(UDP " + address.toString() + ")");

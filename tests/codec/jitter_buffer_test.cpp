@@ -522,6 +522,23 @@ TEST_F(AJitterBuffer, GrowsAtOnceOnJitterAndShrinksSlowlyWhenCalm) {
     expectDelayBounded(played, 200 * kMs, 10 * kMs);
 }
 
+TEST_F(AJitterBuffer, WorksOnAMonotonicClockThatHasRunForDays) {
+    // The player and receiver pass raw CLOCK_MONOTONIC times; after days of
+    // uptime the peak decay must not overflow (UBSan checks this in CI).
+    constexpr int64_t kTenDays = int64_t{10} * 24 * 3600 * 1000 * kMs;
+    auto script = steady(300);
+    for (auto& a : script) {
+        a.at += kTenDays;
+    }
+    Harness h(decoder);
+    const auto played = h.run(script, 1299, kTenDays + 7 * kMs);
+    expectOrderedPlayout(played);
+    const auto s = h.jb().stats();
+    EXPECT_EQ(s.framesDecoded, 300u);
+    EXPECT_EQ(s.packetsLost, 0u);
+    EXPECT_EQ(s.targetDelay, 12ms);
+}
+
 TEST_F(AJitterBuffer, HandlesThe32BitSequenceWrap) {
     const uint32_t first = 0xffffff00u;
     // Drop the packets numbered 0xffffffff and 0.

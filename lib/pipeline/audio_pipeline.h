@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: MIT
+// AudioPipeline: the four audio threads of a call, from microphone to network and network to
+// speaker.
+//
+//  capture device ─► [recorder] ─► capture ring ─► [transmitter: encode → seal → send]
+//                        └──► capture-time marks (SPSC) ──┘
+//  playback device ◄─ [player] ◄─ jitter buffer ◄─ [receiver: receive → open → push]
+//                        └─── capture time per sequence ◄──┘
+//
+// Threads and what they may do:
+//  - recorder (real-time): CaptureDevice::read one period, note when it
+//    returned, AudioRing::write. Never locks, allocates or logs (RT_LOG only).
+//  - transmitter: waits for a whole codec frame in the ring, encodes it (or
+//    silence while muted, so the peer's jitter buffer keeps its rhythm),
+//    seals it with the frame's capture time in MediaHeader::timestampUs,
+//    hands it to MediaTransport::send (which drops rather than waits).
+//  - receiver: MediaTransport::receive, MediaOpener::open (every bad packet
+//    is dropped silently and counted), JitterBuffer::push.
+//  - player (real-time): JitterBuffer::pull one frame (decoded, FEC or
+//    concealment — never a gap), PlaybackDevice::write, and for decoded
+//    frames records now - capture time into the latency histogram.
+//  - the control thread (the owner) calls start(), stop() and setMuted();
+//    any thread may call stats() and muted().
+// The four threads share nothing but single-producer/single-consumer
+// structures and relaxed counters.
+//
+// Timestamps: the capture time of a frame is the CLOCK_MONOTONIC time (in
+// microseconds) its first sample was captured: when the recorder's read
+// returned, minus the frames still in the device buffer and the frames
+// after it in the period. The JitterBuffer gets it in samples at the stream
+// rate, truncated to 32 bits; sequence numbers are truncated to 32 bits the
+// same way (the jitter buffer extends them again).
+//
+// Latency is measured from capture to the moment the player hands the
+// decoded frame to the playback device; it excludes the device buffers on
+// both ends (see AudioDevice::delay() for those) and assumes both ends read
+// the same clock (true in tests; across hosts it measures clock offset too).
+#pragma once
+
+#include "audio/capture_device.h"
+#include "audio/playback_device.h"
+#include "codec/codec_config.h"
+#include "codec/jitter_buffer.h"
+#include "core/audio_ring.h"
+#include "core/result.h"
+#include "crypto/media_cipher.h"
+#include "pipeline/latency_histogram.h"
+#include "pipeline/media_transport.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <thread>
+
+namespace voice {
+
+class Decoder;
+class Encoder;
+class CaptureTimeTable;
+struct CaptureMark;
+template <typename T>
+class SpscQueue;
+
+struct AudioPipelineConfig {
+    /// Devices; both mono at the codec's sample rate. The player writes
+    /// whole codec frames: with 20 ms frames through a sound server a
+    /// playback buffer of 8 x 5 ms rode out load spikes that 4 x 5 ms did
+    /// not (tests/pipeline/pipeline_pulse_test.cpp).
+    PcmConfig capture;
+    PcmConfig playback;
+    AudioDeviceOptions deviceOptions;
+    /// AllowMissing: start even without the devices, which are then reopened
+    /// in the background while the call runs.
+    AudioDevice::OpenMode openMode = AudioDevice::OpenMode::RequireDevice;
+    CodecConfig codec;
+    JitterBufferConfig jitter;
+    /// Written into every packet header (the sender's per-call token).
+    uint64_t sessionId = 0;
+    /// The direction this side sends in; it receives the other one.
+    MediaDirection sendDirection = MediaDirection::CallerToCallee;
+    /// Ask for SCHED_FIFO for the recorder and the player (carry on without).
+    bool realtime = true;
+    int realtimePriority = 20;
+    /// Capacity of the capture ring; audio beyond it is dropped and counted.
+    std::chrono::milliseconds captureBuffer{200};
+
+    /// Ok, or InvalidArgument/Unsupported naming the setting that is wrong.
+    Status validate() const;
+};
+
+/// Everything the pipeline counts. Any thread; relaxed snapshots.
+struct AudioPipelineStats {
+    AudioDeviceStats capture;
+    AudioDeviceStats playback;
+    AudioRingStats captureRing;
+    JitterBufferStats jitter;
+    MediaTransportStats transport;
+
+    uint64_t framesCaptured = 0;     ///< device frames read by the recorder
+    uint64_t framesEncoded = 0;      ///< codec frames encoded (muted ones included)
+    uint64_t framesMuted = 0;        ///< codec frames sent as silence because muted
+    uint64_t packetsSent = 0;        ///< accepted by MediaTransport::send
+    uint64_t packetsSendDropped = 0; ///< refused by send (full) or not sealed/encoded
+    uint64_t packetsReceived = 0;    ///< authentic packets pushed to the jitter buffer
+    uint64_t packetsDropped = 0;     ///< received but not authentic, replayed, or wrong codec
+    uint64_t framesPlayed = 0;       ///< codec frames written to the playback device
+    /// Capture-to-playout latency of decoded frames, excluding device buffers.
+    LatencySummary latency;
+    /// SCHED_FIFO priority the recorder/player got; 0 = none (not asked or refused).
+    int recorderPriority = 0;
+    int playerPriority = 0;
+    /// CPU time each thread has used so far.
+    std::chrono::nanoseconds recorderCpu{0};
+    std::chrono::nanoseconds transmitterCpu{0};
+    std::chrono::nanoseconds receiverCpu{0};
+    std::chrono::nanoseconds playerCpu{0};
+};
+
+class AudioPipeline {
+public:
+    /// Control thread. Builds everything that allocates: the devices
+    /// (`captureOpener`/`playbackOpener` nullptr = real ALSA), codec,
+    /// jitter buffer, rings and buffers. `transport` must outlive the
+    /// pipeline; stop() shuts it down. Nothing runs until start().
+    static Result<std::unique_ptr<AudioPipeline>>
+    make(const AudioPipelineConfig& config, MediaTransport& transport,
+         std::unique_ptr<MediaSealer> sealer, std::unique_ptr<MediaOpener> opener,
+         std::unique_ptr<PcmOpener> captureOpener = nullptr,
+         std::unique_ptr<PcmOpener> playbackOpener = nullptr);
+
+    /// Stops (joins every thread) if still running.
+    ~AudioPipeline();
+    AudioPipeline(const AudioPipeline&) = delete;
+    AudioPipeline& operator=(const AudioPipeline&) = delete;
+
+    /// Control thread. Opens both devices and starts the four threads.
+    /// A pipeline runs once: after stop(), start() returns Closed.
+    Status start();
+
+    /// Control thread. Stops the four threads and joins them (within about
+    /// one device period or codec frame), shuts the transport down and
+    /// closes the devices. Idempotent.
+    void stop();
+
+    bool running() const { return running_.load(std::memory_order_acquire); }
+
+    /// Any thread. While muted the transmitter sends encoded silence, so the
+    /// peer keeps receiving a steady stream.
+    void setMuted(bool muted) { muted_.store(muted, std::memory_order_relaxed); }
+    bool muted() const { return muted_.load(std::memory_order_relaxed); }
+
+    /// Any thread.
+    AudioPipelineStats stats() const;
+
+    const AudioPipelineConfig& config() const { return config_; }
+
+private:
+    AudioPipeline(const AudioPipelineConfig& config, MediaTransport& transport);
+
+    void recorder();
+    void transmitter();
+    void receiver();
+    void player();
+    /// Transmitter thread: capture time (us) of the frame starting at ring position pos.
+    uint64_t captureTimeUs(uint64_t pos);
+
+    const AudioPipelineConfig config_;
+    MediaTransport& transport_;
+    std::unique_ptr<CaptureDevice> capture_;
+    std::unique_ptr<PlaybackDevice> playback_;
+    std::unique_ptr<Encoder> encoder_;
+    std::unique_ptr<Decoder> decoder_;
+    std::unique_ptr<JitterBuffer> jitter_;
+    std::unique_ptr<MediaSealer> sealer_;
+    std::unique_ptr<MediaOpener> opener_;
+    std::unique_ptr<AudioRing> ring_;
+    std::unique_ptr<SpscQueue<CaptureMark>> marks_;
+    std::unique_ptr<CaptureTimeTable> captureTimes_;
+    LatencyHistogram latency_;
+    size_t frameSamples_ = 0;
+    uint32_t rate_ = 48000;
+
+    /// CLOCK_MONOTONIC (ns) at which the jitter buffer's clock (arrival
+    /// and pull times) is zero; set by start() before the threads exist.
+    int64_t epochNs_ = 0;
+    std::atomic<bool> running_{false};
+    bool started_ = false; // control thread
+    std::atomic<bool> muted_{false};
+    std::thread recorderThread_, transmitterThread_, receiverThread_, playerThread_;
+
+    // Transmitter thread only: the last capture mark consumed.
+    uint64_t lastMarkEnd_ = 0;
+    uint64_t lastMarkUs_ = 0;
+    bool haveMark_ = false;
+
+    // Counters: each written by one thread, read by any.
+    std::atomic<uint64_t> framesCaptured_{0};
+    std::atomic<uint64_t> framesEncoded_{0};
+    std::atomic<uint64_t> framesMuted_{0};
+    std::atomic<uint64_t> packetsSent_{0};
+    std::atomic<uint64_t> packetsSendDropped_{0};
+    std::atomic<uint64_t> packetsReceived_{0};
+    std::atomic<uint64_t> packetsDropped_{0};
+    std::atomic<uint64_t> framesPlayed_{0};
+    std::atomic<int> recorderPriority_{0};
+    std::atomic<int> playerPriority_{0};
+    std::atomic<int64_t> recorderCpuNs_{0};
+    std::atomic<int64_t> transmitterCpuNs_{0};
+    std::atomic<int64_t> receiverCpuNs_{0};
+    std::atomic<int64_t> playerCpuNs_{0};
+};
+
+} // namespace voice

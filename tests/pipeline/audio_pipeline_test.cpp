@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: MIT
+// Two AudioPipelines (alice and bob) over an in-process lossy link and
+// simulated sound cards paced by the monotonic clock: audio keeps flowing,
+// loss is concealed, bad packets are dropped and counted, mute sends
+// silence, and stop() joins every thread.
+#include "pipeline/audio_pipeline.h"
+#include "pipeline/loopback_transport.h"
+#include "pipeline/simulated_pcm.h"
+#include "pipeline_test_support.h"
+
+#include <gtest/gtest.h>
+
+using namespace std::chrono_literals;
+using namespace voice;
+using namespace voice::testing;
+
+namespace {
+
+AudioPipelineConfig configFor(MediaDirection send, CodecId codec, std::chrono::microseconds frame) {
+    AudioPipelineConfig c;
+    c.capture.device = "sim_in";
+    c.playback.device = "sim_out";
+    c.codec.codec = codec;
+    c.codec.frameDuration = frame;
+    c.sendDirection = send;
+    c.sessionId = send == MediaDirection::CallerToCallee ? 0xa11ce : 0xb0b;
+    c.realtime = false; // the test machine may refuse; the pipeline copes either way
+    return c;
+}
+
+/// One side of a call: its pipeline, the simulated card's tape and its transport end.
+struct Side {
+    std::shared_ptr<SimulatedTape> tape;
+    std::unique_ptr<AudioPipeline> pipeline;
+};
+
+Side makeSide(const AudioPipelineConfig& config, MediaTransport& transport,
+              std::vector<int16_t> input, size_t outputCapacity) {
+    Side side;
+    side.tape = std::make_shared<SimulatedTape>(std::move(input), outputCapacity);
+    auto p = AudioPipeline::make(config, transport, sealerFor(config.sendDirection),
+                                 openerFor(other(config.sendDirection)),
+                                 std::make_unique<SimulatedPcmOpener>(side.tape),
+                                 std::make_unique<SimulatedPcmOpener>(side.tape));
+    EXPECT_TRUE(p.ok()) << p.status().toString();
+    if (p.ok()) {
+        side.pipeline = std::move(*p);
+    }
+    return side;
+}
+
+} // namespace
+
+TEST(AnAudioPipeline, RefusesConfigurationsItCannotRun) {
+    auto pair = LoopbackTransport::makePair();
+    ASSERT_TRUE(pair.ok());
+    auto config = configFor(MediaDirection::CallerToCallee, CodecId::Opus, 20ms);
+    config.capture.format = *AudioFormat::make(44100, 1);
+    auto p = AudioPipeline::make(config, *pair->a, sealerFor(config.sendDirection),
+                                 openerFor(other(config.sendDirection)));
+    EXPECT_FALSE(p.ok());
+    config = configFor(MediaDirection::CallerToCallee, CodecId::Opus, 20ms);
+    config.playback.format = *AudioFormat::make(48000, 2);
+    EXPECT_EQ(config.validate().code(), Errc::Unsupported);
+    config = configFor(MediaDirection::CallerToCallee, CodecId::Opus, 20ms);
+    EXPECT_FALSE(AudioPipeline::make(config, *pair->a, nullptr, nullptr).ok());
+    // Valid on its own, but the jitter buffer cannot hold 10 s of 10 ms frames.
+    config = configFor(MediaDirection::CallerToCallee, CodecId::Pcm, 10ms);
+    config.jitter.maxDelay = 10s;
+    EXPECT_FALSE(AudioPipeline::make(config, *pair->a, sealerFor(config.sendDirection),
+                                     openerFor(other(config.sendDirection)))
+                     .ok());
+    // A pipeline that never started leaves the transport alone.
+    std::vector<uint8_t> packet(10, 1);
+    EXPECT_TRUE(pair->a->send(packet));
+}
+
+TEST(AnAudioPipeline, StartsAndStopsWithoutLeavingThreadsBehind) {
+    const size_t before = threadCount();
+    {
+        auto pair = LoopbackTransport::makePair();
+        ASSERT_TRUE(pair.ok());
+        auto config = configFor(MediaDirection::CallerToCallee, CodecId::Opus, 20ms);
+        Side side = makeSide(config, *pair->a, {}, 0);
+        ASSERT_TRUE(side.pipeline);
+        ASSERT_TRUE(side.pipeline->start().ok());
+        EXPECT_TRUE(side.pipeline->running());
+        EXPECT_GT(threadCount(), before);
+        side.pipeline->stop(); // returns: all four threads joined
+        EXPECT_FALSE(side.pipeline->running());
+        side.pipeline->stop(); // idempotent
+        EXPECT_EQ(side.pipeline->start().code(), Errc::Closed) << "a pipeline runs once";
+    }
+    EXPECT_EQ(threadCount(), before);
+}
+
+TEST(AnAudioPipeline, KeepsPlayingThroughTenPercentLossAndConcealsTheGaps) {
+    const size_t threadsBefore = threadCount();
+    auto pair = LoopbackTransport::makePair({.lossRate = 0.10, .seed = 2024},
+                                            {.lossRate = 0.10, .seed = 4048});
+    ASSERT_TRUE(pair.ok());
+    const auto aliceConfig = configFor(MediaDirection::CallerToCallee, CodecId::Pcm, 10ms);
+    const auto bobConfig = configFor(MediaDirection::CalleeToCaller, CodecId::Pcm, 10ms);
+    Side alice = makeSide(aliceConfig, *pair->a, chirp(48000, 5.0), 0);
+    Side bob = makeSide(bobConfig, *pair->b, chirp(48000, 5.0, 8000), 48000 * 20);
+    ASSERT_TRUE(alice.pipeline && bob.pipeline);
+    ASSERT_TRUE(bob.pipeline->start().ok());
+    ASSERT_TRUE(alice.pipeline->start().ok());
+
+    // Enough frames for the loss statistics to mean something.
+    EXPECT_TRUE(waitUntil([&] { return bob.pipeline->stats().jitter.framesDecoded >= 250; }))
+        << "bob decoded " << bob.pipeline->stats().jitter.framesDecoded << " frames";
+    // No stall: frames keep being played.
+    const uint64_t played = bob.pipeline->stats().framesPlayed;
+    EXPECT_TRUE(waitUntil([&] { return bob.pipeline->stats().framesPlayed >= played + 50; }));
+
+    alice.pipeline->stop();
+    bob.pipeline->stop();
+    EXPECT_EQ(threadCount(), threadsBefore) << "every pipeline thread was joined";
+
+    const auto a = alice.pipeline->stats();
+    const auto b = bob.pipeline->stats();
+    EXPECT_GT(a.framesCaptured, 0u);
+    EXPECT_GT(a.packetsSent, 250u);
+    // The link lost about 10 % of alice's packets...
+    const double sent = static_cast<double>(a.transport.packetsSent + a.transport.packetsLost);
+    const double linkLoss = static_cast<double>(a.transport.packetsLost) / sent;
+    EXPECT_GT(linkLoss, 0.04);
+    EXPECT_LT(linkLoss, 0.20);
+    // ...and bob concealed about that share of the frames it was due to play.
+    const auto& jb = b.jitter;
+    const double due = static_cast<double>(jb.framesDecoded + jb.packetsLost);
+    const double concealedShare = static_cast<double>(jb.packetsLost) / due;
+    EXPECT_GT(jb.framesConcealed, 0u);
+    EXPECT_GE(jb.framesConcealed, jb.packetsLost - jb.framesFecRecovered);
+    EXPECT_GT(concealedShare, 0.04) << "lost " << jb.packetsLost << " of " << due;
+    EXPECT_LT(concealedShare, 0.25) << "lost " << jb.packetsLost << " of " << due;
+    EXPECT_EQ(b.packetsDropped, 0u) << "every packet that arrived was authentic";
+    EXPECT_EQ(b.packetsReceived + b.packetsDropped, b.transport.packetsReceived);
+    // The player measured capture-to-playout latency for decoded frames.
+    EXPECT_GT(b.latency.count, 0u);
+    EXPECT_GT(b.latency.p50, 10ms) << "a frame cannot play before it was captured in full";
+    EXPECT_LT(b.latency.p50, 1s);
+    // Audio came out: bob's speaker got non-silent samples.
+    const auto out = bob.tape->output();
+    EXPECT_TRUE(std::any_of(out.begin(), out.end(), [](int16_t s) { return s != 0; }));
+}
+
+TEST(AnAudioPipeline, SendsSilenceWhileMutedAndTheStreamKeepsRunning) {
+    auto pair = LoopbackTransport::makePair();
+    ASSERT_TRUE(pair.ok());
+    const auto aliceConfig = configFor(MediaDirection::CallerToCallee, CodecId::Pcm, 10ms);
+    const auto bobConfig = configFor(MediaDirection::CalleeToCaller, CodecId::Pcm, 10ms);
+    // A loud constant signal for far longer than the test runs.
+    Side alice = makeSide(aliceConfig, *pair->a, std::vector<int16_t>(48000 * 60, 5000), 0);
+    Side bob = makeSide(bobConfig, *pair->b, {}, 48000 * 60);
+    ASSERT_TRUE(alice.pipeline && bob.pipeline);
+    ASSERT_TRUE(bob.pipeline->start().ok());
+    ASSERT_TRUE(alice.pipeline->start().ok());
+    ASSERT_TRUE(waitUntil([&] { return bob.pipeline->stats().jitter.framesDecoded >= 30; }));
+
+    alice.pipeline->setMuted(true);
+    EXPECT_TRUE(alice.pipeline->muted());
+    const uint64_t receivedAtMute = bob.pipeline->stats().packetsReceived;
+    // Muted frames keep arriving (and playing) at bob.
+    EXPECT_TRUE(waitUntil([&] { return alice.pipeline->stats().framesMuted >= 60; }));
+    EXPECT_TRUE(
+        waitUntil([&] { return bob.pipeline->stats().packetsReceived >= receivedAtMute + 50; }));
+    alice.pipeline->stop();
+    bob.pipeline->stop();
+
+    // Bob heard the signal, then a long stretch of exact silence at the end.
+    const auto out = bob.tape->output();
+    EXPECT_NE(std::find(out.begin(), out.end(), int16_t{5000}), out.end());
+    size_t trailingZeros = 0;
+    for (auto it = out.rbegin(); it != out.rend() && *it == 0; ++it) {
+        ++trailingZeros;
+    }
+    EXPECT_GE(trailingZeros, size_t{48000} * 30 / 100) << "at least 0.3 s of silence after mute";
+}
+
+TEST(AnAudioPipeline, DropsAndCountsBadPacketsSilently) {
+    auto pair = LoopbackTransport::makePair();
+    ASSERT_TRUE(pair.ok());
+    const auto bobConfig = configFor(MediaDirection::CalleeToCaller, CodecId::Pcm, 10ms);
+    Side bob = makeSide(bobConfig, *pair->b, {}, 0);
+    ASSERT_TRUE(bob.pipeline);
+    ASSERT_TRUE(bob.pipeline->start().ok());
+
+    // The test thread plays alice's transmitter: the only sender on pair->a.
+    auto sealer = sealerFor(MediaDirection::CallerToCallee);
+    auto wrongKeys = makeMediaSealer(kDefaultCipherSuite, MediaDirection::CallerToCallee,
+                                     keysFor(MediaDirection::CalleeToCaller));
+    ASSERT_TRUE(wrongKeys.ok());
+    std::vector<uint8_t> payload(480 * 2, 0x10), packet(MediaHeader::kMaxDatagram);
+    MediaHeader header;
+    header.codec = static_cast<uint8_t>(CodecId::Pcm);
+    uint64_t good = 0, bad = 0;
+    for (int i = 0; i < 20; ++i) {
+        header.timestampUs = 1000 + static_cast<uint64_t>(i) * 10000;
+        auto n = sealer->seal(header, payload, packet);
+        ASSERT_TRUE(n.ok());
+        ASSERT_TRUE(pair->a->send(std::span(packet.data(), *n)));
+        ++good;
+        // A replay of the same packet, a flipped bit, garbage, a wrong key.
+        ASSERT_TRUE(pair->a->send(std::span(packet.data(), *n)));
+        packet[*n - 1] ^= 1;
+        ASSERT_TRUE(pair->a->send(std::span(packet.data(), *n)));
+        ASSERT_TRUE(pair->a->send(std::vector<uint8_t>(100, 0xee)));
+        auto w = (*wrongKeys)->seal(header, payload, packet);
+        ASSERT_TRUE(w.ok());
+        ASSERT_TRUE(pair->a->send(std::span(packet.data(), *w)));
+        bad += 4;
+    }
+    EXPECT_TRUE(waitUntil([&] {
+        const auto s = bob.pipeline->stats();
+        return s.packetsReceived + s.packetsDropped >= good + bad;
+    }));
+    bob.pipeline->stop();
+    const auto s = bob.pipeline->stats();
+    EXPECT_EQ(s.packetsReceived, good);
+    EXPECT_EQ(s.packetsDropped, bad);
+    EXPECT_GT(s.framesPlayed, 0u) << "the player ran throughout";
+}
+
+TEST(AnAudioPipeline, KeepsPlayingThroughJitterAndReordering) {
+    // Up to 30 ms of extra delay per packet: 10 ms packets overtake each other.
+    auto pair = LoopbackTransport::makePair({.delay = 2ms, .jitter = 30ms, .seed = 99});
+    ASSERT_TRUE(pair.ok());
+    const auto aliceConfig = configFor(MediaDirection::CallerToCallee, CodecId::Pcm, 10ms);
+    const auto bobConfig = configFor(MediaDirection::CalleeToCaller, CodecId::Pcm, 10ms);
+    Side alice = makeSide(aliceConfig, *pair->a, chirp(48000, 5.0), 0);
+    Side bob = makeSide(bobConfig, *pair->b, {}, 0);
+    ASSERT_TRUE(alice.pipeline && bob.pipeline);
+    ASSERT_TRUE(bob.pipeline->start().ok());
+    ASSERT_TRUE(alice.pipeline->start().ok());
+    EXPECT_TRUE(waitUntil([&] { return bob.pipeline->stats().jitter.framesDecoded >= 150; }));
+    const uint64_t played = bob.pipeline->stats().framesPlayed;
+    EXPECT_TRUE(waitUntil([&] { return bob.pipeline->stats().framesPlayed >= played + 50; }));
+    alice.pipeline->stop();
+    bob.pipeline->stop();
+
+    const auto jb = bob.pipeline->stats().jitter;
+    // The buffer grew its delay over the jitter, so most frames played from
+    // their own packet although they arrived out of order.
+    EXPECT_GT(jb.targetDelay, 20ms);
+    EXPECT_GT(jb.framesDecoded, 4 * jb.packetsLost) << "lost " << jb.packetsLost;
+    EXPECT_EQ(bob.pipeline->stats().packetsDropped, 0u);
+}
+
+TEST(AnAudioPipeline, RunsWithoutItsDevicesAndStopsCleanly) {
+    // Real alsa-lib, a device name that does not exist: with AllowMissing the
+    // pipeline runs on paced silence while the devices are retried.
+    const size_t before = threadCount();
+    {
+        auto pair = LoopbackTransport::makePair();
+        ASSERT_TRUE(pair.ok());
+        auto config = configFor(MediaDirection::CallerToCallee, CodecId::Opus, 20ms);
+        config.capture.device = "voice_no_such_device";
+        config.playback.device = "voice_no_such_device";
+        config.openMode = AudioDevice::OpenMode::AllowMissing;
+        auto p = AudioPipeline::make(config, *pair->a, sealerFor(config.sendDirection),
+                                     openerFor(other(config.sendDirection)));
+        ASSERT_TRUE(p.ok()) << p.status().toString();
+        ASSERT_TRUE((*p)->start().ok());
+        // Silence is captured, encoded and sent; the player keeps its rhythm.
+        EXPECT_TRUE(waitUntil([&] { return (*p)->stats().packetsSent >= 10; }));
+        EXPECT_TRUE(waitUntil([&] { return (*p)->stats().framesPlayed >= 10; }));
+        const auto s = (*p)->stats();
+        EXPECT_FALSE(s.capture.connected);
+        EXPECT_GT(s.capture.framesWhileLost, 0u);
+        (*p)->stop();
+    }
+    EXPECT_EQ(threadCount(), before);
+}
