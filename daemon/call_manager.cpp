@@ -1,0 +1,571 @@
+// SPDX-License-Identifier: MIT
+// CallManager: voiced's CallControl over the relay, the handshake and the audio pipeline.
+#include "call_manager.h"
+
+#include "core/log.h"
+#include "dbus_service.h"
+#include "peer_names.h"
+
+#include <algorithm>
+
+namespace voice {
+
+namespace {
+
+constexpr std::chrono::seconds kStatsInterval{1};
+constexpr std::chrono::milliseconds kProbeInterval{500};
+/// Tunnelled media beyond this much unsent control output is dropped (UDP-like).
+constexpr size_t kMaxTunnelBacklog = 64 * 1024;
+
+EndReason endReasonFor(HangupReason r) {
+    switch (r) {
+    case HangupReason::Normal:
+        return EndReason::Hangup;
+    case HangupReason::Declined:
+        return EndReason::Declined;
+    case HangupReason::Busy:
+        return EndReason::Busy;
+    case HangupReason::Offline:
+        return EndReason::Offline;
+    case HangupReason::Timeout:
+        return EndReason::Timeout;
+    case HangupReason::PeerLost:
+        return EndReason::PeerLost;
+    case HangupReason::Untrusted:
+        return EndReason::Untrusted;
+    case HangupReason::Error:
+        return EndReason::Error;
+    }
+    return EndReason::Error;
+}
+
+std::string fingerprintOfKey(const IdentityKey& key) {
+    return Identity::fingerprintOf(key);
+}
+
+} // namespace
+
+CallManager::CallManager(EventLoop& loop, const DaemonConfig& config, const Identity& identity,
+                         PeerStore& peers, RelayClient& relay)
+    : loop_(loop), config_(config), identity_(identity), peers_(peers), relay_(relay) {}
+
+CallManager::~CallManager() {
+    stopMedia();
+}
+
+CallSnapshot CallManager::snapshot() const {
+    CallSnapshot s;
+    s.state = machine_.state();
+    s.peer = machine_.peer();
+    s.registered = machine_.registered();
+    s.muted = muted_;
+    s.name = config_.name;
+    s.fingerprint = identity_.fingerprint();
+    if (machine_.state() != CallState::Idle) {
+        s.stats = stats_;
+    }
+    return s;
+}
+
+void CallManager::notifyState() {
+    if (service_ != nullptr) {
+        service_->stateChanged();
+    }
+}
+
+// ---------------------------------------------------------------- D-Bus requests
+
+CallResult CallManager::call(const std::string& peer) {
+    if (peer == config_.name) {
+        return {CallError::InvalidArgument, "cannot call yourself"};
+    }
+    CallTransition t = machine_.apply(CallEvent::dial(peer));
+    if (!t.result.ok()) {
+        return t.result;
+    }
+    call_.emplace();
+    call_->caller = true;
+    msg::Call m;
+    m.callee = peer;
+    if (!relay_.send(m)) {
+        machine_.apply(CallEvent::ended(EndReason::Error));
+        call_.reset();
+        return {CallError::NotRegistered, "the relay connection is down"};
+    }
+    LOG_INFO("calling %s", peer.c_str());
+    notifyState();
+    return CallResult::success();
+}
+
+CallResult CallManager::answer() {
+    CallTransition t = machine_.apply(CallEvent::of(CallEventKind::Answer));
+    if (!t.result.ok()) {
+        return t.result;
+    }
+    msg::Accept a;
+    a.callId = call_->id;
+    relay_.send(a);
+    call_->answered = true;
+    call_->answeredAt = std::chrono::steady_clock::now();
+    LOG_INFO("answered the call from %s", t.peer.c_str());
+    notifyState();
+    return CallResult::success();
+}
+
+CallResult CallManager::reject() {
+    if (machine_.state() != CallState::Ringing) {
+        return {CallError::InvalidState, "no call is ringing"};
+    }
+    msg::Reject r;
+    r.callId = call_->id;
+    relay_.send(r);
+    CallTransition t = machine_.apply(CallEvent::of(CallEventKind::Reject));
+    stopMedia();
+    call_.reset();
+    stats_.reset();
+    if (service_ != nullptr) {
+        service_->callEnded(t.peer, t.ended.value_or(EndReason::Declined));
+    }
+    return t.result;
+}
+
+CallResult CallManager::hangup() {
+    if (machine_.state() == CallState::Idle) {
+        return {CallError::InvalidState, "no call to hang up"};
+    }
+    if (machine_.state() == CallState::Ringing) {
+        return reject();
+    }
+    endCall(EndReason::Hangup, HangupReason::Normal);
+    return CallResult::success();
+}
+
+CallResult CallManager::setMuted(bool muted) {
+    muted_ = muted;
+    if (call_ && call_->pipeline) {
+        call_->pipeline->setMuted(muted);
+    }
+    if (service_ != nullptr) {
+        service_->propertiesChanged();
+    }
+    return CallResult::success();
+}
+
+CallResult CallManager::trust(const std::string& peer, const std::string& fingerprint) {
+    std::string fp = fingerprint;
+    if (fp.empty()) {
+        if (peer != lastPeer_ || lastPeerFingerprint_.empty()) {
+            return {CallError::InvalidArgument,
+                    "no key seen from " + peer + " yet; pass its fingerprint"};
+        }
+        fp = lastPeerFingerprint_;
+    }
+    Status s = peers_.trust(peer, fp);
+    if (!s.ok()) {
+        return {CallError::Failed, s.toString()};
+    }
+    LOG_NOTICE("trusting %s with key %s", peer.c_str(), fp.c_str());
+    return CallResult::success();
+}
+
+// ---------------------------------------------------------------- relay events
+
+void CallManager::onRegistered(const msg::Registered&) {
+    machine_.setRegistered(true);
+    if (service_ != nullptr) {
+        service_->propertiesChanged();
+    }
+}
+
+void CallManager::onRelayLost() {
+    const bool was = machine_.registered();
+    machine_.setRegistered(false);
+    // The relay ends our call when our connection drops (it cannot resume
+    // calls), so the call is over on this side too.
+    if (machine_.state() != CallState::Idle) {
+        endCall(EndReason::PeerLost, std::nullopt);
+    }
+    if (was && service_ != nullptr) {
+        service_->propertiesChanged();
+    }
+}
+
+bool CallManager::sameCall(const CallId& id) const {
+    return call_ && call_->haveId && call_->id == id;
+}
+
+void CallManager::onRelayMessage(const msg::Message& message) {
+    std::visit(msg::Overloaded{
+                   [this](const msg::Ringing& m) { handleRinging(m); },
+                   [this](const msg::IncomingCall& m) { handleIncoming(m); },
+                   [this](const msg::CallStarted& m) { handleCallStarted(m); },
+                   [this](const msg::Hangup& m) { handleHangup(m); },
+                   [this](const msg::E2eHandshake& m) { handleHandshake(m); },
+                   [this](const msg::MediaTunnel& m) { handleTunnel(m); },
+                   [this](const msg::Busy& m) {
+                       if (machine_.state() == CallState::Calling && machine_.peer() == m.callee) {
+                           endCall(EndReason::Busy, std::nullopt);
+                       }
+                   },
+                   [this](const msg::Offline& m) {
+                       if (machine_.state() == CallState::Calling && machine_.peer() == m.callee) {
+                           endCall(EndReason::Offline, std::nullopt);
+                       }
+                   },
+                   [this](const msg::Error& m) {
+                       LOG_WARNING("relay error %s: %s", std::string(errorCodeName(m.code)).c_str(),
+                                   m.text.c_str());
+                       if (machine_.state() == CallState::Calling && call_ && !call_->haveId) {
+                           endCall(EndReason::Error, std::nullopt);
+                       }
+                   },
+                   [](const auto&) {},
+               },
+               message);
+}
+
+bool CallManager::checkPin(const std::string& peer, const std::string& fingerprint) {
+    lastPeer_ = peer;
+    lastPeerFingerprint_ = fingerprint;
+    auto verdict = peers_.check(peer, fingerprint);
+    if (!verdict.ok()) {
+        LOG_ERROR("peer pins: %s", verdict.status().toString().c_str());
+        return true; // cannot save: carry on with the key the relay vouched for
+    }
+    if (*verdict == PeerStore::Verdict::FirstUse) {
+        LOG_NOTICE("pinned %s's key %s (first call)", peer.c_str(), fingerprint.c_str());
+    } else if (*verdict == PeerStore::Verdict::Changed) {
+        LOG_ERROR("%s presents key %s, but %s is pinned: refusing the call (voicectl trust %s "
+                  "to accept the new key)",
+                  peer.c_str(), fingerprint.c_str(), peers_.pinned(peer).c_str(), peer.c_str());
+        return false;
+    }
+    return true;
+}
+
+void CallManager::handleRinging(const msg::Ringing& m) {
+    if (machine_.state() != CallState::Calling || !call_ || call_->haveId ||
+        m.callee != machine_.peer()) {
+        return;
+    }
+    call_->haveId = true;
+    call_->id = m.callId;
+    call_->peerFingerprint = fingerprintOfKey(m.calleeKey);
+    if (!checkPin(m.callee, call_->peerFingerprint)) {
+        endCall(EndReason::Untrusted, HangupReason::Untrusted);
+    }
+}
+
+void CallManager::handleIncoming(const msg::IncomingCall& m) {
+    CallTransition t = machine_.apply(CallEvent::incoming(m.caller));
+    if (!t.result.ok()) {
+        // One call at a time (the relay refuses busy callees too).
+        msg::Hangup h;
+        h.callId = m.callId;
+        h.reason = HangupReason::Busy;
+        relay_.send(h);
+        return;
+    }
+    call_.emplace();
+    call_->haveId = true;
+    call_->id = m.callId;
+    call_->caller = false;
+    call_->peerFingerprint = fingerprintOfKey(m.callerKey);
+    if (!checkPin(m.caller, call_->peerFingerprint)) {
+        notifyState();
+        endCall(EndReason::Untrusted, HangupReason::Untrusted);
+        return;
+    }
+    LOG_INFO("incoming call from %s", m.caller.c_str());
+    notifyState();
+    if (service_ != nullptr) {
+        service_->incomingCall(m.caller, call_->peerFingerprint, "");
+    }
+    if (config_.autoAnswers(m.caller)) {
+        const CallId id = m.callId;
+        loop_.addTimer(std::chrono::milliseconds(0), [this, id] {
+            if (machine_.state() == CallState::Ringing && sameCall(id)) {
+                LOG_INFO("auto-answering");
+                (void)answer();
+            }
+        });
+    }
+}
+
+void CallManager::handleCallStarted(const msg::CallStarted& m) {
+    if (!sameCall(m.callId) || call_->started) {
+        return;
+    }
+    call_->started = true;
+    call_->sessionId = m.sessionId;
+    if (call_->caller) {
+        CallTransition t = machine_.apply(CallEvent::of(CallEventKind::PeerAnswered));
+        if (!t.result.ok()) {
+            return;
+        }
+        call_->answered = true;
+        call_->answeredAt = std::chrono::steady_clock::now();
+        auto hs = Handshake::create(HandshakeRole::Caller, identity_, call_->id, {config_.cipher});
+        if (!hs.ok()) {
+            failCall(hs.status().toString());
+            return;
+        }
+        call_->handshake.emplace(std::move(*hs));
+        auto hello = call_->handshake->start();
+        if (!hello.ok()) {
+            failCall(hello.status().toString());
+            return;
+        }
+        msg::E2eHandshake out;
+        out.callId = call_->id;
+        out.bytes = std::move(*hello);
+        relay_.send(out);
+        notifyState();
+    }
+    stats_ = CallStats{};
+    if (statsTimer_ == 0) {
+        statsTimer_ = loop_.addRepeatingTimer(kStatsInterval, [this] { updateStats(); });
+    }
+}
+
+void CallManager::handleHangup(const msg::Hangup& m) {
+    if (!sameCall(m.callId)) {
+        return;
+    }
+    endCall(endReasonFor(m.reason), std::nullopt);
+}
+
+void CallManager::handleHandshake(const msg::E2eHandshake& m) {
+    if (!sameCall(m.callId) || !call_->started) {
+        return;
+    }
+    if (call_->caller) {
+        if (!call_->handshake || call_->handshake->done()) {
+            return;
+        }
+        auto confirm = call_->handshake->onPeerHello(m.bytes);
+        if (!confirm.ok()) {
+            failCall("handshake: " + confirm.status().toString());
+            return;
+        }
+        msg::E2eHandshake out;
+        out.callId = call_->id;
+        out.bytes = std::move(*confirm);
+        relay_.send(out);
+        finishHandshake();
+        return;
+    }
+    if (!call_->handshake) {
+        auto hs = Handshake::create(
+            HandshakeRole::Callee, identity_, call_->id,
+            {config_.cipher, CipherSuite::Aes256Gcm, CipherSuite::Aes256CbcHmacSha256});
+        if (!hs.ok()) {
+            failCall(hs.status().toString());
+            return;
+        }
+        call_->handshake.emplace(std::move(*hs));
+        auto reply = call_->handshake->onPeerHello(m.bytes);
+        if (!reply.ok()) {
+            failCall("handshake: " + reply.status().toString());
+            return;
+        }
+        msg::E2eHandshake out;
+        out.callId = call_->id;
+        out.bytes = std::move(*reply);
+        relay_.send(out);
+        return;
+    }
+    if (call_->handshake->done()) {
+        return;
+    }
+    if (Status s = call_->handshake->onConfirm(m.bytes); !s.ok()) {
+        failCall("handshake: " + s.toString());
+        return;
+    }
+    finishHandshake();
+}
+
+void CallManager::finishHandshake() {
+    auto result = call_->handshake->takeResult();
+    if (!result.ok()) {
+        failCall("handshake: " + result.status().toString());
+        return;
+    }
+    // The key proven in the handshake must be the one the relay announced
+    // (and that we pinned); otherwise someone in the middle swapped it.
+    if (result->peerFingerprint != call_->peerFingerprint) {
+        LOG_ERROR("%s proved key %s in the handshake, not the announced %s",
+                  machine_.peer().c_str(), result->peerFingerprint.c_str(),
+                  call_->peerFingerprint.c_str());
+        endCall(EndReason::Untrusted, HangupReason::Untrusted);
+        return;
+    }
+    LOG_INFO("end-to-end keys agreed with %s (%s, SAS %s)", machine_.peer().c_str(),
+             std::string(cipherSuiteName(result->suite)).c_str(), result->sas.c_str());
+    if (Status s = startMedia(std::move(*result)); !s.ok()) {
+        failCall("audio: " + s.toString());
+    }
+}
+
+Status CallManager::startMedia(HandshakeResult result) {
+    SocketAddress media = relay_.mediaAddress();
+    if (config_.forceTunnel) {
+        media.setPort(0); // no UDP socket at all: the relay then tunnels to us too
+    }
+    auto transport = UdpTransport::create(media, call_->sessionId);
+    if (!transport.ok()) {
+        return transport.status();
+    }
+    AudioPipelineConfig pc;
+    pc.capture.device = config_.captureDevice;
+    pc.playback.device = config_.playbackDevice;
+    pc.playback.periods = 8;
+    pc.codec.codec = config_.codec;
+    pc.codec.frameDuration = config_.frameDuration;
+    pc.codec.bitrate = config_.bitrate;
+    pc.sessionId = call_->sessionId;
+    pc.sendDirection =
+        call_->caller ? MediaDirection::CallerToCallee : MediaDirection::CalleeToCaller;
+    pc.openMode = AudioDevice::OpenMode::AllowMissing;
+    pc.jitter.margin = std::chrono::milliseconds(15);
+    auto pipeline =
+        AudioPipeline::make(pc, **transport, std::move(result.sealer), std::move(result.opener));
+    if (!pipeline.ok()) {
+        return pipeline.status();
+    }
+    call_->cipher = std::string(cipherSuiteName(result.suite));
+    call_->transport = std::move(*transport);
+    call_->pipeline = std::move(*pipeline);
+    call_->pipeline->setMuted(muted_);
+    UdpTransport* t = call_->transport.get();
+    Status watched = loop_.addFd(t->outgoingFd(), EventLoop::kReadable, [this, t](uint32_t) {
+        while (auto p = t->takeOutgoing()) {
+            if (relay_.pendingOutput() > kMaxTunnelBacklog) {
+                continue; // the relay link is congested: drop like UDP would
+            }
+            msg::MediaTunnel m;
+            m.packet.assign(p->bytes, p->bytes + p->size);
+            relay_.send(m);
+        }
+    });
+    if (!watched.ok()) {
+        return watched;
+    }
+    t->sendProbe();
+    probeTimer_ = loop_.addRepeatingTimer(kProbeInterval, [t] { t->sendProbe(); });
+    if (Status s = call_->pipeline->start(); !s.ok()) {
+        return s;
+    }
+    LOG_INFO("media flowing (session via relay %s)", relay_.mediaAddress().toString().c_str());
+    updateStats();
+    return {};
+}
+
+void CallManager::handleTunnel(const msg::MediaTunnel& m) {
+    if (call_ && call_->transport) {
+        call_->transport->deliverTunnelled(m.packet);
+    }
+}
+
+void CallManager::stopMedia() {
+    if (probeTimer_ != 0) {
+        loop_.cancelTimer(probeTimer_);
+        probeTimer_ = 0;
+    }
+    if (statsTimer_ != 0) {
+        loop_.cancelTimer(statsTimer_);
+        statsTimer_ = 0;
+    }
+    if (!call_) {
+        return;
+    }
+    if (call_->pipeline) {
+        call_->pipeline->stop();
+        call_->pipeline.reset();
+    }
+    if (call_->transport) {
+        LOG_INFO("media: %llu packets sent, %llu received; %llu tunnelled out, %llu tunnelled in",
+                 static_cast<unsigned long long>(call_->transport->stats().packetsSent),
+                 static_cast<unsigned long long>(call_->transport->stats().packetsReceived),
+                 static_cast<unsigned long long>(call_->transport->packetsTunnelledOut()),
+                 static_cast<unsigned long long>(call_->transport->packetsTunnelledIn()));
+        loop_.removeFd(call_->transport->outgoingFd());
+        call_->transport->shutdown();
+        call_->transport.reset();
+    }
+}
+
+void CallManager::failCall(const std::string& why) {
+    LOG_ERROR("call with %s failed: %s", machine_.peer().c_str(), why.c_str());
+    endCall(EndReason::Error, HangupReason::Error);
+}
+
+void CallManager::endCall(EndReason reason, std::optional<HangupReason> tellRelay) {
+    if (tellRelay && call_ && call_->haveId) {
+        msg::Hangup h;
+        h.callId = call_->id;
+        h.reason = *tellRelay;
+        relay_.send(h);
+    }
+    stopMedia();
+    CallTransition t = reason == EndReason::Hangup && tellRelay
+                           ? machine_.apply(CallEvent::of(CallEventKind::Hangup))
+                           : machine_.apply(CallEvent::ended(reason));
+    call_.reset();
+    stats_.reset();
+    if (!t.result.ok()) {
+        return;
+    }
+    LOG_INFO("call with %s ended: %s", t.peer.c_str(),
+             std::string(endReasonName(t.ended.value_or(reason))).c_str());
+    if (service_ != nullptr) {
+        service_->callEnded(t.peer, t.ended.value_or(reason));
+    }
+}
+
+void CallManager::shutdown() {
+    if (machine_.state() != CallState::Idle) {
+        (void)hangup();
+    }
+    stopMedia();
+}
+
+void CallManager::updateStats() {
+    if (!call_) {
+        return;
+    }
+    CallStats s;
+    s.codec = std::string(codecName(config_.codec));
+    s.cipher = call_->cipher;
+    if (call_->answered) {
+        s.durationS =
+            static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                      std::chrono::steady_clock::now() - call_->answeredAt)
+                                      .count());
+    }
+    if (call_->pipeline) {
+        const AudioPipelineStats p = call_->pipeline->stats();
+        s.latencyMs = std::chrono::duration<double, std::milli>(p.latency.p50).count();
+        s.jitterMs = std::chrono::duration<double, std::milli>(p.jitter.jitter).count();
+        const double expected = double(p.jitter.packetsReceived + p.jitter.packetsLost);
+        s.lossPercent = expected > 0 ? 100.0 * double(p.jitter.packetsLost) / expected : 0.0;
+        s.concealedFrames = p.jitter.framesConcealed;
+    }
+    stats_ = s;
+    if (service_ != nullptr) {
+        service_->statsUpdated();
+    }
+}
+
+bool CallManager::audioHealthy() {
+    if (!call_ || !call_->pipeline) {
+        return true;
+    }
+    const AudioPipelineStats p = call_->pipeline->stats();
+    const uint64_t progress = p.framesCaptured + p.framesPlayed;
+    const bool moved = progress != lastProgress_;
+    lastProgress_ = progress;
+    return moved;
+}
+
+} // namespace voice

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: MIT
+// CallManager: voiced's CallControl: the call state machine driven by D-Bus and the relay, with the
+// end-to-end handshake, peer pinning and the audio pipeline.
+//
+// Threads: everything here runs on the control thread (the EventLoop that
+// owns the relay connection and D-Bus). The only objects shared with other
+// threads are the AudioPipeline (its own four threads) and the
+// UdpTransport it sends and receives through; this class only starts,
+// stops and reads statistics from them.
+#pragma once
+
+#include "call_control.h"
+#include "crypto/handshake.h"
+#include "crypto/identity.h"
+#include "daemon_config.h"
+#include "net/event_loop.h"
+#include "peer_store.h"
+#include "pipeline/audio_pipeline.h"
+#include "relay_client.h"
+#include "udp_transport.h"
+#include "wire/messages.h"
+
+#include <chrono>
+#include <memory>
+#include <optional>
+
+namespace voice {
+
+class DBusService;
+
+class CallManager final : public CallControl {
+public:
+    CallManager(EventLoop& loop, const DaemonConfig& config, const Identity& identity,
+                PeerStore& peers, RelayClient& relay);
+    ~CallManager() override;
+
+    /// The D-Bus object to notify (set once it exists; may stay null in tests).
+    void setService(DBusService* service) { service_ = service; }
+
+    // CallControl
+    CallResult call(const std::string& peer) override;
+    CallResult answer() override;
+    CallResult reject() override;
+    CallResult hangup() override;
+    CallResult setMuted(bool muted) override;
+    CallResult trust(const std::string& peer, const std::string& fingerprint) override;
+    CallSnapshot snapshot() const override;
+
+    // Relay events (from RelayClient's handlers).
+    void onRegistered(const msg::Registered& registered);
+    void onRelayMessage(const msg::Message& message);
+    void onRelayLost();
+
+    /// True unless a call's audio threads stopped making progress (for the watchdog).
+    bool audioHealthy();
+    /// Ends any call (SIGTERM): hangs up at the relay and stops the audio.
+    void shutdown();
+
+private:
+    struct ActiveCall {
+        bool haveId = false;
+        CallId id{};
+        bool caller = false;
+        std::string peerFingerprint; ///< from the relay's Ringing/IncomingCall
+        bool started = false;        ///< CallStarted arrived
+        uint64_t sessionId = 0;
+        std::optional<Handshake> handshake;
+        std::unique_ptr<UdpTransport> transport;
+        std::unique_ptr<AudioPipeline> pipeline;
+        std::string cipher;
+        std::chrono::steady_clock::time_point answeredAt{};
+        bool answered = false;
+    };
+
+    void handleRinging(const msg::Ringing& m);
+    void handleIncoming(const msg::IncomingCall& m);
+    void handleCallStarted(const msg::CallStarted& m);
+    void handleHangup(const msg::Hangup& m);
+    void handleHandshake(const msg::E2eHandshake& m);
+    void handleTunnel(const msg::MediaTunnel& m);
+    bool sameCall(const CallId& id) const;
+    /// Checks a peer key against the pins; false (and the call is ended) when it changed.
+    bool checkPin(const std::string& peer, const std::string& fingerprint);
+    void finishHandshake();
+    Status startMedia(HandshakeResult result);
+    void stopMedia();
+    /// Ends the call locally: optionally tells the relay, stops media, reports.
+    void endCall(EndReason reason, std::optional<HangupReason> tellRelay);
+    void failCall(const std::string& why);
+    void updateStats();
+    void notifyState();
+
+    EventLoop& loop_;
+    const DaemonConfig& config_;
+    const Identity& identity_;
+    PeerStore& peers_;
+    RelayClient& relay_;
+    DBusService* service_ = nullptr;
+    CallStateMachine machine_;
+    bool muted_ = false;
+    std::optional<ActiveCall> call_;
+    std::optional<CallStats> stats_;
+    std::string lastPeer_, lastPeerFingerprint_; ///< for Trust(peer, "")
+    EventLoop::TimerId statsTimer_ = 0;
+    EventLoop::TimerId probeTimer_ = 0;
+    uint64_t lastProgress_ = 0;
+};
+
+} // namespace voice

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: MIT
+// DaemonConfig: voiced's settings from voiced.conf and the command line, checked and defaulted.
+#pragma once
+
+#include "codec/codec_config.h"
+#include "core/log.h"
+#include "core/result.h"
+#include "crypto/cipher_suite.h"
+#include "net/fingerprint.h"
+#include "net/socket.h"
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace voice {
+
+/// Whether an incoming call is answered without the user.
+enum class AutoAnswer { Off, On, Allowlist };
+
+struct DaemonConfig {
+    std::string configDir;  ///< $XDG_CONFIG_HOME/voiced: identity, pins, peers
+    std::string configPath; ///< the voiced.conf read (may not exist)
+    std::string name;       ///< our name at the relay (required)
+    HostPort relay;         ///< relay host:port (required)
+    /// A relay key pinned ahead ("sha256:..."); otherwise pinned on first use.
+    std::optional<Fingerprint> relayFingerprint;
+    std::string captureDevice = "default";
+    std::string playbackDevice = "default";
+    CodecId codec = CodecId::Opus;
+    std::chrono::microseconds frameDuration{20000};
+    uint32_t bitrate = 32000;
+    CipherSuite cipher = kDefaultCipherSuite;
+    /// media = tunnel: never use UDP, carry media in the control connection
+    /// (for networks that block UDP); media = auto (default): UDP, tunnel as fallback.
+    bool forceTunnel = false;
+    AutoAnswer autoAnswer = AutoAnswer::Off;
+    std::vector<std::string> autoAnswerNames; ///< for AutoAnswer::Allowlist
+    std::chrono::milliseconds ringTimeout{30000};
+    LogLevel logLevel = LogLevel::Info;
+
+    bool autoAnswers(const std::string& peer) const;
+};
+
+/// What the command line asked for; unset fields fall back to the file.
+struct CommandLine {
+    std::optional<std::string> configPath, name, relay, capture, playback, codec, autoAnswer,
+        logLevel;
+    bool help = false;
+    bool version = false;
+};
+
+/// Parses argv (--config, --name, --relay, --capture, --playback, --codec,
+/// --auto-answer, --log-level as "--opt VALUE" or "--opt=VALUE"; --help,
+/// --version). InvalidArgument with a one-line message on anything else.
+Result<CommandLine> parseCommandLine(int argc, char** argv);
+/// The --help text.
+std::string commandLineHelp();
+
+/// Reads the config file (a missing file counts as empty), applies the
+/// command line and checks every value. Errors name the file and line or
+/// the option.
+Result<DaemonConfig> loadDaemonConfig(const CommandLine& cmd);
+
+} // namespace voice

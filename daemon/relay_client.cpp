@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: MIT
+// RelayClient: voiced's control connection to voice-relayd.
+#include "relay_client.h"
+
+#include "core/log.h"
+#include "voice_config.h"
+
+#include <algorithm>
+
+namespace voice {
+
+namespace {
+constexpr std::chrono::milliseconds kInitialBackoff{500};
+constexpr std::chrono::milliseconds kMaxBackoff{30000};
+constexpr std::chrono::seconds kRegisterTimeout{15};
+} // namespace
+
+RelayClient::RelayClient(EventLoop& loop, const DaemonConfig& config, const Identity& identity,
+                         KnownRelays& knownRelays, Handlers handlers)
+    : loop_(loop), config_(config), identity_(identity), knownRelays_(knownRelays),
+      handlers_(std::move(handlers)) {}
+
+RelayClient::~RelayClient() {
+    stop();
+}
+
+void RelayClient::start() {
+    running_ = true;
+    connect();
+}
+
+void RelayClient::stop() {
+    running_ = false;
+    for (EventLoop::TimerId* t : {&reconnectTimer_, &keepaliveTimer_, &registerTimer_}) {
+        if (*t != 0) {
+            loop_.cancelTimer(*t);
+            *t = 0;
+        }
+    }
+    if (stream_) {
+        stream_->close();
+        stream_.reset();
+    }
+    registered_ = false;
+}
+
+SocketAddress RelayClient::mediaAddress() const {
+    SocketAddress a = relayAddress_;
+    a.setPort(udpPort_);
+    return a;
+}
+
+size_t RelayClient::pendingOutput() {
+    return stream_ ? stream_->connection().pendingOutput() : 0;
+}
+
+void RelayClient::connect() {
+    reconnectTimer_ = 0;
+    if (!running_) {
+        return;
+    }
+    if (!tls_) {
+        auto ctx = TlsContext::createClient();
+        if (!ctx.ok()) {
+            lost(ctx.status());
+            return;
+        }
+        tls_ = *ctx;
+    }
+    auto address = SocketAddress::resolve(config_.relay);
+    if (!address.ok()) {
+        lost(address.status());
+        return;
+    }
+    relayAddress_ = *address;
+    auto fd = tcpConnect(relayAddress_);
+    if (!fd.ok()) {
+        lost(fd.status());
+        return;
+    }
+    const std::string relayName = config_.relay.toString();
+    std::optional<Fingerprint> pin = config_.relayFingerprint;
+    if (!pin) {
+        pin = knownRelays_.find(relayName);
+    }
+    pinChecked_ = pin.has_value();
+    auto conn = TlsConnection::connect(tls_, std::move(*fd), relayName, pin);
+    if (!conn.ok()) {
+        lost(conn.status());
+        return;
+    }
+    decoder_.reset();
+    TlsStream::Handlers h;
+    h.onConnected = [this] { onConnected(); };
+    h.onData = [this](std::span<const std::byte> d) { onData(d); };
+    h.onClosed = [this](const Status& s) {
+        lost(s.ok() ? Status(Errc::Closed, "relay closed the connection") : s);
+    };
+    auto stream =
+        TlsStream::create(loop_, std::move(*conn), std::move(h), std::chrono::seconds(10));
+    if (!stream.ok()) {
+        lost(stream.status());
+        return;
+    }
+    stream_ = std::move(*stream);
+    registerTimer_ = loop_.addTimer(kRegisterTimeout, [this] {
+        registerTimer_ = 0;
+        if (!registered_) {
+            lost(Status(Errc::Timeout, "registration at the relay timed out"));
+        }
+    });
+}
+
+void RelayClient::onConnected() {
+    if (!pinChecked_) {
+        auto pin =
+            knownRelays_.check(config_.relay.toString(), stream_->connection().peerFingerprint());
+        if (!pin.ok()) {
+            Status s = pin.status();
+            stop();
+            if (handlers_.onFatal) {
+                handlers_.onFatal(s);
+            }
+            return;
+        }
+        if (*pin == KnownRelays::Pin::FirstUse) {
+            LOG_NOTICE("pinned relay %s key %s (first use)", config_.relay.toString().c_str(),
+                       stream_->connection().peerFingerprint().toString().c_str());
+        }
+        pinChecked_ = true;
+    }
+    msg::Hello hello;
+    hello.software = std::string("voiced ") + VOICE_VERSION;
+    send(hello);
+}
+
+void RelayClient::lost(const Status& status) {
+    const bool wasRegistered = registered_;
+    registered_ = false;
+    if (keepaliveTimer_ != 0) {
+        loop_.cancelTimer(keepaliveTimer_);
+        keepaliveTimer_ = 0;
+    }
+    if (registerTimer_ != 0) {
+        loop_.cancelTimer(registerTimer_);
+        registerTimer_ = 0;
+    }
+    if (stream_) {
+        // Destroying the stream inside its own callback is allowed (TlsStream keeps itself alive).
+        stream_->close();
+        stream_.reset();
+    }
+    if (status.code() == Errc::Auth) {
+        // A changed relay key: retrying cannot fix it.
+        running_ = false;
+        if (handlers_.onFatal) {
+            handlers_.onFatal(status);
+        }
+        return;
+    }
+    if (wasRegistered || running_) {
+        LOG_WARNING("relay %s: %s", config_.relay.toString().c_str(), status.toString().c_str());
+    }
+    if (handlers_.onLost) {
+        handlers_.onLost(status);
+    }
+    scheduleReconnect();
+}
+
+void RelayClient::scheduleReconnect() {
+    if (!running_ || reconnectTimer_ != 0) {
+        return;
+    }
+    LOG_INFO("reconnecting to the relay in %lld ms", static_cast<long long>(backoff_.count()));
+    reconnectTimer_ = loop_.addTimer(backoff_, [this] { connect(); });
+    backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+}
+
+void RelayClient::onData(std::span<const std::byte> data) {
+    std::span<const uint8_t> in(reinterpret_cast<const uint8_t*>(data.data()), data.size());
+    // handle() may drop the connection; stop reading then.
+    TlsStream* current = stream_.get();
+    while (stream_.get() == current && current != nullptr) {
+        auto step = decoder_.next(in);
+        if (!step.ok()) {
+            lost(step.status());
+            return;
+        }
+        if (!*step) {
+            return;
+        }
+        auto m = msg::decodeMessage(**step);
+        if (!m.ok()) {
+            lost(m.status());
+            return;
+        }
+        handle(*m);
+    }
+}
+
+void RelayClient::handle(const msg::Message& m) {
+    std::visit(
+        msg::Overloaded{
+            [this](const msg::Hello& h) {
+                if (h.protocolVersion != kProtocolVersion) {
+                    LOG_WARNING("relay speaks protocol version %u", unsigned(h.protocolVersion));
+                }
+            },
+            [this](const msg::RegisterChallenge& c) {
+                msg::Register reg;
+                reg.name = config_.name;
+                reg.identityKey = identity_.publicKey();
+                auto sig = identity_.sign(registerSignedBytes(c.nonce, config_.name));
+                if (!sig.ok()) {
+                    lost(sig.status());
+                    return;
+                }
+                std::copy_n(sig->begin(), reg.signature.size(), reg.signature.begin());
+                send(reg);
+            },
+            [this](const msg::Registered& r) {
+                registered_ = true;
+                udpPort_ = r.udpPort;
+                backoff_ = kInitialBackoff;
+                if (registerTimer_ != 0) {
+                    loop_.cancelTimer(registerTimer_);
+                    registerTimer_ = 0;
+                }
+                const auto interval =
+                    std::chrono::seconds(std::max<uint16_t>(1, r.keepaliveSeconds));
+                keepaliveTimer_ = loop_.addRepeatingTimer(interval, [this] { sendKeepalive(); });
+                LOG_NOTICE("registered at relay %s as %s", config_.relay.toString().c_str(),
+                           r.name.c_str());
+                if (handlers_.onRegistered) {
+                    handlers_.onRegistered(r);
+                }
+            },
+            [this](const msg::Refused& r) {
+                Status s(Errc::Auth, "relay refused registration as " + config_.name + ": " +
+                                         std::string(refuseReasonName(r.reason)) + " (" + r.text +
+                                         ")");
+                if (r.reason == RefuseReason::RateLimited || r.reason == RefuseReason::ServerFull ||
+                    r.reason == RefuseReason::Timeout) {
+                    lost(Status(Errc::Busy, s.detail()));
+                    return;
+                }
+                stop();
+                if (handlers_.onFatal) {
+                    handlers_.onFatal(s);
+                }
+            },
+            [this](const msg::Keepalive& k) {
+                msg::KeepaliveEcho e;
+                e.token = k.token;
+                send(e);
+            },
+            [](const msg::KeepaliveEcho&) {},
+            [this](const auto& other) {
+                if (registered_ && handlers_.onMessage) {
+                    handlers_.onMessage(msg::Message(other));
+                }
+            },
+        },
+        m);
+}
+
+bool RelayClient::sendBytes(const std::vector<uint8_t>& bytes) {
+    if (!stream_ || !stream_->open()) {
+        return false;
+    }
+    Status s = stream_->send(std::as_bytes(std::span(bytes)));
+    if (!s.ok()) {
+        LOG_DEBUG("relay send failed: %s", s.toString().c_str());
+        return false;
+    }
+    return true;
+}
+
+void RelayClient::sendKeepalive() {
+    msg::Keepalive k;
+    k.token = ++keepaliveToken_;
+    send(k);
+}
+
+} // namespace voice

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: MIT
+// UdpTransport: the daemon's MediaTransport: UDP to the relay, with media-tunnel frames over the
+// control connection as the fallback.
+//
+// Threads:
+//  - send(): transmitter thread. UDP sendto() on a non-blocking socket, or,
+//    in tunnel mode, a copy into the outgoing SPSC queue plus an eventfd
+//    write that wakes the control thread (never waits; drops when full).
+//  - receive(): receiver thread. poll() on the UDP socket and the incoming
+//    eventfd; packets from the SPSC tunnel queue come first.
+//  - deliverTunnelled(), takeOutgoing(), sendProbe(), outgoingFd(): the
+//    control thread (it owns the relay connection).
+//  - shutdown(), stats(): any thread.
+// Tunnel mode starts when nothing arrived over UDP for kUdpSilence (or the
+// relay has no UDP port); a packet over UDP switches back.
+#pragma once
+
+#include "core/spsc_queue.h"
+#include "core/unique_fd.h"
+#include "net/socket.h"
+#include "pipeline/media_transport.h"
+#include "wire/media_header.h"
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+
+namespace voice {
+
+class UdpTransport final : public MediaTransport {
+public:
+    static constexpr std::chrono::milliseconds kUdpSilence{1000};
+    static constexpr size_t kQueuePackets = 128;
+
+    /// A packet in a tunnel queue (trivially copyable for SpscQueue).
+    struct Packet {
+        uint16_t size = 0;
+        uint8_t bytes[MediaHeader::kMaxDatagram];
+    };
+
+    /// relay: the relay's media address (port 0: tunnel only). sessionId: ours, for probes.
+    static Result<std::unique_ptr<UdpTransport>> create(const SocketAddress& relay,
+                                                        uint64_t sessionId);
+    ~UdpTransport() override = default;
+
+    bool send(std::span<const uint8_t> packet) override;
+    Result<size_t> receive(std::span<uint8_t> buffer, std::chrono::nanoseconds timeout) override;
+    void shutdown() override;
+    MediaTransportStats stats() const override;
+
+    /// Control thread: a media-tunnel frame from the relay, for the receiver.
+    void deliverTunnelled(std::span<const uint8_t> packet);
+    /// Control thread: readable when outgoing tunnel packets wait.
+    int outgoingFd() const { return outWake_.get(); }
+    /// Control thread: the next outgoing tunnel packet, if any (clears the wakeup first).
+    std::optional<Packet> takeOutgoing();
+    /// Control thread: a header-only Probe so the relay learns our UDP address.
+    void sendProbe();
+    /// Any thread: media currently goes through the control connection.
+    bool tunnelling() const;
+    uint64_t packetsTunnelledOut() const { return tunnelledOut_.load(std::memory_order_relaxed); }
+    uint64_t packetsTunnelledIn() const { return tunnelledIn_.load(std::memory_order_relaxed); }
+
+private:
+    UdpTransport(uint64_t sessionId) : sessionId_(sessionId) {}
+    static int64_t nowMs();
+
+    uint64_t sessionId_;
+    bool udpAvailable_ = false;
+    UniqueFd udp_;
+    UniqueFd inWake_;  // control → receiver
+    UniqueFd outWake_; // transmitter → control
+    SpscQueue<Packet> incoming_{kQueuePackets};
+    SpscQueue<Packet> outgoing_{kQueuePackets};
+    std::atomic<bool> closed_{false};
+    std::atomic<int64_t> lastUdpMs_{0};
+    int64_t createdMs_ = 0;
+    std::atomic<uint64_t> sent_{0}, dropped_{0}, received_{0}, tunnelledOut_{0}, tunnelledIn_{0};
+    uint64_t probeSequence_ = 0; // control thread
+};
+
+} // namespace voice

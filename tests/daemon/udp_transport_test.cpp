@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: MIT
+// Tests of UdpTransport: UDP to a socket standing in for the relay, and the tunnel queues.
+#include "net/socket.h"
+#include "udp_transport.h"
+
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <thread>
+#include <vector>
+
+using namespace voice;
+using namespace std::chrono_literals;
+
+namespace {
+
+bool waitFd(int fd, short events, std::chrono::milliseconds timeout) {
+    pollfd p{fd, events, 0};
+    return ::poll(&p, 1, static_cast<int>(timeout.count())) == 1;
+}
+
+std::vector<uint8_t> packet(uint8_t fill, size_t size = 60) {
+    return std::vector<uint8_t>(size, fill);
+}
+
+TEST(AUdpTransport, SendsAndReceivesOverUdpWhileTheRelayAnswers) {
+    auto relay = udpBind(SocketAddress::loopbackV4(0));
+    ASSERT_TRUE(relay.ok());
+    auto relayAddr = localAddress(relay->get());
+    ASSERT_TRUE(relayAddr.ok());
+    auto t = UdpTransport::create(*relayAddr, 42);
+    ASSERT_TRUE(t.ok()) << t.status().toString();
+
+    auto p = packet(7);
+    ASSERT_TRUE((*t)->send(p));
+    ASSERT_TRUE(waitFd(relay->get(), POLLIN, 5s));
+    std::vector<std::byte> buf(2048);
+    auto d = recvFrom(relay->get(), buf);
+    ASSERT_TRUE(d.ok() && d->has_value());
+    EXPECT_EQ((*d)->size, p.size());
+
+    // The relay answers to where the packet came from.
+    auto reply = packet(9, 80);
+    ASSERT_TRUE(sendTo(relay->get(), std::as_bytes(std::span(reply)), (*d)->from).ok());
+    std::vector<uint8_t> in(2048);
+    auto got = (*t)->receive(in, 5s);
+    ASSERT_TRUE(got.ok());
+    EXPECT_EQ(*got, reply.size());
+    EXPECT_EQ(in[0], 9);
+    EXPECT_FALSE((*t)->tunnelling());
+}
+
+TEST(AUdpTransport, TunnelsBothWaysWhenTheRelayHasNoUdpPort) {
+    auto t = UdpTransport::create(SocketAddress::loopbackV4(0), 42);
+    ASSERT_TRUE(t.ok());
+    EXPECT_TRUE((*t)->tunnelling());
+
+    // Transmitter → control thread.
+    std::thread tx([&] { EXPECT_TRUE((*t)->send(packet(1))); });
+    tx.join();
+    ASSERT_TRUE(waitFd((*t)->outgoingFd(), POLLIN, 5s));
+    auto out = (*t)->takeOutgoing();
+    ASSERT_TRUE(out.has_value());
+    EXPECT_EQ(out->size, 60);
+    EXPECT_FALSE((*t)->takeOutgoing().has_value());
+
+    // Control thread → receiver.
+    std::vector<uint8_t> in(2048);
+    std::thread rx([&] {
+        auto got = (*t)->receive(in, 10s);
+        ASSERT_TRUE(got.ok());
+        EXPECT_EQ(*got, 33u);
+    });
+    (*t)->deliverTunnelled(packet(3, 33));
+    rx.join();
+    EXPECT_EQ((*t)->packetsTunnelledIn(), 1u);
+}
+
+TEST(AUdpTransport, WakesAWaitingReceiverOnShutdown) {
+    auto t = UdpTransport::create(SocketAddress::loopbackV4(0), 1);
+    ASSERT_TRUE(t.ok());
+    std::vector<uint8_t> in(2048);
+    std::thread rx([&] {
+        auto got = (*t)->receive(in, 60s);
+        EXPECT_FALSE(got.ok());
+        EXPECT_EQ(got.status().code(), Errc::Closed);
+    });
+    (*t)->shutdown();
+    rx.join();
+    EXPECT_FALSE((*t)->send(packet(1)));
+}
+
+TEST(AUdpTransport, DropsWhenTheTunnelQueueIsFull) {
+    auto t = UdpTransport::create(SocketAddress::loopbackV4(0), 1);
+    ASSERT_TRUE(t.ok());
+    size_t accepted = 0;
+    for (size_t i = 0; i < UdpTransport::kQueuePackets * 2; ++i) {
+        accepted += (*t)->send(packet(1)) ? 1 : 0;
+    }
+    EXPECT_EQ(accepted, UdpTransport::kQueuePackets);
+    EXPECT_EQ((*t)->stats().packetsDropped, UdpTransport::kQueuePackets);
+}
+
+} // namespace

@@ -1,0 +1,236 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# End-to-end calls between real processes: voice-relayd on loopback, voiced
+# for alice, bob and carol (each with its own config dir, ALSA devices and
+# session bus), driven by voicectl. Run under tests/tools/with-pulse.sh.
+#
+# usage: e2e_call_test.sh RELAYD VOICED VOICECTL ANALYZER
+set -u
+RELAYD=$1 VOICED=$2 VOICECTL=$3 ANALYZE=$4
+
+if [ -n "${VOICE_PULSE_UNAVAILABLE:-}" ]; then
+    echo "SKIP: $VOICE_PULSE_UNAVAILABLE"
+    exit 77
+fi
+for tool in sox dbus-daemon python3; do
+    command -v $tool >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
+done
+
+T=$(mktemp -d /tmp/voice-e2e-XXXXXX)
+PIDS=()
+BUS_PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}" "${BUS_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    if [ "${KEEP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
+}
+trap cleanup EXIT
+fail() {
+    echo "FAIL: $*" >&2
+    for f in "$T"/*.log; do echo "==== $f" >&2; tail -n 40 "$f" >&2; done
+    exit 1
+}
+# waitfor SECONDS COMMAND...: polls until COMMAND succeeds.
+waitfor() {
+    local limit=$1; shift
+    local end=$((SECONDS + limit))
+    until "$@" >/dev/null 2>&1; do
+        [ $SECONDS -ge $end ] && return 1
+        sleep 0.1
+    done
+}
+
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p "$T/relay"
+cat > "$T/relay.conf" <<CONF
+listen = 127.0.0.1:$PORT
+state_dir = $T/relay
+ring_timeout = 30s
+media_threads = 1
+CONF
+start_relay() {
+    "$RELAYD" --config "$T/relay.conf" --log-level info >>"$T/relay.log" 2>&1 &
+    RELAY_PID=$!
+    PIDS+=($RELAY_PID)
+}
+
+# Users: name, tone (Hz) and speaker sink.
+declare -A TONE=([alice]=440 [bob]=660 [carol]=880)
+declare -A SINK=([alice]=a_spk [bob]=b_spk [carol]=c_spk)
+declare -A BUS VOICED_PID
+setup_user() {
+    local u=$1 dir=$T/$1
+    mkdir -p "$dir/cfg/voiced" "$dir/cfg/alsa"
+    sox -n -r 48000 -c 1 -b 16 -e signed-integer -t raw "$dir/in.raw" synth 120 sine "${TONE[$u]}" vol 0.5
+    cat > "$dir/cfg/voiced/voiced.conf" <<CONF
+name = $u
+relay = 127.0.0.1:$PORT
+capture = voice_in
+playback = voice_out
+CONF
+    # carol's network "blocks UDP": her media goes through the control connection.
+    [ $u = carol ] && echo "media = tunnel" >>"$dir/cfg/voiced/voiced.conf"
+    cat > "$dir/cfg/alsa/asoundrc" <<ALSA
+pcm.voice_in { type file slave.pcm "pulse:silence" file "/dev/null" infile "$dir/in.raw" format "raw" }
+pcm.voice_out { type file slave.pcm "pulse:${SINK[$u]}" file "$dir/out.raw" format "raw" }
+ALSA
+    local out
+    out=$(dbus-daemon --session --fork --print-address=1 --print-pid=1) || fail "dbus-daemon for $u"
+    BUS[$u]=$(echo "$out" | sed -n 1p)
+    BUS_PIDS+=($(echo "$out" | sed -n 2p))
+}
+start_voiced() {
+    local u=$1; shift
+    env ${VOICED_ENV:-} XDG_CONFIG_HOME=$T/$u/cfg DBUS_SESSION_BUS_ADDRESS=${BUS[$u]} \
+        "$VOICED" --log-level debug "$@" >>"$T/$u.log" 2>&1 &
+    VOICED_PID[$u]=$!
+    PIDS+=(${VOICED_PID[$u]})
+}
+ctl() { # ctl USER ARGS...
+    local u=$1; shift
+    DBUS_SESSION_BUS_ADDRESS=${BUS[$u]} "$VOICECTL" "$@"
+}
+json_field() { # json_field USER FIELD -> value from status --json
+    ctl "$1" status --json | python3 -c 'import json,sys; d=json.load(sys.stdin); v=d
+for k in sys.argv[1].split("."): v=v[k]
+print(str(v).lower() if isinstance(v,bool) else v)' "$2"
+}
+is_registered() { [ "$(json_field "$1" registered)" = true ]; }
+in_state() { [ "$(json_field "$1" state)" = "$2" ]; }
+out_size() { stat -c %s "$T/$1/out.raw" 2>/dev/null || echo 0; }
+
+# ---------------------------------------------------------------- start
+start_relay
+for u in alice bob carol; do setup_user $u; done
+start_voiced alice
+start_voiced bob
+start_voiced carol --auto-answer alice
+for u in alice bob carol; do
+    waitfor 20 is_registered $u || fail "$u did not register"
+done
+echo "ok: all three registered"
+[ -f "$T/alice/cfg/voiced/identity.pem" ] || fail "no identity file"
+[ "$(stat -c %a "$T/alice/cfg/voiced/identity.pem")" = 600 ] || fail "identity not 0600"
+grep -q "127.0.0.1:$PORT" "$T/alice/cfg/voiced/known_relays" || fail "relay not pinned"
+
+# ---------------------------------------------------------------- offline
+ctl alice call nobody; rc=$?
+[ $rc -eq 5 ] || fail "call to an offline peer exited $rc, want 5"
+echo "ok: offline -> 5"
+
+# ---------------------------------------------------------------- declined
+ctl alice call bob >"$T/call_declined.out" 2>&1 &
+CALLER=$!
+waitfor 10 in_state bob ringing || fail "bob not ringing"
+ctl bob reject || fail "reject failed"
+wait $CALLER; rc=$?
+[ $rc -eq 6 ] || fail "declined call exited $rc, want 6"
+waitfor 10 in_state alice idle || fail "alice not idle after decline"
+echo "ok: declined -> 6"
+
+# ---------------------------------------------------------------- the call
+ctl alice call bob >"$T/call.out" 2>&1 &
+CALLER=$!
+waitfor 10 in_state bob ringing || fail "bob not ringing"
+ctl bob answer || fail "answer failed"
+wait $CALLER; rc=$?
+[ $rc -eq 0 ] || { cat "$T/call.out"; fail "call exited $rc"; }
+waitfor 10 in_state alice in-call || fail "alice not in call"
+waitfor 10 in_state bob in-call || fail "bob not in call"
+A0=$(out_size alice); B0=$(out_size bob)
+sleep 6
+ctl alice status --json >"$T/alice_status.json"
+cat "$T/alice_status.json"
+[ "$(json_field alice stats.cipher)" = aes-256-gcm ] || fail "no cipher in stats"
+[ "$(json_field alice stats.codec)" = opus ] || fail "no codec in stats"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); s=d["stats"]
+assert s["duration_s"] >= 3, s
+assert s["latency_ms"] > 0, s' "$T/alice_status.json" || fail "stats not live"
+
+# ---------------------------------------------------------------- busy
+ctl carol call alice; rc=$?
+[ $rc -eq 4 ] || fail "call to a busy peer exited $rc, want 4"
+in_state alice in-call || fail "busy call disturbed alice"
+echo "ok: busy -> 4"
+
+ctl bob hangup || fail "hangup failed"
+waitfor 10 in_state alice idle || fail "alice still in call after bob hung up"
+waitfor 10 in_state bob idle || fail "bob still in call"
+echo "ok: hangup from bob ended both"
+A1=$(out_size alice); B1=$(out_size bob)
+echo "recorded: alice $A0 -> $A1 bytes, bob $B0 -> $B1 bytes"
+python3 "$ANALYZE" "$T/alice/out.raw" 660 440 || fail "alice did not hear bob's 660 Hz"
+python3 "$ANALYZE" "$T/bob/out.raw" 440 660 || fail "bob did not hear alice's 440 Hz"
+echo "ok: audio both ways"
+
+# ---------------------------------------------------------------- auto-answer, hangup by caller
+ctl alice call carol || fail "auto-answered call failed"
+waitfor 10 in_state carol in-call || fail "carol not in call"
+sleep 3
+ctl alice hangup || fail "alice hangup failed"
+waitfor 10 in_state carol idle || fail "carol still in call"
+python3 "$ANALYZE" "$T/carol/out.raw" 440 880 || fail "carol did not hear alice"
+grep -E "media: .* [1-9][0-9]* tunnelled out, [1-9][0-9]* tunnelled in" "$T/carol.log" \
+    || fail "carol's media did not go through the tunnel"
+echo "ok: auto-answer, media tunnelled over TLS, hangup by the caller"
+
+# ---------------------------------------------------------------- peer killed
+ctl alice call carol || fail "call to carol failed"
+waitfor 10 in_state alice in-call || fail "alice not in call with carol"
+kill -9 ${VOICED_PID[carol]}
+waitfor 20 in_state alice idle || fail "alice did not notice carol vanishing"
+grep -q "peer-lost" "$T/alice.log" || fail "no peer-lost in alice's log"
+is_registered alice || fail "alice lost her registration"
+echo "ok: peer killed -> peer-lost, still registered"
+
+# ---------------------------------------------------------------- relay restart
+kill $RELAY_PID; wait $RELAY_PID 2>/dev/null
+waitfor 10 bash -c "! DBUS_SESSION_BUS_ADDRESS=${BUS[alice]} $VOICECTL status --json | grep -q '\"registered\": *true'" \
+    || fail "alice did not notice the relay going away"
+start_relay
+for u in alice bob; do
+    waitfor 60 is_registered $u || fail "$u did not re-register after the relay restart"
+done
+echo "ok: relay restart -> re-registered"
+
+# ---------------------------------------------------------------- changed peer key
+# carol comes back with a new identity under a new relay state (the old
+# relay would refuse the new key for her name).
+kill $RELAY_PID; wait $RELAY_PID 2>/dev/null
+rm -rf "$T/relay"/*
+rm -f "$T/alice/cfg/voiced/known_relays" "$T/bob/cfg/voiced/known_relays" \
+      "$T/carol/cfg/voiced/known_relays" "$T/carol/cfg/voiced/identity.pem"
+# alice and bob pinned the old relay key; restart them so they pin the new one.
+for u in alice bob; do kill ${VOICED_PID[$u]}; wait ${VOICED_PID[$u]}; rc=$?
+    [ $rc -eq 0 ] || fail "$u exited $rc on SIGTERM"
+done
+echo "ok: SIGTERM -> exit 0"
+start_relay
+# alice runs as under systemd now: a notify socket and a watchdog.
+python3 - "$T/notify.sock" "$T/notify.txt" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], 'a') as f:
+    while True:
+        f.write(s.recv(4096).decode() + "\n")
+        f.flush()
+PY
+PIDS+=($!)
+waitfor 10 test -S "$T/notify.sock" || fail "no notify socket"
+VOICED_ENV="NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=1000000" start_voiced alice
+start_voiced carol --auto-answer alice
+for u in alice carol; do waitfor 30 is_registered $u || fail "$u did not register"; done
+waitfor 10 grep -q READY=1 "$T/notify.txt" || fail "no READY=1"
+waitfor 10 grep -q WATCHDOG=1 "$T/notify.txt" || fail "no WATCHDOG=1"
+echo "ok: READY=1 and WATCHDOG=1 sent"
+ctl alice call carol; rc=$?
+[ $rc -eq 8 ] || fail "call with a changed key exited $rc, want 8"
+echo "ok: changed peer key -> untrusted (8)"
+ctl alice trust carol || fail "trust failed"
+ctl alice call carol || fail "call after trust failed"
+waitfor 10 in_state carol in-call || fail "carol not in call after trust"
+ctl carol hangup
+waitfor 10 in_state alice idle || fail "alice still in call"
+echo "ok: trusted again"
+echo "PASS"
