@@ -246,14 +246,32 @@ bool CallManager::checkPin(const std::string& peer, const std::string& fingerpri
 void CallManager::handleRinging(const msg::Ringing& m) {
     if (machine_.state() != CallState::Calling || !call_ || call_->haveId ||
         m.callee != machine_.peer()) {
+        if (!cancelledCallee_.empty() && m.callee == cancelledCallee_) {
+            // We hung up before the relay named the call: cancel it now.
+            msg::Hangup h;
+            h.callId = m.callId;
+            h.reason = HangupReason::Normal;
+            relay_.send(h);
+            cancelledCallee_.clear();
+        }
         return;
     }
+    cancelledCallee_.clear();
     call_->haveId = true;
     call_->id = m.callId;
     call_->peerFingerprint = fingerprintOfKey(m.calleeKey);
     if (!checkPin(m.callee, call_->peerFingerprint)) {
         endCall(EndReason::Untrusted, HangupReason::Untrusted);
+        return;
     }
+    // Our own ring timeout (the relay has one too; whichever is shorter wins).
+    const CallId id = m.callId;
+    ringTimer_ = loop_.addTimer(config_.ringTimeout, [this, id] {
+        ringTimer_ = 0;
+        if (machine_.state() == CallState::Calling && sameCall(id)) {
+            endCall(EndReason::Timeout, HangupReason::Timeout);
+        }
+    });
 }
 
 void CallManager::handleIncoming(const msg::IncomingCall& m) {
@@ -501,6 +519,13 @@ void CallManager::failCall(const std::string& why) {
 }
 
 void CallManager::endCall(EndReason reason, std::optional<HangupReason> tellRelay) {
+    if (ringTimer_ != 0) {
+        loop_.cancelTimer(ringTimer_);
+        ringTimer_ = 0;
+    }
+    if (tellRelay && call_ && call_->caller && !call_->haveId) {
+        cancelledCallee_ = machine_.peer();
+    }
     if (tellRelay && call_ && call_->haveId) {
         msg::Hangup h;
         h.callId = call_->id;

@@ -103,6 +103,9 @@ private:
     std::string lastPeer_, lastPeerFingerprint_; ///< for Trust(peer, "")
     EventLoop::TimerId statsTimer_ = 0;
     EventLoop::TimerId probeTimer_ = 0;
+    EventLoop::TimerId ringTimer_ = 0;
+    /// A call we hung up before the relay gave it an id: cancel it when Ringing arrives.
+    std::string cancelledCallee_;
     uint64_t lastProgress_ = 0;
 };
 

@@ -8,11 +8,16 @@
 #include "net/systemd.h"
 
 #include <csignal>
+#include <filesystem>
 #include <poll.h>
 
 namespace voice {
 
 Result<std::unique_ptr<VoiceDaemon>> VoiceDaemon::create(DaemonConfig config) {
+    // $XDG_CONFIG_HOME itself may not exist yet on a fresh account.
+    std::error_code ignored;
+    std::filesystem::create_directories(std::filesystem::path(config.configDir).parent_path(),
+                                        ignored);
     if (Status s = ensurePrivateDirectory(config.configDir); !s.ok()) {
         return s;
     }

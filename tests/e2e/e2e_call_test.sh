@@ -198,7 +198,8 @@ echo "ok: relay restart -> re-registered"
 # relay would refuse the new key for her name).
 kill $RELAY_PID; wait $RELAY_PID 2>/dev/null
 rm -rf "$T/relay"/*
-rm -f "$T/alice/cfg/voiced/known_relays" "$T/bob/cfg/voiced/known_relays" \
+# bob keeps his pin of the old relay key (checked below); the others forget it.
+rm -f "$T/alice/cfg/voiced/known_relays" \
       "$T/carol/cfg/voiced/known_relays" "$T/carol/cfg/voiced/identity.pem"
 # alice and bob pinned the old relay key; restart them so they pin the new one.
 for u in alice bob; do kill ${VOICED_PID[$u]}; wait ${VOICED_PID[$u]}; rc=$?
@@ -224,6 +225,12 @@ for u in alice carol; do waitfor 30 is_registered $u || fail "$u did not registe
 waitfor 10 grep -q READY=1 "$T/notify.txt" || fail "no READY=1"
 waitfor 10 grep -q WATCHDOG=1 "$T/notify.txt" || fail "no WATCHDOG=1"
 echo "ok: READY=1 and WATCHDOG=1 sent"
+start_voiced bob
+wait ${VOICED_PID[bob]}; rc=$?
+[ $rc -eq 1 ] || fail "bob ran against a relay whose key changed (exit $rc)"
+grep -q "key changed.*Pinned key sha256:.*now presents sha256:" "$T/bob.log" \
+    || fail "no clear message about the changed relay key"
+echo "ok: changed relay key -> hard error with both fingerprints"
 ctl alice call carol; rc=$?
 [ $rc -eq 8 ] || fail "call with a changed key exited $rc, want 8"
 echo "ok: changed peer key -> untrusted (8)"
