@@ -73,6 +73,17 @@ public:
 
     /// The sequence number the next packet will carry.
     uint64_t nextSequence() const { return next_; }
+    /// Moves the counter forward to `sequence` (never back: a nonce must not
+    /// repeat), e.g. to continue a resumed stream past packets already
+    /// sent. Refuses (Errc::InvalidArgument) a sequence behind the counter
+    /// or past kMaxPackets.
+    Status skipTo(uint64_t sequence) {
+        if (sequence < next_ || sequence > kMaxPackets) {
+            return Status(Errc::InvalidArgument, "media sequence may only move forward");
+        }
+        next_ = sequence;
+        return {};
+    }
     /// True once it is time to run a new handshake for fresh keys.
     bool needsRekey() const { return next_ >= kMaxPackets - kRekeyMargin; }
 

@@ -229,6 +229,38 @@ TEST_P(AMediaCipher, RefusesSequenceNumbersAtOrPastTheKeyLimit) {
     EXPECT_FALSE(opens(packet));
 }
 
+TEST_P(AMediaCipher, AsksForARekeyBeforeTheLimitAndRefusesToSealPastIt) {
+    EXPECT_FALSE(sealer->needsRekey());
+    ASSERT_TRUE(sealer->skipTo(MediaSealer::kMaxPackets - MediaSealer::kRekeyMargin - 1).ok());
+    EXPECT_FALSE(sealer->needsRekey());
+    EXPECT_TRUE(opens(seal(payload(10))));
+    EXPECT_TRUE(sealer->needsRekey()) << "a new handshake is due before the hard limit";
+
+    // The last sequence number a key may protect still seals and opens...
+    ASSERT_TRUE(sealer->skipTo(MediaSealer::kMaxPackets - 1).ok());
+    EXPECT_TRUE(opens(seal(payload(10))));
+    // ...and the next packet is refused rather than sent under a reused nonce.
+    std::vector<uint8_t> packet(MediaHeader::kMaxDatagram);
+    auto n = sealer->seal(header(), payload(10), packet);
+    ASSERT_FALSE(n.ok());
+    EXPECT_EQ(n.status().code(), Errc::Busy);
+    EXPECT_EQ(sealer->nextSequence(), MediaSealer::kMaxPackets);
+}
+
+TEST_P(AMediaCipher, OnlyEverMovesItsCounterForward) {
+    seal(payload(4));
+    seal(payload(4));
+    EXPECT_EQ(sealer->skipTo(1).code(), Errc::InvalidArgument);
+    EXPECT_EQ(sealer->skipTo(MediaSealer::kMaxPackets + 1).code(), Errc::InvalidArgument);
+    EXPECT_EQ(sealer->nextSequence(), 2u);
+    ASSERT_TRUE(sealer->skipTo(1000).ok());
+    auto packet = seal(payload(4));
+    ASSERT_TRUE(opens(packet));
+    auto h = MediaHeader::decode(packet);
+    ASSERT_TRUE(h.ok());
+    EXPECT_EQ(h->sequence, 1000u);
+}
+
 TEST_P(AMediaCipher, RefusesAPayloadBufferThatIsTooSmall) {
     const auto packet = seal(payload(100));
     std::vector<uint8_t> small(50);
