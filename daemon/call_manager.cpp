@@ -10,6 +10,8 @@
 
 namespace voice {
 
+CallManager::ActiveCall::ActiveCall() = default;
+
 namespace {
 
 constexpr std::chrono::seconds kStatsInterval{1};

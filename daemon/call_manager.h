@@ -58,6 +58,9 @@ public:
 
 private:
     struct ActiveCall {
+        // Defined out of line: clang cannot use the default member
+        // initializers below for std::optional::emplace() inside this class.
+        ActiveCall();
         bool haveId = false;
         CallId id{};
         bool caller = false;

@@ -201,7 +201,7 @@ void RelayClient::onData(std::span<const std::byte> data) {
 void RelayClient::handle(const msg::Message& m) {
     std::visit(
         msg::Overloaded{
-            [this](const msg::Hello& h) {
+            [](const msg::Hello& h) {
                 if (h.protocolVersion != kProtocolVersion) {
                     LOG_WARNING("relay speaks protocol version %u", unsigned(h.protocolVersion));
                 }
