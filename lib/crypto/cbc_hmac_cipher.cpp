@@ -87,20 +87,11 @@ size_t CbcHmacSealer::maxPlaintext() const {
 
 Result<size_t> CbcHmacSealer::seal(const MediaHeader& header, std::span<const uint8_t> plaintext,
                                    std::span<uint8_t> out) {
-    if (next_ >= kMaxPackets) {
-        return Status(Errc::Busy, "media key exhausted: rekey needed");
+    auto begun = beginPacket(header, plaintext, out);
+    if (!begun.ok()) {
+        return begun;
     }
-    if (header.kind != MediaKind::Audio || plaintext.size() > maxPlaintext()) {
-        return Status(Errc::InvalidArgument, "media payload too large or not audio");
-    }
-    const size_t total = sealedSize(plaintext.size());
-    if (out.size() < total) {
-        return Status(Errc::InvalidArgument, "output buffer too small for media packet");
-    }
-    MediaHeader h = header;
-    h.direction = direction_;
-    h.sequence = next_;
-    h.encode(out.first<MediaHeader::kSize>());
+    const size_t total = *begun;
 
     uint8_t* iv = out.data() + MediaHeader::kSize;
     uint8_t* ct = iv + kIvSize;

@@ -47,4 +47,24 @@ Result<std::unique_ptr<MediaOpener>> makeMediaOpener(CipherSuite suite, MediaDir
     return Status(Errc::Unsupported, "unknown cipher suite");
 }
 
+Result<size_t> MediaSealer::beginPacket(const MediaHeader& header,
+                                        std::span<const uint8_t> plaintext,
+                                        std::span<uint8_t> out) const {
+    if (next_ >= kMaxPackets) {
+        return Status(Errc::Busy, "media key exhausted: rekey needed");
+    }
+    if (header.kind != MediaKind::Audio || plaintext.size() > maxPlaintext()) {
+        return Status(Errc::InvalidArgument, "media payload too large or not audio");
+    }
+    const size_t total = sealedSize(plaintext.size());
+    if (out.size() < total) {
+        return Status(Errc::InvalidArgument, "output buffer too small for media packet");
+    }
+    MediaHeader h = header;
+    h.direction = direction_;
+    h.sequence = next_;
+    h.encode(out.first<MediaHeader::kSize>());
+    return total;
+}
+
 } // namespace voice

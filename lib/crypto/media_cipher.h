@@ -91,6 +91,13 @@ protected:
     MediaSealer(MediaDirection direction, size_t maxPacket)
         : direction_(direction), maxPacket_(maxPacket) {}
 
+    /// The checks every suite makes before sealing (key not exhausted, an
+    /// audio packet within maxPlaintext(), room in out), then writes the
+    /// header with this sealer's direction and sequence. Returns the whole
+    /// packet's size.
+    Result<size_t> beginPacket(const MediaHeader& header, std::span<const uint8_t> plaintext,
+                               std::span<uint8_t> out) const;
+
     MediaDirection direction_;
     size_t maxPacket_;
     uint64_t next_ = 0;
