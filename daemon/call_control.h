@@ -27,6 +27,18 @@ struct CallStats {
     std::string codec;                 ///< e.g. "opus"
     std::string cipher;                ///< e.g. "aes-256-gcm"
     std::uint64_t durationS = 0;       ///< seconds since the call was answered
+    // Media path and receive counters (tests and diagnostics read these).
+    std::uint64_t fecRecoveredFrames = 0;  ///< lost frames rebuilt from FEC
+    std::uint64_t framesPlayed = 0;        ///< codec frames played (decoded, concealed or silent)
+    std::uint64_t packetsReceived = 0;     ///< authentic packets received
+    std::uint64_t packetsRejected = 0;     ///< received but not authentic, replayed or wrong codec
+    std::uint64_t packetsLost = 0;         ///< sequence numbers that never arrived in time
+    double bufferDelayMs = 0;              ///< jitter-buffer playout delay now
+    std::uint64_t xruns = 0;               ///< capture + playback xruns recovered
+    std::string mediaPath;                 ///< "udp" or "tunnel" (what we send through)
+    std::uint64_t packetsTunnelledIn = 0;  ///< media packets that came through the relay connection
+    std::uint64_t packetsTunnelledOut = 0; ///< media packets sent through the relay connection
+    std::uint64_t tunnelSwitches = 0;      ///< times UDP went silent and media moved to the tunnel
 
     bool operator==(const CallStats&) const = default;
 };

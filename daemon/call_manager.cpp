@@ -15,7 +15,9 @@ CallManager::ActiveCall::ActiveCall() = default;
 namespace {
 
 constexpr std::chrono::seconds kStatsInterval{1};
-constexpr std::chrono::milliseconds kProbeInterval{500};
+/// Probes keep the relay's view of our UDP address fresh and, in tunnel mode,
+/// tell it when UDP works again; well under UdpTransport::kUdpSilence.
+constexpr std::chrono::milliseconds kProbeInterval{250};
 /// Tunnelled media beyond this much unsent control output is dropped (UDP-like).
 constexpr size_t kMaxTunnelBacklog = 64 * 1024;
 
@@ -429,6 +431,9 @@ void CallManager::finishHandshake() {
 
 Status CallManager::startMedia(HandshakeResult result) {
     SocketAddress media = relay_.mediaAddress();
+    if (config_.mediaRelay) {
+        media = *config_.mediaRelay; // media_relay: a UDP forwarder in front of the relay
+    }
     if (config_.forceTunnel) {
         media.setPort(0); // no UDP socket at all: the relay then tunnels to us too
     }
@@ -472,11 +477,25 @@ Status CallManager::startMedia(HandshakeResult result) {
         return watched;
     }
     t->sendProbe();
-    probeTimer_ = loop_.addRepeatingTimer(kProbeInterval, [t] { t->sendProbe(); });
+    probeTimer_ = loop_.addRepeatingTimer(kProbeInterval, [t] {
+        t->sendProbe();
+        // The transmitter notes path switches; they are logged here, off the audio threads.
+        // "switched N ms ago" lets a reader date the switch itself from the log line.
+        if (auto c = t->takePathChange()) {
+            const long long ago = static_cast<long long>(UdpTransport::steadyMs() - c->atMs);
+            if (c->tunnel) {
+                LOG_INFO("media: nothing over UDP for %lld ms: sending through the relay "
+                         "connection (switched %lld ms ago)",
+                         static_cast<long long>(c->udpSilenceMs), ago);
+            } else {
+                LOG_INFO("media: UDP works again: back to UDP (switched %lld ms ago)", ago);
+            }
+        }
+    });
     if (Status s = call_->pipeline->start(); !s.ok()) {
         return s;
     }
-    LOG_INFO("media flowing (session via relay %s)", relay_.mediaAddress().toString().c_str());
+    LOG_INFO("media flowing (session via relay %s)", media.toString().c_str());
     updateStats();
     return {};
 }
@@ -577,6 +596,19 @@ void CallManager::updateStats() {
         const double expected = double(p.jitter.packetsReceived + p.jitter.packetsLost);
         s.lossPercent = expected > 0 ? 100.0 * double(p.jitter.packetsLost) / expected : 0.0;
         s.concealedFrames = p.jitter.framesConcealed;
+        s.fecRecoveredFrames = p.jitter.framesFecRecovered;
+        s.framesPlayed = p.framesPlayed;
+        s.packetsReceived = p.packetsReceived;
+        s.packetsRejected = p.packetsDropped;
+        s.packetsLost = p.jitter.packetsLost;
+        s.bufferDelayMs = std::chrono::duration<double, std::milli>(p.jitter.currentDelay).count();
+        s.xruns = p.capture.xruns + p.playback.xruns;
+    }
+    if (call_->transport) {
+        s.mediaPath = call_->transport->tunnelling() ? "tunnel" : "udp";
+        s.packetsTunnelledIn = call_->transport->packetsTunnelledIn();
+        s.packetsTunnelledOut = call_->transport->packetsTunnelledOut();
+        s.tunnelSwitches = call_->transport->switchesToTunnel();
     }
     stats_ = s;
     if (service_ != nullptr) {

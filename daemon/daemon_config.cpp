@@ -164,8 +164,8 @@ Result<DaemonConfig> loadDaemonConfig(const CommandLine& cmd) {
         return file.status();
     }
     if (Status s = file->checkKeys({"name", "relay", "relay_fingerprint", "capture", "playback",
-                                    "codec", "frame", "bitrate", "cipher", "media", "auto_answer",
-                                    "ring_timeout", "log_level"});
+                                    "codec", "frame", "bitrate", "cipher", "media", "media_relay",
+                                    "auto_answer", "ring_timeout", "log_level"});
         !s.ok()) {
         return s;
     }
@@ -268,6 +268,19 @@ Result<DaemonConfig> loadDaemonConfig(const CommandLine& cmd) {
         return media.status();
     }
     c.forceTunnel = *media == "tunnel";
+
+    if (file->has("media_relay")) {
+        auto hp = file->getHostPort("media_relay");
+        if (!hp.ok()) {
+            return hp.status();
+        }
+        auto address = SocketAddress::fromHostPort(*hp);
+        if (!address.ok()) {
+            return invalidOption("media_relay", hp->host,
+                                 "expected a numeric address: " + address.status().detail());
+        }
+        c.mediaRelay = *address;
+    }
 
     auto autoAnswer = file->getString("auto_answer", std::string("off"));
     if (!autoAnswer.ok()) {

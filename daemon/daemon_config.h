@@ -35,6 +35,10 @@ struct DaemonConfig {
     /// media = tunnel: never use UDP, carry media in the control connection
     /// (for networks that block UDP); media = auto (default): UDP, tunnel as fallback.
     bool forceTunnel = false;
+    /// media_relay = host:port (numeric): send UDP media here instead of the
+    /// relay's address and announced port, e.g. a UDP forwarder or a test's
+    /// impairment proxy in front of the relay's media port. Unset: the relay's.
+    std::optional<SocketAddress> mediaRelay;
     AutoAnswer autoAnswer = AutoAnswer::Off;
     std::vector<std::string> autoAnswerNames; ///< for AutoAnswer::Allowlist
     std::chrono::milliseconds ringTimeout{30000};

@@ -63,6 +63,17 @@ std::map<std::string, sdbus::Variant> statsToDbus(const std::optional<CallStats>
     out["codec"] = sdbus::Variant(stats->codec);
     out["cipher"] = sdbus::Variant(stats->cipher);
     out["duration_s"] = sdbus::Variant(stats->durationS);
+    out["fec_recovered_frames"] = sdbus::Variant(stats->fecRecoveredFrames);
+    out["frames_played"] = sdbus::Variant(stats->framesPlayed);
+    out["packets_received"] = sdbus::Variant(stats->packetsReceived);
+    out["packets_rejected"] = sdbus::Variant(stats->packetsRejected);
+    out["packets_lost"] = sdbus::Variant(stats->packetsLost);
+    out["buffer_delay_ms"] = sdbus::Variant(stats->bufferDelayMs);
+    out["xruns"] = sdbus::Variant(stats->xruns);
+    out["media_path"] = sdbus::Variant(stats->mediaPath);
+    out["tunnelled_in"] = sdbus::Variant(stats->packetsTunnelledIn);
+    out["tunnelled_out"] = sdbus::Variant(stats->packetsTunnelledOut);
+    out["tunnel_switches"] = sdbus::Variant(stats->tunnelSwitches);
     return out;
 }
 

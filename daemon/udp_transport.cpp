@@ -49,14 +49,29 @@ Result<std::unique_ptr<UdpTransport>> UdpTransport::create(const SocketAddress& 
     return t;
 }
 
+int64_t UdpTransport::udpSilenceMs(int64_t now) const {
+    const int64_t last = lastUdpMs_.load(std::memory_order_relaxed);
+    return last == 0 ? now - createdMs_ : now - last;
+}
+
 bool UdpTransport::tunnelling() const {
     if (!udpAvailable_) {
         return true;
     }
-    const int64_t now = nowMs();
-    const int64_t last = lastUdpMs_.load(std::memory_order_relaxed);
-    const int64_t since = last == 0 ? now - createdMs_ : now - last;
-    return since > kUdpSilence.count();
+    return udpSilenceMs(nowMs()) > kUdpSilence.count();
+}
+
+std::optional<UdpTransport::PathChange> UdpTransport::takePathChange() {
+    const uint32_t n = changes_.load(std::memory_order_acquire);
+    if (n == seenChanges_) {
+        return std::nullopt;
+    }
+    seenChanges_ = n;
+    PathChange c;
+    c.tunnel = tunnelMode_.load(std::memory_order_relaxed);
+    c.udpSilenceMs = changeSilenceMs_.load(std::memory_order_relaxed);
+    c.atMs = changeAtMs_.load(std::memory_order_relaxed);
+    return c;
 }
 
 bool UdpTransport::send(std::span<const uint8_t> packet) {
@@ -64,7 +79,19 @@ bool UdpTransport::send(std::span<const uint8_t> packet) {
         dropped_.fetch_add(1, std::memory_order_relaxed);
         return false;
     }
-    if (!tunnelling()) {
+    const bool tunnel = tunnelling();
+    if (udpAvailable_ && tunnel != tunnelMode_.load(std::memory_order_relaxed)) {
+        // Only this thread writes the switch fields; the counter publishes them.
+        const int64_t now = nowMs();
+        tunnelMode_.store(tunnel, std::memory_order_relaxed);
+        changeSilenceMs_.store(udpSilenceMs(now), std::memory_order_relaxed);
+        changeAtMs_.store(now, std::memory_order_relaxed);
+        if (tunnel) {
+            switchesToTunnel_.fetch_add(1, std::memory_order_relaxed);
+        }
+        changes_.fetch_add(1, std::memory_order_release);
+    }
+    if (!tunnel) {
         ssize_t n = ::send(udp_.get(), packet.data(), packet.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n == static_cast<ssize_t>(packet.size())) {
             sent_.fetch_add(1, std::memory_order_relaxed);
@@ -111,6 +138,16 @@ Result<size_t> UdpTransport::receive(std::span<uint8_t> buffer, std::chrono::nan
             ssize_t n = ::recv(udp_.get(), buffer.data(), buffer.size(), MSG_DONTWAIT | MSG_TRUNC);
             if (n > 0 && static_cast<size_t>(n) <= buffer.size()) {
                 lastUdpMs_.store(nowMs(), std::memory_order_relaxed);
+                if (static_cast<size_t>(n) == MediaHeader::kSize) {
+                    // Our own probe echoed by the relay while we tunnel: UDP
+                    // works again (lastUdpMs_ above); nothing to play.
+                    auto h =
+                        MediaHeader::decode(std::span<const uint8_t>(buffer.data(), size_t(n)));
+                    if (h.ok() && h->kind == MediaKind::Probe && h->sessionId == sessionId_) {
+                        probesEchoed_.fetch_add(1, std::memory_order_relaxed);
+                        continue;
+                    }
+                }
                 received_.fetch_add(1, std::memory_order_relaxed);
                 return static_cast<size_t>(n);
             }

@@ -12,7 +12,11 @@
 //    control thread (it owns the relay connection).
 //  - shutdown(), stats(): any thread.
 // Tunnel mode starts when nothing arrived over UDP for kUdpSilence (or the
-// relay has no UDP port); a packet over UDP switches back.
+// relay has no UDP port); a packet over UDP switches back (the relay echoes
+// our probes while we tunnel, so a path that works again is noticed). The silence is
+// short enough (with probes every 250 ms keeping an idle path warm) that a
+// blocked path moves to the tunnel within half a second; the relay follows
+// as soon as our first tunnelled packet reaches it (MediaRouter).
 #pragma once
 
 #include "core/spsc_queue.h"
@@ -24,12 +28,13 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 
 namespace voice {
 
 class UdpTransport final : public MediaTransport {
 public:
-    static constexpr std::chrono::milliseconds kUdpSilence{1000};
+    static constexpr std::chrono::milliseconds kUdpSilence{450};
     static constexpr size_t kQueuePackets = 128;
 
     /// A packet in a tunnel queue (trivially copyable for SpscQueue).
@@ -58,12 +63,29 @@ public:
     void sendProbe();
     /// Any thread: media currently goes through the control connection.
     bool tunnelling() const;
+
+    /// A switch between UDP and the tunnel, as the transmitter saw it.
+    struct PathChange {
+        bool tunnel = false;      ///< the new path
+        int64_t udpSilenceMs = 0; ///< how long nothing had come over UDP at the switch
+        int64_t atMs = 0;         ///< steady clock, milliseconds
+    };
+    /// Any thread: the steady clock PathChange::atMs is measured on.
+    static int64_t steadyMs() { return nowMs(); }
+    /// Control thread: the latest switch since the previous call, if any (for the log).
+    std::optional<PathChange> takePathChange();
+    /// Any thread: switches to the tunnel so far.
+    uint64_t switchesToTunnel() const { return switchesToTunnel_.load(std::memory_order_relaxed); }
+    /// Any thread: our probes the relay echoed back over UDP (we were tunnelling).
+    uint64_t probesEchoed() const { return probesEchoed_.load(std::memory_order_relaxed); }
     uint64_t packetsTunnelledOut() const { return tunnelledOut_.load(std::memory_order_relaxed); }
     uint64_t packetsTunnelledIn() const { return tunnelledIn_.load(std::memory_order_relaxed); }
 
 private:
     UdpTransport(uint64_t sessionId) : sessionId_(sessionId) {}
     static int64_t nowMs();
+    /// How long nothing came over UDP (since creation if nothing ever did).
+    int64_t udpSilenceMs(int64_t now) const;
 
     uint64_t sessionId_;
     bool udpAvailable_ = false;
@@ -77,6 +99,13 @@ private:
     int64_t createdMs_ = 0;
     std::atomic<uint64_t> sent_{0}, dropped_{0}, received_{0}, tunnelledOut_{0}, tunnelledIn_{0};
     uint64_t probeSequence_ = 0; // control thread
+    // Path switches: written by the transmitter (send()), read by the control thread.
+    std::atomic<bool> tunnelMode_{false};
+    std::atomic<int64_t> changeSilenceMs_{0}, changeAtMs_{0};
+    std::atomic<uint32_t> changes_{0};
+    std::atomic<uint64_t> switchesToTunnel_{0};
+    std::atomic<uint64_t> probesEchoed_{0}; // receiver thread writes
+    uint32_t seenChanges_ = 0;              // control thread
 };
 
 } // namespace voice

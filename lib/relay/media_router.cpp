@@ -72,31 +72,64 @@ MediaRouter::Delivery MediaRouter::route(std::span<const uint8_t> packet, const 
     auto header = MediaHeader::decode(packet);
     if (!header.ok() || packet.size() > MediaHeader::kMaxDatagram) {
         droppedPackets.fetch_add(1, std::memory_order_relaxed);
+        rejectedPackets.fetch_add(1, std::memory_order_relaxed);
+        d.rejected = true;
         return d;
     }
     uint64_t peer = 0;
+    bool echoProbe = false;
     {
         Shard& s = shardOf(header->sessionId);
         std::lock_guard lock(s.mutex);
         auto it = s.sessions.find(header->sessionId);
         if (it == s.sessions.end()) {
             droppedPackets.fetch_add(1, std::memory_order_relaxed);
+            rejectedPackets.fetch_add(1, std::memory_order_relaxed);
+            d.rejected = true;
             return d;
         }
         Session& me = it->second;
         if (from) {
             // The session id is a secret only this side got (over TLS), so
-            // this packet is its own: follow it to a new address (NAT rebinding,
-            // a network change) at once.
-            if (!me.haveUdp || !(me.address == *from)) {
+            // this packet is its own: follow it to a new address (NAT
+            // rebinding, a network change), but not more often than
+            // kAddressHold so stray or replayed packets cannot make it flap.
+            bool learn = true;
+            // Tunnelling since its last UDP packet: its sender thinks UDP is
+            // blocked. Echo its probes so it hears UDP works again (same size,
+            // to the address it came from: nothing to amplify or redirect).
+            const bool wasTunnelling = me.lastTunnel > me.lastUdp;
+            if (!me.haveUdp) {
                 me.address = *from;
+                me.addressSince = now;
+            } else if (!(me.address == *from)) {
+                if (now - me.addressSince >= kAddressHold) {
+                    me.address = *from;
+                    me.addressSince = now;
+                    addressChanges.fetch_add(1, std::memory_order_relaxed);
+                    d.moved = true;
+                } else {
+                    addressChangesHeld.fetch_add(1, std::memory_order_relaxed);
+                    learn = false;
+                }
             }
-            me.fd = fd;
-            me.lastUdp = now;
-            me.haveUdp = true;
+            echoProbe = learn && wasTunnelling;
+            if (learn) {
+                me.fd = fd;
+                me.lastUdp = now;
+                me.haveUdp = true;
+            }
+        } else {
+            me.lastTunnel = now;
         }
         if (header->kind == MediaKind::Probe) {
             probes.fetch_add(1, std::memory_order_relaxed);
+            if (echoProbe) {
+                probesEchoed.fetch_add(1, std::memory_order_relaxed);
+                d.kind = Delivery::Kind::Udp;
+                d.fd = fd;
+                d.to = *from;
+            }
             return d;
         }
         MediaDirectionStats& st = me.stats;
@@ -132,7 +165,9 @@ MediaRouter::Delivery MediaRouter::route(std::span<const uint8_t> packet, const 
         return d;
     }
     const Session& other = it->second;
-    if (other.haveUdp && now - other.lastUdp <= freshness_) {
+    // Its own tunnelled media newer than its last UDP packet: its UDP is not
+    // getting through (UdpTransport switched), so answer through the tunnel.
+    if (other.haveUdp && now - other.lastUdp <= freshness_ && other.lastUdp >= other.lastTunnel) {
         d.kind = Delivery::Kind::Udp;
         d.fd = other.fd;
         d.to = other.address;

@@ -31,6 +31,19 @@ struct MediaDirectionStats {
 /// from that side: the relay learns the side's UDP address from such packets
 /// (Probe or Audio) and forwards the other side's packets there.
 ///
+/// Paths: a side gets the other's packets over UDP while its address is
+/// fresh and nothing newer than its last UDP packet came from it through its
+/// control connection; a side that tunnels its own media says its UDP does
+/// not get through, so it is answered through the tunnel at once, and a later
+/// UDP probe or packet brings UDP back: route() echoes a tunnelling side's
+/// probes to it over UDP so its transport hears that UDP works again.
+///
+/// Address changes (NAT rebinding, a new network) are followed at once, but
+/// at most once per kAddressHold: packets from a third address in between
+/// are still forwarded but do not move the session (stray late packets from
+/// an old address, or someone replaying a sniffed session id, cannot make it
+/// flap).
+///
 /// Threading: addCall()/removeCall()/stats() are called by the control loop;
 /// route() by any media thread and the control loop at once. The table is
 /// split into shards, each behind its own mutex held for a few lookups, so
@@ -51,7 +64,12 @@ public:
         int fd = -1;
         SocketAddress to;
         uint64_t connection = 0; ///< receiver's control connection (Tunnel)
+        bool rejected = false;   ///< Drop of a datagram with no valid session (junk)
+        bool moved = false;      ///< this packet moved its sender to a new UDP address
     };
+
+    /// A session's UDP address moves at most once per this interval.
+    static constexpr std::chrono::milliseconds kAddressHold{1000};
 
     explicit MediaRouter(Clock::duration udpFreshness) : freshness_(udpFreshness) {}
 
@@ -78,6 +96,13 @@ public:
     std::atomic<uint64_t> tunnelledPackets{0};
     std::atomic<uint64_t> droppedPackets{0};
     std::atomic<uint64_t> probes{0};
+    /// Probes sent back to a tunnelling side (route() returned them as Udp to their sender).
+    std::atomic<uint64_t> probesEchoed{0};
+    /// Datagrams with a bad header or an unknown session (part of droppedPackets).
+    std::atomic<uint64_t> rejectedPackets{0};
+    std::atomic<uint64_t> addressChanges{0};
+    /// Address changes refused within kAddressHold of the previous one.
+    std::atomic<uint64_t> addressChangesHeld{0};
 
 private:
     struct Session {
@@ -86,6 +111,8 @@ private:
         SocketAddress address; // learned from authenticated UDP packets
         int fd = -1;
         Clock::time_point lastUdp;
+        Clock::time_point lastTunnel; // last media it sent through its control connection
+        Clock::time_point addressSince;
         bool haveUdp = false;
         // Statistics of packets this side sent.
         MediaDirectionStats stats;

@@ -1428,6 +1428,17 @@ std::string RelayServer::renderMetrics() const {
            "Media packets dropped (unknown session, bad header, full buffer).",
            router_->droppedPackets.load());
     metric("voice_relayd_probes_total", "counter", "UDP probe packets.", router_->probes.load());
+    metric("voice_relayd_probes_echoed_total", "counter",
+           "Probes echoed to a tunnelling client so it hears UDP works again.",
+           router_->probesEchoed.load());
+    metric("voice_relayd_packets_rejected_total", "counter",
+           "Datagrams with a bad header or an unknown session (junk).",
+           router_->rejectedPackets.load());
+    metric("voice_relayd_address_changes_total", "counter",
+           "Sessions that moved to a new UDP address.", router_->addressChanges.load());
+    metric("voice_relayd_address_changes_held_total", "counter",
+           "Address changes refused within a second of the previous one.",
+           router_->addressChangesHeld.load());
     // Per active call, labelled by the relay's call serial (never a session id: those are secrets).
     out += "# HELP voice_relayd_call_packets_lost Packets lost per direction of an active call.\n"
            "# TYPE voice_relayd_call_packets_lost gauge\n";

@@ -89,6 +89,7 @@ TEST(AMediaRouter, LearnsAddressesAndRoutesToThePeer) {
     auto d = r.route(packet(11, 0, 0), &a, 5, now);
     EXPECT_EQ(d.kind, MediaRouter::Delivery::Kind::Tunnel);
     EXPECT_EQ(d.connection, 2u);
+    // A probe of a side that never tunnelled is only learned from (no echo).
     d = r.route(packet(22, 0, 0, MediaKind::Probe), &b, 6, now);
     EXPECT_EQ(d.kind, MediaRouter::Delivery::Kind::Drop);
     d = r.route(packet(11, 1, 20000), &a, 5, now);
@@ -104,6 +105,56 @@ TEST(AMediaRouter, LearnsAddressesAndRoutesToThePeer) {
     EXPECT_EQ(r.droppedPackets.load(), 1u);
     r.removeCall(11, 22);
     EXPECT_EQ(r.sessions(), 0u);
+}
+
+TEST(AMediaRouter, TunnelsToASideThatTunnelsUntilItsUdpWorksAgain) {
+    MediaRouter r(std::chrono::seconds(5));
+    r.addCall(11, 1, 22, 2);
+    auto now = MediaRouter::Clock::now();
+    auto a = SocketAddress::loopbackV4(1000);
+    auto b = SocketAddress::loopbackV4(2000);
+    r.route(packet(11, 0, 0), &a, 5, now);
+    r.route(packet(22, 0, 0), &b, 6, now);
+    // Bob's UDP is blocked: his media now comes through his control connection.
+    auto d = r.route(packet(22, 1, 20000), nullptr, -1, now + std::chrono::milliseconds(20));
+    EXPECT_EQ(d.kind, MediaRouter::Delivery::Kind::Udp); // to alice, whose UDP works
+    d = r.route(packet(11, 1, 20000), &a, 5, now + std::chrono::milliseconds(30));
+    ASSERT_EQ(d.kind, MediaRouter::Delivery::Kind::Tunnel); // at once, though b is fresh
+    EXPECT_EQ(d.connection, 2u);
+    // A probe of his gets through again: it is echoed to him, and his UDP media brings UDP back.
+    d = r.route(packet(22, 0, 0, MediaKind::Probe), &b, 6, now + std::chrono::milliseconds(40));
+    ASSERT_EQ(d.kind, MediaRouter::Delivery::Kind::Udp);
+    EXPECT_EQ(d.to, b);
+    EXPECT_EQ(r.probesEchoed.load(), 1u);
+    r.route(packet(22, 2, 40000), &b, 6, now + std::chrono::milliseconds(50));
+    d = r.route(packet(11, 2, 40000), &a, 5, now + std::chrono::milliseconds(60));
+    ASSERT_EQ(d.kind, MediaRouter::Delivery::Kind::Udp);
+    EXPECT_EQ(d.to, b);
+}
+
+TEST(AMediaRouter, FollowsAnAddressChangeButNotTwiceWithinTheHold) {
+    MediaRouter r(std::chrono::seconds(5));
+    r.addCall(11, 1, 22, 2);
+    auto now = MediaRouter::Clock::now();
+    auto a = SocketAddress::loopbackV4(1000);
+    auto a2 = SocketAddress::loopbackV4(1001);
+    auto a3 = SocketAddress::loopbackV4(1002);
+    auto b = SocketAddress::loopbackV4(2000);
+    r.route(packet(11, 0, 0), &a, 5, now);
+    r.route(packet(22, 0, 0), &b, 6, now);
+    const auto later = now + MediaRouter::kAddressHold;
+    auto d = r.route(packet(11, 1, 20000), &a2, 5, later);
+    EXPECT_TRUE(d.moved);
+    d = r.route(packet(22, 1, 20000), &b, 6, later);
+    ASSERT_EQ(d.kind, MediaRouter::Delivery::Kind::Udp);
+    EXPECT_EQ(d.to, a2);
+    // A third address right after: forwarded, but alice stays at a2.
+    d = r.route(packet(11, 2, 40000), &a3, 5, later + std::chrono::milliseconds(10));
+    EXPECT_FALSE(d.moved);
+    EXPECT_EQ(r.addressChangesHeld.load(), 1u);
+    d = r.route(packet(22, 2, 40000), &b, 6, later + std::chrono::milliseconds(20));
+    EXPECT_EQ(d.to, a2);
+    EXPECT_EQ(r.addressChanges.load(), 1u);
 }
 
 TEST(AMediaRouter, CountsLossAndJitterFromTheHeaders) {
