@@ -8,6 +8,7 @@
 #include "net/clock.h"
 #include "net/systemd.h"
 #include "net/tls_identity.h"
+#include "relay/junk_filter.h"
 #include "voice_config.h"
 #include "wire/media_header.h"
 
@@ -118,6 +119,9 @@ struct RelayServer::MediaThread {
     std::vector<UniqueFd> sockets;
     std::thread thread;
     std::atomic<int64_t> heartbeat{0}; // steady-clock seconds of the last loop turn
+    JunkFilter junk;                   // this thread's only
+    // Copies of junk's counters for the metrics (written by this thread, read by the control loop).
+    std::atomic<uint64_t> junkDroppedUnread{0}, junkLimits{0};
 };
 
 // ---------------------------------------------------------------------------
@@ -316,7 +320,7 @@ Status RelayServer::run() {
         MediaThread* mt = m.get();
         for (auto& fd : mt->sockets) {
             int ufd = fd.get();
-            Status st = mt->loop->addFd(ufd, EventLoop::kReadable, [this, ufd](uint32_t) {
+            Status st = mt->loop->addFd(ufd, EventLoop::kReadable, [this, mt, ufd](uint32_t) {
                 std::array<std::array<uint8_t, MediaHeader::kMaxDatagram + 1>, kUdpBatch> bufs;
                 std::array<sockaddr_storage, kUdpBatch> addrs;
                 std::array<iovec, kUdpBatch> iovs;
@@ -366,8 +370,21 @@ Status RelayServer::run() {
                         if (!from.ok()) {
                             continue;
                         }
+                        // A source over its junk budget is dropped unread (JunkFilter).
+                        if (!mt->junk.admit(*from, now)) {
+                            router_->droppedPackets.fetch_add(1, std::memory_order_relaxed);
+                            continue;
+                        }
                         std::span<const uint8_t> packet(bufs[i].data(), len);
                         auto d = router_->route(packet, &*from, ufd, now);
+                        if (d.rejected && mt->junk.rejected(*from, now)) {
+                            LOG_WARNING("junk datagrams from %s: over %g/s, dropped unread for "
+                                        "%lld s",
+                                        sourceKey(*from).c_str(),
+                                        JunkFilter::Limits{}.ratePerSecond,
+                                        static_cast<long long>(
+                                            JunkFilter::Limits{}.penalty.count() / 1000));
+                        }
                         if (d.kind == MediaRouter::Delivery::Kind::Udp) {
                             if (outFd != -1 && d.fd != outFd) {
                                 flushOut();
@@ -397,6 +414,9 @@ Status RelayServer::run() {
                     if (out > 0) {
                         flushOut();
                     }
+                    mt->junkDroppedUnread.store(mt->junk.droppedUnread(),
+                                                std::memory_order_relaxed);
+                    mt->junkLimits.store(mt->junk.limitsStarted(), std::memory_order_relaxed);
                     if (size_t(n) < kUdpBatch) {
                         return;
                     }
@@ -1431,6 +1451,15 @@ std::string RelayServer::renderMetrics() const {
     metric("voice_relayd_probes_echoed_total", "counter",
            "Probes echoed to a tunnelling client so it hears UDP works again.",
            router_->probesEchoed.load());
+    uint64_t junkUnread = 0, junkLimits = 0;
+    for (auto& m : mediaThreads_) {
+        junkUnread += m->junkDroppedUnread.load(std::memory_order_relaxed);
+        junkLimits += m->junkLimits.load(std::memory_order_relaxed);
+    }
+    metric("voice_relayd_junk_sources_limited_total", "counter",
+           "Times a source sent junk datagrams over its budget and was limited.", junkLimits);
+    metric("voice_relayd_junk_dropped_unread_total", "counter",
+           "Datagrams dropped unread from a limited source.", junkUnread);
     metric("voice_relayd_packets_rejected_total", "counter",
            "Datagrams with a bad header or an unknown session (junk).",
            router_->rejectedPackets.load());

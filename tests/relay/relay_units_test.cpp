@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The relay's parts without a process: configuration, name bindings, media router.
+#include "relay/junk_filter.h"
 #include "relay/media_router.h"
 #include "relay/name_bindings.h"
 #include "relay/relay_config.h"
@@ -181,6 +182,55 @@ TEST(AMediaRouter, CountsLossAndJitterFromTheHeaders) {
     (void)r.route(packet(11, 10, uint64_t(base) + 200000), &a, 5,
                   t0 + std::chrono::milliseconds(208));
     EXPECT_NEAR(r.stats(11).jitterUs, 500.0, 1.0);
+}
+
+TEST(AJunkFilter, LimitsASourceOverItsBudgetAndNotTheOthers) {
+    JunkFilter::Limits limits;
+    limits.ratePerSecond = 100;
+    limits.burst = 50;
+    limits.penalty = std::chrono::seconds(10);
+    JunkFilter f(limits);
+    auto now = JunkFilter::Clock::now();
+    auto flooder = SocketAddress::loopbackV4(1000);
+    auto other = SocketAddress::fromHostPort({"127.0.0.2", 1000});
+    ASSERT_TRUE(other.ok());
+    EXPECT_TRUE(f.admit(flooder, now));
+    int started = 0;
+    for (int i = 0; i < 50; ++i) {
+        started += f.rejected(flooder, now);
+    }
+    EXPECT_EQ(started, 0); // within the burst
+    EXPECT_TRUE(f.rejected(flooder, now));
+    EXPECT_EQ(f.limitsStarted(), 1u);
+    // Another port of the same address is the same source; another address is not.
+    EXPECT_FALSE(f.admit(SocketAddress::loopbackV4(1001), now));
+    EXPECT_TRUE(f.admit(*other, now));
+    EXPECT_EQ(f.droppedUnread(), 1u);
+    // The penalty ends, with a full budget again.
+    now += std::chrono::seconds(10);
+    EXPECT_TRUE(f.admit(flooder, now));
+    EXPECT_FALSE(f.rejected(flooder, now));
+}
+
+TEST(AJunkFilter, RefillsAtItsRateAndKeepsItsTableBounded) {
+    JunkFilter::Limits limits;
+    limits.ratePerSecond = 100;
+    limits.burst = 10;
+    limits.maxSources = 8;
+    JunkFilter f(limits);
+    auto now = JunkFilter::Clock::now();
+    auto a = SocketAddress::loopbackV4(1);
+    // 100/s sustained never limits.
+    for (int i = 0; i < 1000; ++i) {
+        now += std::chrono::milliseconds(10);
+        EXPECT_FALSE(f.rejected(a, now));
+    }
+    for (int i = 0; i < 100; ++i) {
+        auto s = SocketAddress::fromHostPort({"10.0.0." + std::to_string(i), 5});
+        ASSERT_TRUE(s.ok());
+        f.rejected(*s, now);
+    }
+    EXPECT_LE(f.sources(), 8u);
 }
 
 } // namespace

@@ -1,0 +1,377 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Network faults during a real call: alice (voiced) sends her media through
+# impair_proxy.py (`media_relay` points at it) to voice-relayd; bob talks to
+# the relay directly. Run under tests/tools/with-pulse.sh.
+#
+# usage: netfault_test.sh SCENARIO RELAYD VOICED VOICECTL PROXY
+# SCENARIO: loss5 | loss10 | bursty10 | udpblock | rebind | flood | soak
+# Environment: NETFAULT_SECONDS (long phases, default 60), SOAK_SECONDS
+# (default 600), SEED (proxy seed, default 1), KEEP=1 keeps the scratch dir
+# (proxy log for a replay: impair_proxy.py --replay $T/proxy.log ...).
+set -u
+SCENARIO=$1 RELAYD=$2 VOICED=$3 VOICECTL=$4 PROXY=$5
+HERE=$(cd "$(dirname "$0")" && pwd)
+DURATION=${NETFAULT_SECONDS:-60}
+SEED=${SEED:-1}
+
+if [ -n "${VOICE_PULSE_UNAVAILABLE:-}" ]; then
+    echo "SKIP: $VOICE_PULSE_UNAVAILABLE"
+    exit 77
+fi
+for tool in sox dbus-daemon python3; do
+    command -v $tool >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
+done
+
+T=$(mktemp -d /tmp/voice-netfault-XXXXXX)
+. "$HERE/../tools/voice-env.sh"
+cleanup() {
+    voice_env_stop
+    if [ "${KEEP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
+}
+trap cleanup EXIT
+fail() {
+    echo "FAIL: $*" >&2
+    for f in "$T"/*.log; do
+        case $f in */proxy.log) continue ;; esac
+        echo "==== $f" >&2
+        tail -n 40 "$f" >&2
+    done
+    echo "proxy seed $SEED; KEEP=1 keeps $T/proxy.log for a replay" >&2
+    exit 1
+}
+free_port() { # free_port tcp|udp
+    python3 -c 'import socket,sys
+s=socket.socket(type=socket.SOCK_STREAM if sys.argv[1]=="tcp" else socket.SOCK_DGRAM)
+s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "$1"
+}
+
+METRICS_PORT=$(free_port tcp)
+relay_config "metrics = 127.0.0.1:$METRICS_PORT" "log_level = info"
+metric() { # metric NAME -> value from the relay's metrics endpoint (0 when absent)
+    python3 -c 'import sys,urllib.request
+text=urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=5).read().decode()
+v=[l.split()[-1] for l in text.splitlines() if l.startswith(sys.argv[2]+" ")]
+print(int(float(v[0])) if v else 0)' "$METRICS_PORT" "$1"
+}
+proxy_ctl() { python3 "$PROXY" ctl "$T/proxy.sock" "$@"; }
+
+# ---------------------------------------------------------------- setup
+# start_call [ALICE CONFIG LINES...] -- [PROXY OPTIONS...]: relay, proxy,
+# alice and bob, and a call alice -> bob (bob answers automatically).
+start_call() {
+    local alice_extra=() proxy_opts=()
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do alice_extra+=("$1"); shift; done
+    [ $# -gt 0 ] && shift
+    proxy_opts=("$@")
+    start_relay
+    waitfor 20 metric voice_relayd_connections || fail "relay did not start"
+    PROXY_PORT=$(free_port udp)
+    python3 "$PROXY" --listen "127.0.0.1:$PROXY_PORT" --upstream "127.0.0.1:$PORT" \
+        --seed "$SEED" --control "$T/proxy.sock" --log "$T/proxy.log" \
+        --max-seconds $((CALL_SECONDS + 600)) "${proxy_opts[@]}" >>"$T/proxy.out" 2>&1 &
+    PROXY_PID=$!
+    PIDS+=($PROXY_PID)
+    waitfor 20 test -S "$T/proxy.sock" || fail "proxy did not start"
+    # Tones long enough for the whole call (the file device ends the stream after them).
+    sox -n -r 48000 -c 1 -b 16 -e signed-integer -t raw "$T/alice.in.raw" synth $((CALL_SECONDS + 60)) sine 440 vol 0.5
+    sox -n -r 48000 -c 1 -b 16 -e signed-integer -t raw "$T/bob.in.raw" synth $((CALL_SECONDS + 60)) sine 660 vol 0.5
+    setup_user alice "$T/alice.in.raw" pulse:silence pulse:a_spk \
+        "media_relay = 127.0.0.1:$PROXY_PORT" "${alice_extra[@]}"
+    setup_user bob "$T/bob.in.raw" pulse:silence pulse:b_spk "${BOB_EXTRA[@]}"
+    start_voiced alice --log-level info
+    start_voiced bob --log-level info --auto-answer alice
+    waitfor 30 is_registered alice || fail "alice did not register"
+    waitfor 30 is_registered bob || fail "bob did not register"
+    ctl alice call bob >"$T/call.out" 2>&1 || fail "call failed: $(cat "$T/call.out")"
+    waitfor 20 in_state alice in-call || fail "alice not in call"
+    waitfor 20 in_state bob in-call || fail "bob not in call"
+    grep -q "media flowing (session via relay 127.0.0.1:$PROXY_PORT)" "$T/alice.log" ||
+        waitfor 10 grep -q "media flowing (session via relay 127.0.0.1:$PROXY_PORT)" "$T/alice.log" ||
+        fail "alice's media does not go to the proxy"
+}
+BOB_EXTRA=()
+CALL_SECONDS=$DURATION
+
+# sample USER -> one JSON line: state and stats (plus the time), appended to $T/USER.samples.
+sample() {
+    ctl "$1" status --json 2>/dev/null | python3 -c 'import json,sys,time
+d=json.load(sys.stdin); d["t"]=time.time(); print(json.dumps(d))' >>"$T/$1.samples" || true
+}
+# observe SECONDS: samples both users every second for SECONDS; fails when a call drops.
+observe() {
+    local end=$((SECONDS + $1)) u
+    while [ $SECONDS -lt $end ]; do
+        for u in alice bob; do
+            sample $u
+            in_state $u in-call || fail "$u's call dropped"
+        done
+        sleep 1
+    done
+}
+# stat USER KEY -> the stats value now
+stat_now() { json_field "$1" "stats.$2"; }
+
+# window_report USER FROM_LINE -> prints concealed%, loss%, max buffer delay over the
+# samples from line FROM_LINE (1-based) on: "concealed_pct loss_pct max_delay_ms frames"
+window_report() {
+    python3 - "$T/$1.samples" "$2" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+rows = [r for r in rows[int(sys.argv[2]) - 1:] if r.get("stats")]
+a, b = rows[0]["stats"], rows[-1]["stats"]
+played = b["frames_played"] - a["frames_played"]
+concealed = b["concealed_frames"] - a["concealed_frames"]
+fec = b.get("fec_recovered_frames", 0) - a.get("fec_recovered_frames", 0)
+lost = b["packets_lost"] - a["packets_lost"]
+got = b["packets_received"] - a["packets_received"]
+delay = max(r["stats"]["buffer_delay_ms"] for r in rows)
+print("%.3f %.3f %.1f %d %d" % (100.0 * concealed / max(played, 1),
+      100.0 * lost / max(lost + got, 1), delay, played, fec))
+PY
+}
+lines() { wc -l <"$T/$1.samples" 2>/dev/null || echo 0; }
+# le A B: A <= B (floats)
+le() { python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) <= float(sys.argv[2]) else 1)' "$1" "$2"; }
+
+# Whether this voiced knows the `fec` key (loss feedback and FEC; engineer `latency`).
+fec_supported() {
+    mkdir -p "$T/fec/voiced"
+    printf 'name = fectest\nrelay = 127.0.0.1:1\nfec = auto\n' >"$T/fec/voiced/voiced.conf"
+    XDG_CONFIG_HOME=$T/fec DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent \
+        timeout 5 "$VOICED" >"$T/fec.out" 2>&1
+    ! grep -qi "fec" "$T/fec.out"
+}
+
+# loss_run NAME MAX_CONCEALED_PCT|- [ALICE/BOB CONFIG LINES...] -- [PROXY OPTIONS...]
+# One call of DURATION seconds after a 5 s warm-up; checks the call stays up and the
+# jitter-buffer delay stays <= 60 ms; prints the figures; checks concealed <= MAX.
+loss_run() {
+    local name=$1 max=$2 u
+    shift 2
+    local cfg=() opts
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do cfg+=("$1"); shift; done
+    BOB_EXTRA=("${cfg[@]}")
+    start_call "${cfg[@]}" "$@"
+    observe 5
+    local from_a=$(($(lines alice) + 1)) from_b=$(($(lines bob) + 1))
+    observe "$DURATION"
+    for u in alice bob; do
+        local from=$from_a
+        [ $u = bob ] && from=$from_b
+        read -r conc loss delay played fec < <(window_report $u $from)
+        echo "RESULT $name $u: concealed ${conc}% (fec-recovered $fec of $played frames), network loss ${loss}%, max buffer delay ${delay} ms over ${DURATION} s"
+        le "$delay" 60 || fail "$name: $u's jitter-buffer delay reached $delay ms (> 60)"
+        [ "$played" -gt $((DURATION * 25)) ] || fail "$name: $u played only $played frames"
+        if [ "$max" != - ]; then
+            le "$conc" "$max" || fail "$name: $u concealed $conc% of frames (> $max%)"
+        fi
+    done
+    echo "proxy: $(proxy_ctl stats)"
+}
+
+# restart: stop everything for a second run in the same test.
+restart() {
+    voice_env_stop
+    PIDS=()
+    BUS_PIDS=()
+    mkdir -p "$T/run1"
+    mv "$T"/*.log "$T"/*.samples "$T/alice" "$T/bob" "$T/run1/" 2>/dev/null
+    rm -rf "$T/relay"
+    relay_config "metrics = 127.0.0.1:$METRICS_PORT" "log_level = info"
+}
+
+# log_time FILE PATTERN -> epoch seconds of the last line matching PATTERN, minus its
+# "switched N ms ago" (the moment of the switch itself).
+log_time() {
+    python3 - "$1" "$2" <<'PY'
+import re, sys, time, datetime
+lines = [l for l in open(sys.argv[1], errors="replace") if re.search(sys.argv[2], l)]
+if not lines:
+    sys.exit(1)
+l = lines[-1]
+hms = l.split()[0]
+today = datetime.datetime.now()
+t = datetime.datetime.strptime(today.strftime("%Y-%m-%d ") + hms, "%Y-%m-%d %H:%M:%S.%f")
+ago = re.search(r"switched (\d+) ms ago", l)
+print("%.3f" % (t.timestamp() - (int(ago.group(1)) / 1000.0 if ago else 0)))
+PY
+}
+json_get() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+flows() { # flows USER KEY SECONDS: KEY grows within SECONDS
+    local before after end=$((SECONDS + $3))
+    before=$(stat_now "$1" "$2")
+    while [ $SECONDS -lt $end ]; do
+        sleep 0.5
+        after=$(stat_now "$1" "$2")
+        [ "$after" -gt $((before + 10)) ] && return 0
+    done
+    return 1
+}
+
+case $SCENARIO in
+loss5 | loss10)
+    if [ $SCENARIO = loss5 ]; then
+        # 5 % uniform loss with 20 +- 5 ms delay (uniform), both ways through the proxy.
+        P=0.05 MAX=1 EXTRA=(--delay 20 --jitter 5)
+    else
+        P=0.10 MAX=2 EXTRA=()
+    fi
+    if fec_supported; then
+        loss_run "$SCENARIO-fec-off" - "fec = off" -- --loss $P "${EXTRA[@]}"
+        restart
+        loss_run "$SCENARIO-fec-auto" $MAX "fec = auto" -- --loss $P "${EXTRA[@]}"
+    else
+        # Until loss feedback and FEC land: report the figures without FEC and
+        # leave the assertion pending (skipped), not weakened.
+        loss_run "$SCENARIO-no-fec" - -- --loss $P "${EXTRA[@]}"
+        echo "PENDING: this voiced has no 'fec' key (loss feedback/FEC not merged): concealed <= $MAX% with FEC not checked"
+        exit 77
+    fi
+    ;;
+bursty10)
+    loss_run "bursty10" - -- --loss 0.10 --burst 2
+    ;;
+udpblock)
+    CALL_SECONDS=60
+    start_call
+    observe 4
+    [ "$(stat_now alice media_path)" = udp ] || fail "alice does not start on UDP"
+    switches0=$(stat_now alice tunnel_switches)
+    t_block=$(json_get "$(proxy_ctl block)" t)
+    waitfor 10 test "$(stat_now alice media_path)" = tunnel || fail "alice did not move to the tunnel"
+    waitfor 5 grep -q "media: nothing over UDP" "$T/alice.log" || fail "no switch in alice's log"
+    t_switch=$(log_time "$T/alice.log" "media: nothing over UDP")
+    ms=$(python3 -c "print(round(1000 * ($t_switch - $t_block)))")
+    echo "RESULT udpblock: alice moved to the tunnel $ms ms after the block"
+    [ "$ms" -le 1000 ] || fail "tunnel switch took $ms ms (> 1000)"
+    [ "$(stat_now alice tunnel_switches)" -gt "$switches0" ] || fail "tunnel_switches did not count"
+    # Both directions flow through alice's control connection while UDP is blocked.
+    flows alice tunnelled_in 10 || fail "nothing reaches alice through the tunnel"
+    flows alice tunnelled_out 10 || fail "alice sends nothing through the tunnel"
+    flows bob packets_received 10 || fail "bob receives nothing while alice's UDP is blocked"
+    flows alice packets_received 10 || fail "alice receives nothing while her UDP is blocked"
+    observe 3
+    t_unblock=$(json_get "$(proxy_ctl unblock)" t)
+    waitfor 20 test "$(stat_now alice media_path)" = udp || fail "alice did not come back to UDP"
+    waitfor 5 grep -q "back to UDP" "$T/alice.log" || fail "no switch back in alice's log"
+    t_back=$(log_time "$T/alice.log" "back to UDP")
+    echo "RESULT udpblock: back to UDP $(python3 -c "print(round(1000 * ($t_back - $t_unblock)))") ms after the unblock"
+    # Media is on UDP both ways again: the tunnel counters stop growing.
+    sleep 2
+    in1=$(stat_now alice tunnelled_in) out1=$(stat_now alice tunnelled_out)
+    observe 3
+    in2=$(stat_now alice tunnelled_in) out2=$(stat_now alice tunnelled_out)
+    [ $((in2 - in1)) -le 5 ] || fail "relay still tunnels to alice ($((in2 - in1)) in 3 s)"
+    [ $((out2 - out1)) -le 5 ] || fail "alice still tunnels ($((out2 - out1)) in 3 s)"
+    flows bob packets_received 10 || fail "bob receives nothing after the unblock"
+    flows alice packets_received 10 || fail "alice receives nothing after the unblock"
+    echo "ok: udpblock"
+    ;;
+rebind)
+    CALL_SECONDS=60
+    start_call
+    observe 4
+    changes0=$(metric voice_relayd_address_changes_total)
+    port=$(json_get "$(proxy_ctl rebind)" port)
+    echo "proxy now sends alice's media from 127.0.0.1:$port"
+    waitfor 10 test "$(metric voice_relayd_address_changes_total)" -gt "$changes0" ||
+        fail "the relay did not follow alice's new address"
+    from_a=$(($(lines alice) + 1)) from_b=$(($(lines bob) + 1))
+    observe 2
+    flows alice packets_received 10 || fail "alice receives nothing after her address changed"
+    flows bob packets_received 10 || fail "bob receives nothing after alice's address changed"
+    observe 5
+    [ "$(stat_now alice media_path)" = udp ] || fail "alice fell back to the tunnel"
+    for u in alice bob; do
+        from=$from_a
+        [ $u = bob ] && from=$from_b
+        read -r conc loss delay played fec < <(window_report $u $from)
+        echo "RESULT rebind $u: concealed ${conc}% over $played frames after the change"
+        le "$conc" 5 || fail "$u concealed $conc% after the address change"
+    done
+    echo "ok: rebind"
+    ;;
+flood)
+    CALL_SECONDS=$((2 * DURATION + 30))
+    FLOOD_SECONDS=$DURATION
+    start_call
+    observe 5
+    from_a=$(($(lines alice) + 1)) from_b=$(($(lines bob) + 1))
+    observe "$DURATION"
+    read -r _ base_a _ _ _ < <(window_report alice $from_a)
+    read -r _ base_b _ _ _ < <(window_report bob $from_b)
+    refused0=$(metric voice_relayd_connections_refused_total)
+    junk0=$(metric voice_relayd_packets_rejected_total)
+    python3 "$HERE/flood.py" --relay "127.0.0.1:$PORT" --source 127.0.0.2 --connections 1000 \
+        --rate 50000 --seconds "$FLOOD_SECONDS" >"$T/flood.out" 2>&1 &
+    FLOOD_PID=$!
+    PIDS+=($FLOOD_PID)
+    sleep 3
+    from_a=$(($(lines alice) + 1)) from_b=$(($(lines bob) + 1))
+    observe $((FLOOD_SECONDS - 5))
+    read -r _ flood_a _ _ _ < <(window_report alice $from_a)
+    read -r _ flood_b _ _ _ < <(window_report bob $from_b)
+    wait $FLOOD_PID || fail "flooder failed: $(cat "$T/flood.out")"
+    cat "$T/flood.out"
+    refused=$(($(metric voice_relayd_connections_refused_total) - refused0))
+    junk=$(($(metric voice_relayd_packets_rejected_total) - junk0))
+    echo "RESULT flood: loss alice ${base_a}% -> ${flood_a}%, bob ${base_b}% -> ${flood_b}%; relay refused $refused connections, rejected $junk junk datagrams"
+    le "$flood_a" "$(python3 -c "print($base_a + 1)")" || fail "alice lost ${flood_a}% under the flood (${base_a}% before)"
+    le "$flood_b" "$(python3 -c "print($base_b + 1)")" || fail "bob lost ${flood_b}% under the flood (${base_b}% before)"
+    [ "$refused" -ge 900 ] || fail "the relay refused only $refused of the flooder's connections"
+    [ "$junk" -ge 1000 ] || fail "the relay counted only $junk junk datagrams"
+    grep -q "junk datagrams from 127.0.0.2" "$T/relay.log" || fail "the relay did not limit the junk sender"
+    echo "ok: flood"
+    ;;
+soak)
+    DURATION=${SOAK_SECONDS:-600}
+    CALL_SECONDS=$DURATION
+    WARMUP=$((DURATION / 10 < 30 ? 30 : DURATION / 10))
+    start_call
+    resources() { # resources PID -> "rss_kb fds threads"
+        echo "$(awk '/^VmRSS/ {print $2}' /proc/$1/status) $(ls /proc/$1/fd | wc -l) $(ls /proc/$1/task | wc -l)"
+    }
+    observe "$WARMUP"
+    declare -A START
+    for p in alice bob relay; do
+        pid=$RELAY_PID
+        [ $p != relay ] && pid=${VOICED_PID[$p]}
+        START[$p]=$(resources $pid)
+        echo "warm $p: rss_kb fds threads = ${START[$p]}"
+    done
+    xa=$(stat_now alice xruns) xb=$(stat_now bob xruns)
+    end=$((SECONDS + DURATION - WARMUP))
+    while [ $SECONDS -lt $end ]; do
+        observe 10
+        for p in alice bob relay; do
+            pid=$RELAY_PID
+            [ $p != relay ] && pid=${VOICED_PID[$p]}
+            read -r rss fds threads <<<"$(resources $pid)"
+            read -r rss0 fds0 threads0 <<<"${START[$p]}"
+            [ "$fds" -eq "$fds0" ] || fail "$p's descriptors went from $fds0 to $fds"
+            [ "$threads" -eq "$threads0" ] || fail "$p's threads went from $threads0 to $threads"
+            echo "$SECONDS $p $rss $fds $threads" >>"$T/resources.txt"
+        done
+    done
+    for p in alice bob relay; do
+        pid=$RELAY_PID
+        [ $p != relay ] && pid=${VOICED_PID[$p]}
+        read -r rss fds threads <<<"$(resources $pid)"
+        read -r rss0 fds0 threads0 <<<"${START[$p]}"
+        growth=$(python3 -c "print('%.2f' % (100.0 * ($rss - $rss0) / $rss0))")
+        echo "RESULT soak $p: RSS ${rss0} -> ${rss} kB (${growth}%), fds $fds0 -> $fds, threads $threads0 -> $threads over $DURATION s"
+        le "$growth" 5 || fail "$p's RSS grew ${growth}% (> 5%)"
+    done
+    xa2=$(stat_now alice xruns) xb2=$(stat_now bob xruns)
+    echo "RESULT soak xruns: alice $xa -> $xa2, bob $xb -> $xb2"
+    [ "$xa2" -eq "$xa" ] || fail "alice had $((xa2 - xa)) xruns after the warm-up"
+    [ "$xb2" -eq "$xb" ] || fail "bob had $((xb2 - xb)) xruns after the warm-up"
+    echo "ok: soak"
+    ;;
+*)
+    echo "unknown scenario $SCENARIO" >&2
+    exit 2
+    ;;
+esac
+exit 0
