@@ -133,6 +133,8 @@ class Proxy:
         self.qn = 0
         self.counts = {}
         self.rebinds = 0
+        self.late_max = self.late_sum = 0.0
+        self.late_n = 0
         settings = {k: getattr(a, k) for k in ("loss", "burst", "delay", "jitter", "reorder",
                                                 "duplicate", "reorder_ms")}
         replay = load_replay(a.replay) if a.replay else {"up": None, "down": None}
@@ -226,6 +228,8 @@ class Proxy:
         elif line[0] == "stats":
             answer.update(self.counts)
             answer["rebinds"] = self.rebinds
+            answer["late_max_ms"] = round(self.late_max, 2)
+            answer["late_mean_ms"] = round(self.late_sum / max(self.late_n, 1), 3)
             answer["blocked"] = self.blocked
         elif line[0] == "set":
             try:
@@ -274,7 +278,15 @@ class Proxy:
                         self.packet("down", data)
             now = time.monotonic()
             while self.queue and self.queue[0][0] <= now:
-                _, _, direction, data = heapq.heappop(self.queue)
+                due, _, direction, data = heapq.heappop(self.queue)
+                # How late the proxy itself sends (scheduling on a loaded machine):
+                # extra jitter on top of the configured one, reported by stats.
+                late = (now - due) * 1000.0
+                self.late_max = max(self.late_max, late)
+                self.late_sum += late
+                self.late_n += 1
+                if late > 10:
+                    self.count("late_over_10ms")
                 self.send(direction, data)
 
 

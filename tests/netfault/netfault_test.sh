@@ -197,6 +197,8 @@ ago = re.search(r"switched (\d+) ms ago", l)
 print("%.3f" % (t.timestamp() - (int(ago.group(1)) / 1000.0 if ago else 0)))
 PY
 }
+path_is() { [ "$(stat_now "$1" media_path)" = "$2" ]; }
+metric_gt() { [ "$(metric "$1")" -gt "$2" ]; }
 json_get() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
 flows() { # flows USER KEY SECONDS: KEY grows within SECONDS
     local before after end=$((SECONDS + $3))
@@ -239,7 +241,7 @@ udpblock)
     [ "$(stat_now alice media_path)" = udp ] || fail "alice does not start on UDP"
     switches0=$(stat_now alice tunnel_switches)
     t_block=$(json_get "$(proxy_ctl block)" t)
-    waitfor 10 test "$(stat_now alice media_path)" = tunnel || fail "alice did not move to the tunnel"
+    waitfor 10 path_is alice tunnel || fail "alice did not move to the tunnel"
     waitfor 5 grep -q "media: nothing over UDP" "$T/alice.log" || fail "no switch in alice's log"
     t_switch=$(log_time "$T/alice.log" "media: nothing over UDP")
     ms=$(python3 -c "print(round(1000 * ($t_switch - $t_block)))")
@@ -253,7 +255,7 @@ udpblock)
     flows alice packets_received 10 || fail "alice receives nothing while her UDP is blocked"
     observe 3
     t_unblock=$(json_get "$(proxy_ctl unblock)" t)
-    waitfor 20 test "$(stat_now alice media_path)" = udp || fail "alice did not come back to UDP"
+    waitfor 20 path_is alice udp || fail "alice did not come back to UDP"
     waitfor 5 grep -q "back to UDP" "$T/alice.log" || fail "no switch back in alice's log"
     t_back=$(log_time "$T/alice.log" "back to UDP")
     echo "RESULT udpblock: back to UDP $(python3 -c "print(round(1000 * ($t_back - $t_unblock)))") ms after the unblock"
@@ -275,7 +277,7 @@ rebind)
     changes0=$(metric voice_relayd_address_changes_total)
     port=$(json_get "$(proxy_ctl rebind)" port)
     echo "proxy now sends alice's media from 127.0.0.1:$port"
-    waitfor 10 test "$(metric voice_relayd_address_changes_total)" -gt "$changes0" ||
+    waitfor 10 metric_gt voice_relayd_address_changes_total "$changes0" ||
         fail "the relay did not follow alice's new address"
     from_a=$(($(lines alice) + 1)) from_b=$(($(lines bob) + 1))
     observe 2
