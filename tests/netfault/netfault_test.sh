@@ -318,11 +318,15 @@ flood)
     cat "$T/flood.out"
     refused=$(($(metric voice_relayd_connections_refused_total) - refused0))
     junk=$(($(metric voice_relayd_packets_rejected_total) - junk0))
-    echo "RESULT flood: loss alice ${base_a}% -> ${flood_a}%, bob ${base_b}% -> ${flood_b}%; relay refused $refused connections, rejected $junk junk datagrams"
+    unread=$(metric voice_relayd_junk_dropped_unread_total)
+    limited=$(metric voice_relayd_junk_sources_limited_total)
+    echo "RESULT flood: loss alice ${base_a}% -> ${flood_a}%, bob ${base_b}% -> ${flood_b}%; relay refused $refused connections, rejected $junk junk datagrams after parsing them, dropped $unread unread (source limited $limited times)"
     le "$flood_a" "$(python3 -c "print($base_a + 1)")" || fail "alice lost ${flood_a}% under the flood (${base_a}% before)"
     le "$flood_b" "$(python3 -c "print($base_b + 1)")" || fail "bob lost ${flood_b}% under the flood (${base_b}% before)"
     [ "$refused" -ge 900 ] || fail "the relay refused only $refused of the flooder's connections"
     [ "$junk" -ge 1000 ] || fail "the relay counted only $junk junk datagrams"
+    [ "$limited" -ge 1 ] && [ "$unread" -ge $((FLOOD_SECONDS * 25000)) ] ||
+        fail "the relay did not limit the junk sender ($unread dropped unread)"
     grep -q "junk datagrams from 127.0.0.2" "$T/relay.log" || fail "the relay did not limit the junk sender"
     echo "ok: flood"
     ;;
