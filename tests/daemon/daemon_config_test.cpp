@@ -95,4 +95,23 @@ TEST_F(ADaemonConfig, RefusesBadValuesWithClearErrors) {
     EXPECT_FALSE(load({"--name"}).ok());
 }
 
+TEST_F(ADaemonConfig, SendsMediaToANumericMediaRelayWhenGiven) {
+    writeConfig("name = alice\nrelay = a:1\n");
+    auto plain = load();
+    ASSERT_TRUE(plain.ok()) << plain.status().toString();
+    EXPECT_FALSE(plain->mediaRelay.has_value());
+    writeConfig("name = alice\nrelay = a:1\nmedia_relay = 127.0.0.1:5000\n");
+    auto c = load();
+    ASSERT_TRUE(c.ok()) << c.status().toString();
+    ASSERT_TRUE(c->mediaRelay.has_value());
+    EXPECT_EQ(c->mediaRelay->toString(), "127.0.0.1:5000");
+    writeConfig("name = alice\nrelay = a:1\nmedia_relay = proxy.example:5000\n");
+    auto named = load();
+    ASSERT_FALSE(named.ok());
+    EXPECT_NE(named.status().detail().find("media_relay"), std::string::npos)
+        << named.status().toString();
+    writeConfig("name = alice\nrelay = a:1\nmedia_relay = 127.0.0.1\n");
+    EXPECT_FALSE(load().ok());
+}
+
 } // namespace

@@ -2,6 +2,7 @@
 // Tests of UdpTransport: UDP to a socket standing in for the relay, and the tunnel queues.
 #include "net/socket.h"
 #include "udp_transport.h"
+#include "wire/media_header.h"
 
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -73,6 +74,73 @@ TEST(AUdpTransport, TunnelsBothWaysWhenTheRelayHasNoUdpPort) {
     (*t)->deliverTunnelled(packet(3, 33));
     rx.join();
     EXPECT_EQ((*t)->packetsTunnelledIn(), 1u);
+}
+
+std::vector<uint8_t> probe(uint64_t session) {
+    MediaHeader h;
+    h.kind = MediaKind::Probe;
+    h.sessionId = session;
+    std::vector<uint8_t> out(MediaHeader::kSize);
+    h.encode(std::span<uint8_t, MediaHeader::kSize>(out.data(), MediaHeader::kSize));
+    return out;
+}
+
+TEST(AUdpTransport, TunnelsWhenUdpGoesSilentAndComesBackOnAnEchoedProbe) {
+    auto relay = udpBind(SocketAddress::loopbackV4(0));
+    ASSERT_TRUE(relay.ok());
+    auto relayAddr = localAddress(relay->get());
+    ASSERT_TRUE(relayAddr.ok());
+    auto t = UdpTransport::create(*relayAddr, 42);
+    ASSERT_TRUE(t.ok());
+    ASSERT_TRUE((*t)->send(packet(7)));
+    ASSERT_TRUE(waitFd(relay->get(), POLLIN, 5s));
+    std::vector<std::byte> buf(2048);
+    auto d = recvFrom(relay->get(), buf);
+    ASSERT_TRUE(d.ok() && d->has_value());
+    const SocketAddress client = (*d)->from;
+    auto reply = packet(9, 80);
+    ASSERT_TRUE(sendTo(relay->get(), std::as_bytes(std::span(reply)), client).ok());
+    std::vector<uint8_t> in(2048);
+    ASSERT_TRUE((*t)->receive(in, 5s).ok());
+    ASSERT_FALSE((*t)->tunnelling());
+
+    // Nothing more over UDP: the transport gives up on it (kUdpSilence).
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (!(*t)->tunnelling() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(10ms);
+    }
+    ASSERT_TRUE((*t)->tunnelling());
+    ASSERT_TRUE((*t)->send(packet(8)));
+    EXPECT_TRUE((*t)->takeOutgoing().has_value()); // through the control connection
+    auto change = (*t)->takePathChange();
+    ASSERT_TRUE(change.has_value());
+    EXPECT_TRUE(change->tunnel);
+    EXPECT_GT(change->udpSilenceMs, UdpTransport::kUdpSilence.count());
+    EXPECT_EQ((*t)->switchesToTunnel(), 1u);
+    EXPECT_FALSE((*t)->takePathChange().has_value());
+
+    // Another session's probe is not ours: handed on like any packet.
+    auto other = probe(43);
+    ASSERT_TRUE(sendTo(relay->get(), std::as_bytes(std::span(other)), client).ok());
+    auto got = (*t)->receive(in, 5s);
+    ASSERT_TRUE(got.ok());
+    EXPECT_EQ(*got, MediaHeader::kSize);
+    // The relay echoes our probe: consumed (nothing to play), and UDP is back.
+    auto echo = probe(42);
+    ASSERT_TRUE(sendTo(relay->get(), std::as_bytes(std::span(echo)), client).ok());
+    const auto until = std::chrono::steady_clock::now() + 5s;
+    while ((*t)->probesEchoed() == 0 && std::chrono::steady_clock::now() < until) {
+        got = (*t)->receive(in, 100ms);
+        ASSERT_TRUE(got.ok());
+        EXPECT_EQ(*got, 0u);
+    }
+    EXPECT_EQ((*t)->probesEchoed(), 1u);
+    EXPECT_FALSE((*t)->tunnelling());
+    ASSERT_TRUE((*t)->send(packet(10)));
+    EXPECT_TRUE(waitFd(relay->get(), POLLIN, 5s));
+    change = (*t)->takePathChange();
+    ASSERT_TRUE(change.has_value());
+    EXPECT_FALSE(change->tunnel);
 }
 
 TEST(AUdpTransport, WakesAWaitingReceiverOnShutdown) {
