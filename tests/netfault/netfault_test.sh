@@ -93,20 +93,24 @@ start_call() {
 BOB_EXTRA=()
 CALL_SECONDS=$DURATION
 
-# sample USER -> one JSON line: state and stats (plus the time), appended to $T/USER.samples.
+# sample USER: appends one JSON line (status with stats, plus the time) to
+# $T/USER.samples; fails unless USER is in a call.
 sample() {
-    ctl "$1" status --json 2>/dev/null | python3 -c 'import json,sys,time
-d=json.load(sys.stdin); d["t"]=time.time(); print(json.dumps(d))' >>"$T/$1.samples" || true
+    local state
+    state=$(ctl "$1" status --json 2>/dev/null | python3 -c 'import json,sys,time
+d=json.load(sys.stdin); d["t"]=time.time()
+with open(sys.argv[1], "a") as f: f.write(json.dumps(d) + "\n")
+print(d.get("state"))' "$T/$1.samples")
+    [ "$state" = in-call ] || fail "$1's call dropped (state ${state:-unknown})"
 }
-# observe SECONDS: samples both users every second for SECONDS; fails when a call drops.
+# observe SECONDS [INTERVAL]: samples both users every INTERVAL (1) seconds for
+# SECONDS; fails when a call drops. One voicectl per user and sample keeps the
+# test's own load low (audio threads share the machine with it).
 observe() {
     local end=$((SECONDS + $1)) u
     while [ $SECONDS -lt $end ]; do
-        for u in alice bob; do
-            sample $u
-            in_state $u in-call || fail "$u's call dropped"
-        done
-        sleep 1
+        for u in alice bob; do sample $u; done
+        sleep "${2:-1}"
     done
 }
 # stat USER KEY -> the stats value now
@@ -338,7 +342,7 @@ soak)
     resources() { # resources PID -> "rss_kb fds threads"
         echo "$(awk '/^VmRSS/ {print $2}' /proc/$1/status) $(ls /proc/$1/fd | wc -l) $(ls /proc/$1/task | wc -l)"
     }
-    observe "$WARMUP"
+    observe "$WARMUP" 5
     declare -A START
     for p in alice bob relay; do
         pid=$RELAY_PID
@@ -349,7 +353,7 @@ soak)
     xa=$(stat_now alice xruns) xb=$(stat_now bob xruns)
     end=$((SECONDS + DURATION - WARMUP))
     while [ $SECONDS -lt $end ]; do
-        observe 10
+        observe 10 5
         for p in alice bob relay; do
             pid=$RELAY_PID
             [ $p != relay ] && pid=${VOICED_PID[$p]}
