@@ -335,7 +335,16 @@ def main(argv):
     p.add_argument("--replay", help="apply the decisions of this log instead of the seed")
     p.add_argument("--max-seconds", dest="max_seconds", type=float, default=3600,
                    help="exit after this long (a bound for tests)")
+    p.add_argument("--realtime", type=int, default=0, metavar="PRIORITY",
+                   help="run SCHED_FIFO at this priority where allowed, so a loaded machine "
+                        "does not add its own delays (the loop sleeps in select: never busy)")
     a = p.parse_args(argv)
+    if a.realtime > 0:
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(a.realtime))
+        except (OSError, AttributeError) as e:
+            print("impair_proxy: no real-time priority (%s); delays may grow under load" % e,
+                  file=sys.stderr)
     Proxy(a).run()
     return 0
 
