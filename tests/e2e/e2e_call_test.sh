@@ -17,11 +17,9 @@ for tool in sox dbus-daemon python3; do
 done
 
 T=$(mktemp -d /tmp/voice-e2e-XXXXXX)
-PIDS=()
-BUS_PIDS=()
+. "$(dirname "$0")/../tools/voice-env.sh"
 cleanup() {
-    for p in "${PIDS[@]}" "${BUS_PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    wait 2>/dev/null
+    voice_env_stop
     if [ "${KEEP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
@@ -30,74 +28,18 @@ fail() {
     for f in "$T"/*.log; do echo "==== $f" >&2; tail -n 40 "$f" >&2; done
     exit 1
 }
-# waitfor SECONDS COMMAND...: polls until COMMAND succeeds.
-waitfor() {
-    local limit=$1; shift
-    local end=$((SECONDS + limit))
-    until "$@" >/dev/null 2>&1; do
-        [ $SECONDS -ge $end ] && return 1
-        sleep 0.1
-    done
-}
-
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$T/relay"
-cat > "$T/relay.conf" <<CONF
-listen = 127.0.0.1:$PORT
-state_dir = $T/relay
-ring_timeout = 30s
-media_threads = 1
-CONF
-start_relay() {
-    "$RELAYD" --config "$T/relay.conf" --log-level info >>"$T/relay.log" 2>&1 &
-    RELAY_PID=$!
-    PIDS+=($RELAY_PID)
-}
+relay_config
 
 # Users: name, tone (Hz) and speaker sink.
 declare -A TONE=([alice]=440 [bob]=660 [carol]=880)
 declare -A SINK=([alice]=a_spk [bob]=b_spk [carol]=c_spk)
-declare -A BUS VOICED_PID
-setup_user() {
-    local u=$1 dir=$T/$1
-    mkdir -p "$dir/cfg/voiced" "$dir/cfg/alsa"
-    sox -n -r 48000 -c 1 -b 16 -e signed-integer -t raw "$dir/in.raw" synth 120 sine "${TONE[$u]}" vol 0.5
-    cat > "$dir/cfg/voiced/voiced.conf" <<CONF
-name = $u
-relay = 127.0.0.1:$PORT
-capture = voice_in
-playback = voice_out
-CONF
+setup_e2e_user() {
+    local u=$1 extra=()
+    sox -n -r 48000 -c 1 -b 16 -e signed-integer -t raw "$T/$u.in.raw" synth 120 sine "${TONE[$u]}" vol 0.5
     # carol's network "blocks UDP": her media goes through the control connection.
-    [ $u = carol ] && echo "media = tunnel" >>"$dir/cfg/voiced/voiced.conf"
-    cat > "$dir/cfg/alsa/asoundrc" <<ALSA
-pcm.voice_in { type file slave.pcm "pulse:silence" file "/dev/null" infile "$dir/in.raw" format "raw" }
-pcm.voice_out { type file slave.pcm "pulse:${SINK[$u]}" file "$dir/out.raw" format "raw" }
-ALSA
-    local out
-    out=$(dbus-daemon --session --fork --print-address=1 --print-pid=1) || fail "dbus-daemon for $u"
-    BUS[$u]=$(echo "$out" | sed -n 1p)
-    BUS_PIDS+=($(echo "$out" | sed -n 2p))
+    [ $u = carol ] && extra=("media = tunnel")
+    setup_user $u "$T/$u.in.raw" pulse:silence "pulse:${SINK[$u]}" "${extra[@]}"
 }
-start_voiced() {
-    local u=$1; shift
-    env ${VOICED_ENV:-} XDG_CONFIG_HOME=$T/$u/cfg DBUS_SESSION_BUS_ADDRESS=${BUS[$u]} \
-        "$VOICED" --log-level debug "$@" >>"$T/$u.log" 2>&1 &
-    VOICED_PID[$u]=$!
-    PIDS+=(${VOICED_PID[$u]})
-}
-ctl() { # ctl USER ARGS...
-    local u=$1; shift
-    DBUS_SESSION_BUS_ADDRESS=${BUS[$u]} "$VOICECTL" "$@"
-}
-json_field() { # json_field USER FIELD -> value from status --json
-    ctl "$1" status --json | python3 -c 'import json,sys; d=json.load(sys.stdin); v=d
-for k in sys.argv[1].split("."): v=v[k]
-print(str(v).lower() if isinstance(v,bool) else v)' "$2"
-}
-is_registered() { [ "$(json_field "$1" registered)" = true ]; }
-in_state() { [ "$(json_field "$1" state)" = "$2" ]; }
-out_size() { stat -c %s "$T/$1/out.raw" 2>/dev/null || echo 0; }
 
 # ---------------------------------------------------------------- command line
 "$VOICED" --version | grep -q '^voiced ' || fail "voiced --version"
@@ -110,7 +52,7 @@ echo "ok: command line"
 
 # ---------------------------------------------------------------- start
 start_relay
-for u in alice bob carol; do setup_user $u; done
+for u in alice bob carol; do setup_e2e_user $u; done
 start_voiced alice
 start_voiced bob
 start_voiced carol --auto-answer alice
