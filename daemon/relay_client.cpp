@@ -182,7 +182,11 @@ void RelayClient::scheduleReconnect() {
         return;
     }
     const auto delay = fastReconnect_ ? std::min(backoff_, kFastBackoff) : backoff_;
-    LOG_INFO("reconnecting to the relay in %lld ms", static_cast<long long>(delay.count()));
+    if (fastReconnect_) {
+        LOG_DEBUG("reconnecting to the relay in %lld ms", static_cast<long long>(delay.count()));
+    } else {
+        LOG_INFO("reconnecting to the relay in %lld ms", static_cast<long long>(delay.count()));
+    }
     reconnectTimer_ = loop_.addTimer(delay, [this] { connect(); });
     backoff_ = std::min(backoff_ * 2, kMaxBackoff);
 }
