@@ -1139,11 +1139,8 @@ void RelayServer::detachFromCall(Connection& c, CallState& call) {
         call.callee = 0;
     }
     c.call = 0;
-    if (call.caller == 0 && call.callee == 0 && !shuttingDown_ && !call.routed) {
-        // Nobody left of a call that never got both sides back: forget it.
-        endCall(call.serial, std::nullopt, std::nullopt);
-        return;
-    }
+    // Also when nobody is left (a call rebuilt after a restart whose only
+    // resumed side dropped again): the grace timer bounds how long it stays.
     LOG_INFO("'%s' lost its connection in a call; waiting %lld ms for it to resume", c.name.c_str(),
              static_cast<long long>(config_.resumeGrace.count()));
     startGraceTimer(call);

@@ -250,6 +250,33 @@ TEST_F(ARelayResumingCalls, EndsTheCallWithPeerLostWhenAPartyDoesNotComeBack) {
     EXPECT_EQ(late->reason, HangupReason::PeerLost);
 }
 
+TEST_F(ARelayResumingCalls, LetsASideResumeAgainWhileTheOtherIsStillAwayAfterARestart) {
+    const uint16_t port = relay.port();
+    relay.rewriteConfig(std::string(kConfig) + "listen = 127.0.0.1:" + std::to_string(port) + "\n");
+    auto alice = registered("alice", aliceId);
+    auto bob = registered("bob", bobId);
+    auto [a, b] = connectCall(*alice, *bob, "bob");
+    relay.sendSignal(SIGKILL);
+    ASSERT_TRUE(waitUntil([&] { return !relay.running(); }));
+    bob.reset();
+    alice.reset();
+    ASSERT_TRUE(relay.start());
+    alice = registered("alice", aliceId);
+    ASSERT_TRUE(alice->send(resumeWith(a.token)));
+    auto fresh = alice->expectResumeToken();
+    ASSERT_TRUE(fresh);
+    alice.reset(); // flaky network: she drops again before bob is back
+    alice = registered("alice", aliceId);
+    ASSERT_TRUE(alice->send(resumeWith(*fresh)));
+    ASSERT_TRUE(alice->expectResumeToken()) << alice->lastUnexpected();
+    bob = registered("bob", bobId);
+    ASSERT_TRUE(bob->send(resumeWith(b.token)));
+    ASSERT_TRUE(bob->expectResumeToken()) << bob->lastUnexpected();
+    uint64_t seq = 0;
+    EXPECT_TRUE(mediaFlows(*alice, a.started.sessionId, *bob, b.started.sessionId, seq));
+    EXPECT_TRUE(mediaFlows(*bob, b.started.sessionId, *alice, a.started.sessionId, seq));
+}
+
 TEST_F(ARelayResumingCalls, EndsAResumedCallWhenTheOtherPartyNeverResumesAfterARestart) {
     const uint16_t port = relay.port();
     relay.rewriteConfig(std::string(kConfig) + "listen = 127.0.0.1:" + std::to_string(port) + "\n");
