@@ -251,9 +251,10 @@ def main():
     for u in USERS:
         x = result['users'][u]
         peer = CALLEE if u == CALLER else CALLER
-        lines.append('%-5s recv    latency p50 %s ms, p99 %s ms (%d samples), jitter %s ms, '
+        lines.append('%-5s recv    latency p50 %s ms, p99 %s ms (%d samples), at the end %s ms; jitter %s ms, '
                      'loss %s %%, concealed %s frames'
                      % (u, fmt(x['latency_ms_p50']), fmt(x['latency_ms_p99']), x['latency_samples'],
+                        fmt(x['latency_ms_now']),
                         fmt(x['jitter_ms']), fmt(x['loss_percent']), fmt(x['concealed_frames'], '%s')))
         lines.append('%-5s heard %s: %s, from %s' % (u, peer, 'YES' if x['heard_peer']['heard'] else 'NO',
                                                   x['heard_peer']['how']))
