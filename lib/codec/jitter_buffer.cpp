@@ -296,7 +296,7 @@ JitterBuffer::PullResult JitterBuffer::pull(std::chrono::nanoseconds now, std::s
         const int64_t delay = nowNs - (senderTimeNs(nextSeq_) + minTransitNs());
         currentDelayNs_.store(delay, std::memory_order_relaxed);
         if (delay < target) {
-            return insert(out);
+            return withSlack(insert(out), delay - target);
         }
         startPlaying();
     }
@@ -311,7 +311,7 @@ JitterBuffer::PullResult JitterBuffer::pull(std::chrono::nanoseconds now, std::s
         // Too little buffered for the jitter seen: stretch by one frame. When
         // the frame is missing this also gives it one more period to arrive.
         currentDelayNs_.store(delay, std::memory_order_relaxed);
-        return insert(out);
+        return withSlack(insert(out), delay - target);
     }
     // Shrink by one frame at a time, and only inside a run of buffered
     // frames, so the skip never lands next to a gap. The skip leaves the
@@ -331,7 +331,7 @@ JitterBuffer::PullResult JitterBuffer::pull(std::chrono::nanoseconds now, std::s
         }
     }
     currentDelayNs_.store(delay, std::memory_order_relaxed);
-    return playOne(out);
+    return withSlack(playOne(out), delay - target);
 }
 
 JitterBuffer::PullResult JitterBuffer::playOne(std::span<int16_t> out) {

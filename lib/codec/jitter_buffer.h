@@ -96,6 +96,14 @@ public:
     struct PullResult {
         Frame frame;
         uint32_t sequence; ///< the frame played (Decoded/FecRecovered/Concealed)
+        /// How far the playout delay at `now` was above the target (negative:
+        /// below it), for the frame played or, while buffering, the first
+        /// frame waiting. The player uses it to align its schedule with the
+        /// arrivals (AudioPipeline). Valid only when slackKnown (false before
+        /// any packet arrived and while waiting after a long gap with nothing
+        /// buffered).
+        int64_t slackNs = 0;
+        bool slackKnown = false;
     };
 
     /// Normal thread. `decoder` is used only by pull() on the player thread
@@ -149,6 +157,11 @@ private:
     void enterBuffering();
     PullResult playOne(std::span<int16_t> out);
     PullResult insert(std::span<int16_t> out);
+    static PullResult withSlack(PullResult r, int64_t slackNs) {
+        r.slackNs = slackNs;
+        r.slackKnown = true;
+        return r;
+    }
     static void bump(std::atomic<uint64_t>& counter, uint64_t n = 1) {
         counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
     }

@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "core/spsc_queue.h"
 #include "pipeline/capture_time_table.h"
+#include "pipeline/playout_aligner.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -34,6 +35,11 @@ using namespace std::chrono_literals;
 constexpr auto kPollInterval = 50ms;
 /// Marks queued between recorder and transmitter: periods in flight.
 constexpr size_t kMarkSlots = 256;
+/// Playout alignment: shorten the stream when frames wait more than
+/// kAlignAbove beyond the jitter buffer's target, down to kAlignTo. The gap
+/// between them is the hysteresis that keeps a steady stream untouched.
+constexpr std::chrono::nanoseconds kAlignAbove = 1ms;
+constexpr std::chrono::nanoseconds kAlignTo = 250us;
 
 int64_t monotonicNs() {
     timespec ts{};
@@ -328,19 +334,26 @@ void AudioPipeline::player() {
         }
     }
     std::vector<int16_t> frame(frameSamples_);
+    std::vector<int16_t> shortened(frameSamples_);
     const int64_t frameNs = jitter_->frameDuration().count();
-    // The jitter buffer plays steadiest on a clock that advances one frame
-    // per pull. The device paces the loop, but the moment a blocking write
-    // returns wobbles by milliseconds (more through a sound server), so
-    // the clock handed to pull() is the expected time (last + one frame)
-    // pulled gently towards the real one; it snaps to the real time after a
+    const PlayoutAligner aligner(frameSamples_, rate_);
+    const auto samplesNs = [this](int64_t samples) {
+        return samples * 1'000'000'000 / static_cast<int64_t>(rate_);
+    };
+    // The player's clock is the playback stream (see "Playout alignment" in
+    // audio_pipeline.h): the time the next sample written will be played,
+    // minus the device buffer. It advances by exactly what was written, so
+    // it is free of the wake-up wobble of the blocking write. The clock
+    // handed to pull() is the expected time (last + what was written) pulled
+    // gently towards the measured one; it snaps to the measured one after a
     // jump (start, device lost, xrun) so it never drifts far from it.
     int64_t clock = 0;
+    int64_t lastWrittenNs = 0;
     bool haveClock = false;
     while (running_.load(std::memory_order_acquire)) {
-        const int64_t now = monotonicNs();
-        const int64_t sinceEpoch = now - epochNs_;
-        const int64_t expected = clock + frameNs;
+        const int64_t due = monotonicNs() + streamOffsetNs();
+        const int64_t sinceEpoch = due - epochNs_;
+        const int64_t expected = clock + lastWrittenNs;
         if (!haveClock ||
             std::abs(sinceEpoch - expected) > std::max<int64_t>(3 * frameNs, 30'000'000)) {
             clock = sinceEpoch;
@@ -350,16 +363,52 @@ void AudioPipeline::player() {
         }
         const JitterBuffer::PullResult result =
             jitter_->pull(std::chrono::nanoseconds(clock), frame);
-        if (result.frame == JitterBuffer::Frame::Decoded) {
-            const auto nowUs = static_cast<uint64_t>(now / 1000);
-            if (auto captured = captureTimes_->find(result.sequence, nowUs)) {
-                latency_.record(std::chrono::microseconds(nowUs - *captured));
+        std::span<const int16_t> out(frame);
+        if (result.slackKnown) {
+            if (result.frame == JitterBuffer::Frame::Silence && result.slackNs < 0 &&
+                -result.slackNs < frameNs) {
+                // Waiting for the first frame: play only the silence up to
+                // the moment it is due, so it plays the moment it is ready.
+                const int64_t missing = (-result.slackNs * rate_ + 999'999'999) / 1'000'000'000;
+                out = out.first(static_cast<size_t>(std::max<int64_t>(1, missing)));
+            } else if (result.frame != JitterBuffer::Frame::Silence &&
+                       result.slackNs > kAlignAbove.count()) {
+                // Frames wait longer than the target needs: shorten the
+                // stream a little per frame until they play on time.
+                const auto drop = static_cast<size_t>((result.slackNs - kAlignTo.count()) * rate_ /
+                                                      1'000'000'000);
+                if (drop > 0) {
+                    out = std::span<const int16_t>(shortened).first(
+                        aligner.shorten(frame, drop, shortened));
+                    if (out.size() < frame.size()) {
+                        alignSamplesDropped_.store(
+                            alignSamplesDropped_.load(std::memory_order_relaxed) + frame.size() -
+                                out.size(),
+                            std::memory_order_relaxed);
+                    }
+                }
             }
         }
-        playback_->write(frame);
+        if (result.frame == JitterBuffer::Frame::Decoded) {
+            // Unsmoothed: the latency is that of the stream, not of the clock.
+            const auto dueUs = static_cast<uint64_t>(due / 1000);
+            if (auto captured = captureTimes_->find(result.sequence, dueUs)) {
+                latency_.record(std::chrono::microseconds(dueUs - *captured));
+            }
+        }
+        playback_->write(out);
+        lastWrittenNs = samplesNs(static_cast<int64_t>(out.size()));
         bump(framesPlayed_);
         playerCpuNs_.store(threadCpuNs(), std::memory_order_relaxed);
     }
+}
+
+int64_t AudioPipeline::streamOffsetNs() const {
+    // Frames queued in the device ahead of the next one written, at most the
+    // buffer (a sound server may report more; that is its own buffering).
+    const auto buffer = static_cast<int64_t>(playback_->params().bufferFrames);
+    const int64_t queued = std::clamp<int64_t>(playback_->delayFrames(), 0, buffer);
+    return (queued - buffer) * 1'000'000'000 / static_cast<int64_t>(rate_);
 }
 
 AudioPipelineStats AudioPipeline::stats() const {
@@ -380,6 +429,7 @@ AudioPipelineStats AudioPipeline::stats() const {
     s.packetsReceived = get(packetsReceived_);
     s.packetsDropped = get(packetsDropped_);
     s.framesPlayed = get(framesPlayed_);
+    s.alignSamplesDropped = get(alignSamplesDropped_);
     s.latency = latency_.summary();
     s.recorderPriority = recorderPriority_.load(std::memory_order_relaxed);
     s.playerPriority = playerPriority_.load(std::memory_order_relaxed);

@@ -31,10 +31,36 @@
 // rate, truncated to 32 bits; sequence numbers are truncated to 32 bits the
 // same way (the jitter buffer extends them again).
 //
-// Latency is measured from capture to the moment the player hands the
-// decoded frame to the playback device; it excludes the device buffers on
-// both ends (see AudioDevice::delay() for those) and assumes both ends read
-// the same clock (true in tests; across hosts it measures clock offset too).
+// Playout alignment. The player's schedule is the playback stream: each
+// sample written plays one sample period after the previous one, so when a
+// frame is played is fixed by how many samples went before it, not by when
+// the player thread wakes. Left alone, that schedule has a phase unrelated
+// to when frames arrive, and a frame waits up to a whole frame in the jitter
+// buffer. Instead the jitter buffer reports, with every frame, how far its
+// playout delay is above its target (PullResult::slackNs), and the player
+// follows the arrivals:
+//  - while waiting for the first frame it writes only the silence up to the
+//    moment that frame is due (the initial phase is right from the start);
+//  - when frames wait more than 1 ms beyond the target it shortens the
+//    stream by up to a quarter frame (at most 2.5 ms) per frame with a
+//    pitch-synchronous splice (PlayoutAligner) until they wait 0.25 ms;
+//  - when they are late the jitter buffer stretches by a whole concealed
+//    frame as before (grow fast), and the surplus is then trimmed again.
+// So the target (margin + measured jitter) is followed continuously, and the
+// jitter buffer's own one-frame shrink is left for large surpluses.
+//
+// Latency, exactly: from the capture time of a decoded frame's first sample
+// (above) to the time that sample is played by the playback device minus
+// the device's buffer length (snd_pcm_delay before the write, clamped to
+// the buffer, gives the frames played ahead of it). With a blocking writer
+// that keeps the buffer full this is the moment the frame is handed to the
+// device; "minus the buffer" keeps the device buffer (a fixed cost, see
+// AudioDevice::delay()) out while still counting every sample the stream
+// gained or lost. It spans capture accumulation of the frame, encode,
+// seal, transport, the jitter buffer, decode and the alignment; it does not
+// include the codec's algorithmic delay (Opus look-ahead, 6.5 ms), which
+// lies inside the decoded audio. Both ends must read the same clock (true in
+// tests; across hosts it measures the clock offset too).
 #pragma once
 
 #include "audio/capture_device.h"
@@ -97,14 +123,15 @@ struct AudioPipelineStats {
     JitterBufferStats jitter;
     MediaTransportStats transport;
 
-    uint64_t framesCaptured = 0;     ///< device frames read by the recorder
-    uint64_t framesEncoded = 0;      ///< codec frames encoded (muted ones included)
-    uint64_t framesMuted = 0;        ///< codec frames sent as silence because muted
-    uint64_t packetsSent = 0;        ///< accepted by MediaTransport::send
-    uint64_t packetsSendDropped = 0; ///< refused by send (full) or not sealed/encoded
-    uint64_t packetsReceived = 0;    ///< authentic packets pushed to the jitter buffer
-    uint64_t packetsDropped = 0;     ///< received but not authentic, replayed, or wrong codec
-    uint64_t framesPlayed = 0;       ///< codec frames written to the playback device
+    uint64_t framesCaptured = 0;      ///< device frames read by the recorder
+    uint64_t framesEncoded = 0;       ///< codec frames encoded (muted ones included)
+    uint64_t framesMuted = 0;         ///< codec frames sent as silence because muted
+    uint64_t packetsSent = 0;         ///< accepted by MediaTransport::send
+    uint64_t packetsSendDropped = 0;  ///< refused by send (full) or not sealed/encoded
+    uint64_t packetsReceived = 0;     ///< authentic packets pushed to the jitter buffer
+    uint64_t packetsDropped = 0;      ///< received but not authentic, replayed, or wrong codec
+    uint64_t framesPlayed = 0;        ///< codec frames written to the playback device
+    uint64_t alignSamplesDropped = 0; ///< samples the playout alignment removed
     /// Capture-to-playout latency of decoded frames, excluding device buffers.
     LatencySummary latency;
     /// SCHED_FIFO priority the recorder/player got; 0 = none (not asked or refused).
@@ -164,6 +191,9 @@ private:
     void player();
     /// Transmitter thread: capture time (us) of the frame starting at ring position pos.
     uint64_t captureTimeUs(uint64_t pos);
+    /// Player thread: when the next sample written will play, relative to
+    /// now, minus the playback buffer length (<= 0).
+    int64_t streamOffsetNs() const;
 
     const AudioPipelineConfig config_;
     MediaTransport& transport_;
@@ -203,6 +233,7 @@ private:
     std::atomic<uint64_t> packetsReceived_{0};
     std::atomic<uint64_t> packetsDropped_{0};
     std::atomic<uint64_t> framesPlayed_{0};
+    std::atomic<uint64_t> alignSamplesDropped_{0};
     std::atomic<int> recorderPriority_{0};
     std::atomic<int> playerPriority_{0};
     std::atomic<int64_t> recorderCpuNs_{0};

@@ -228,6 +228,33 @@ TEST_F(AJitterBuffer, PlaysAnInOrderStreamTwoMillisecondsAfterItArrives) {
     EXPECT_EQ(s.jitter, 0ns);
 }
 
+TEST_F(AJitterBuffer, ReportsHowFarEachPullIsFromItsTargetSoThePlayerCanAlign) {
+    // Packets every 10 ms from t = 5 ms; target = 2 ms margin. A player that
+    // pulls at 1 ms learns the first frame is due 6 ms later; once it pulls
+    // exactly then, the frame plays with no slack, and a pull 3 ms later than
+    // that reports 3 ms of slack.
+    auto jb = JitterBuffer::make(decoder);
+    ASSERT_TRUE(jb.ok());
+    std::vector<int16_t> out((*jb)->frameSamples());
+    auto first = (*jb)->pull(1ms, out);
+    EXPECT_EQ(first.frame, Frame::Silence);
+    EXPECT_FALSE(first.slackKnown) << "nothing has arrived: nothing to align to";
+    ASSERT_TRUE((*jb)->push(1000, 1000 * 480, 5ms, pcmPayload(1000)));
+    auto waiting = (*jb)->pull(1ms, out);
+    EXPECT_EQ(waiting.frame, Frame::Silence);
+    ASSERT_TRUE(waiting.slackKnown);
+    EXPECT_EQ(waiting.slackNs, -6 * kMs);
+    auto played = (*jb)->pull(7ms, out);
+    EXPECT_EQ(played.frame, Frame::Decoded);
+    ASSERT_TRUE(played.slackKnown);
+    EXPECT_EQ(played.slackNs, 0);
+    ASSERT_TRUE((*jb)->push(1001, 1001 * 480, 15ms, pcmPayload(1001)));
+    auto late = (*jb)->pull(20ms, out);
+    EXPECT_EQ(late.frame, Frame::Decoded);
+    EXPECT_EQ(late.slackNs, 3 * kMs);
+    EXPECT_EQ((*jb)->stats().currentDelay - (*jb)->stats().targetDelay, 3ms);
+}
+
 TEST_F(AJitterBuffer, PutsSwappedPairsBackInOrderWithoutLoss) {
     // Every even packet is held back a frame and 1 ms, so it arrives just
     // after its odd successor.
