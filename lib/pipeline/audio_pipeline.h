@@ -66,12 +66,14 @@
 #include "audio/capture_device.h"
 #include "audio/playback_device.h"
 #include "codec/codec_config.h"
+#include "codec/fec_controller.h"
 #include "codec/jitter_buffer.h"
 #include "core/audio_ring.h"
 #include "core/result.h"
 #include "crypto/media_cipher.h"
 #include "pipeline/latency_histogram.h"
 #include "pipeline/media_transport.h"
+#include "wire/loss_report.h"
 
 #include <atomic>
 #include <chrono>
@@ -110,6 +112,13 @@ struct AudioPipelineConfig {
     int realtimePriority = 20;
     /// Capacity of the capture ring; audio beyond it is dropped and counted.
     std::chrono::milliseconds captureBuffer{200};
+    /// Loss feedback (issue 8): how often the receiver reports loss and
+    /// jitter to the peer (in front of an outgoing frame, see
+    /// wire/loss_report.h), and whether the peer's reports drive this side's
+    /// Opus in-band FEC (Auto) or are only shown (Off).
+    std::chrono::milliseconds feedbackInterval{500};
+    FecMode fecMode = FecMode::Auto;
+    FecControllerConfig fecController;
 
     /// Ok, or InvalidArgument/Unsupported naming the setting that is wrong.
     Status validate() const;
@@ -132,6 +141,19 @@ struct AudioPipelineStats {
     uint64_t packetsDropped = 0;      ///< received but not authentic, replayed, or wrong codec
     uint64_t framesPlayed = 0;        ///< codec frames written to the playback device
     uint64_t alignSamplesDropped = 0; ///< samples the playout alignment removed
+    /// Loss feedback. "peer" = what the other side reported about the audio
+    /// this side sends; "reported" = what this side last told the peer.
+    uint64_t feedbackSent = 0;      ///< loss reports sent
+    uint64_t feedbackReceived = 0;  ///< valid loss reports received
+    uint64_t feedbackMalformed = 0; ///< authentic packets with a bad report (dropped)
+    bool peerReported = false;      ///< a report arrived at all
+    double peerLossPercent = 0;     ///< loss over the peer's last interval
+    std::chrono::microseconds peerJitter{0};
+    double reportedLossPercent = 0;
+    /// In-band FEC of this side's encoder now, and the loss it plans for.
+    bool fecActive = false;
+    int fecExpectedLossPercent = 0;
+    uint64_t fecChanges = 0; ///< times the controller changed the encoder's FEC settings
     /// Capture-to-playout latency of decoded frames, excluding device buffers.
     LatencySummary latency;
     /// SCHED_FIFO priority the recorder/player got; 0 = none (not asked or refused).
@@ -194,6 +216,11 @@ private:
     /// Player thread: when the next sample written will play, relative to
     /// now, minus the playback buffer length (<= 0).
     int64_t streamOffsetNs() const;
+    /// Receiver thread: counts an authentic packet for the loss report and
+    /// queues a report for the transmitter once an interval has passed.
+    void noteForReport(uint64_t sequence, int64_t nowNs);
+    /// Receiver thread: a report from the peer; false when it is malformed.
+    bool takePeerReport(std::span<const uint8_t> block, int64_t nowNs);
 
     const AudioPipelineConfig config_;
     MediaTransport& transport_;
@@ -207,6 +234,8 @@ private:
     std::unique_ptr<AudioRing> ring_;
     std::unique_ptr<SpscQueue<CaptureMark>> marks_;
     std::unique_ptr<CaptureTimeTable> captureTimes_;
+    std::unique_ptr<SpscQueue<LossReport>> reports_; // receiver -> transmitter
+    FecController fecController_;                    // receiver thread
     LatencyHistogram latency_;
     size_t frameSamples_ = 0;
     uint32_t rate_ = 48000;
@@ -224,7 +253,23 @@ private:
     uint64_t lastMarkUs_ = 0;
     bool haveMark_ = false;
 
+    // Receiver thread only: the loss report being counted.
+    bool reportStarted_ = false;
+    int64_t reportStartNs_ = 0;
+    uint64_t reportBaseSeq_ = 0; // highest sequence before the interval (or first - 1)
+    uint64_t reportHighest_ = 0;
+    uint64_t reportReceived_ = 0;
+
     // Counters: each written by one thread, read by any.
+    std::atomic<uint64_t> feedbackSent_{0};
+    std::atomic<uint64_t> feedbackReceived_{0};
+    std::atomic<uint64_t> feedbackMalformed_{0};
+    std::atomic<int> peerLossFraction_{-1}; // -1: none yet
+    std::atomic<uint32_t> peerJitterUs_{0};
+    std::atomic<int> reportedLossFraction_{0};
+    std::atomic<bool> fecActive_{false};
+    std::atomic<int> fecExpectedLoss_{0};
+    std::atomic<uint64_t> fecChanges_{0};
     std::atomic<uint64_t> framesCaptured_{0};
     std::atomic<uint64_t> framesEncoded_{0};
     std::atomic<uint64_t> framesMuted_{0};
