@@ -40,6 +40,13 @@ constexpr size_t kMarkSlots = 256;
 /// between them is the hysteresis that keeps a steady stream untouched.
 constexpr std::chrono::nanoseconds kAlignAbove = 1ms;
 constexpr std::chrono::nanoseconds kAlignTo = 250us;
+/// Trims follow the smallest slack of the last few frames, so one frame that
+/// looks early (a clock that wobbles, a sound server that moves audio in
+/// bursts) never shortens the stream: only a surplus every frame shows.
+constexpr size_t kAlignWindow = 8;
+/// The silence before the first frame is cut to no less than this, so the
+/// device never gets a stream of tiny writes.
+constexpr std::chrono::nanoseconds kMinSilenceWrite = 1ms;
 
 int64_t monotonicNs() {
     timespec ts{};
@@ -453,6 +460,8 @@ void AudioPipeline::player() {
     int64_t clock = 0;
     int64_t lastWrittenNs = 0;
     bool haveClock = false;
+    int64_t slacks[kAlignWindow] = {};
+    size_t slackCount = 0; // frames played since the window was last cleared
     while (running_.load(std::memory_order_acquire)) {
         const int64_t due = monotonicNs() + streamOffsetNs();
         const int64_t sinceEpoch = due - epochNs_;
@@ -467,19 +476,25 @@ void AudioPipeline::player() {
         const JitterBuffer::PullResult result =
             jitter_->pull(std::chrono::nanoseconds(clock), frame);
         std::span<const int16_t> out(frame);
-        if (result.slackKnown) {
+        if (config_.alignPlayout && result.slackKnown) {
             if (result.frame == JitterBuffer::Frame::Silence && result.slackNs < 0 &&
                 -result.slackNs < frameNs) {
                 // Waiting for the first frame: play only the silence up to
                 // the moment it is due, so it plays the moment it is ready.
-                const int64_t missing = (-result.slackNs * rate_ + 999'999'999) / 1'000'000'000;
-                out = out.first(static_cast<size_t>(std::max<int64_t>(1, missing)));
-            } else if (result.frame != JitterBuffer::Frame::Silence &&
-                       result.slackNs > kAlignAbove.count()) {
+                const int64_t waitNs = std::max(-result.slackNs, kMinSilenceWrite.count());
+                const int64_t missing = (waitNs * rate_ + 999'999'999) / 1'000'000'000;
+                out = out.first(static_cast<size_t>(std::min<int64_t>(missing, frame.size())));
+                slackCount = 0;
+            } else if (result.frame != JitterBuffer::Frame::Silence) {
+                slacks[slackCount++ % kAlignWindow] = result.slackNs;
+            }
+            const int64_t least =
+                slackCount >= kAlignWindow ? *std::min_element(slacks, slacks + kAlignWindow) : 0;
+            if (result.frame != JitterBuffer::Frame::Silence && least > kAlignAbove.count()) {
                 // Frames wait longer than the target needs: shorten the
                 // stream a little per frame until they play on time.
-                const auto drop = static_cast<size_t>((result.slackNs - kAlignTo.count()) * rate_ /
-                                                      1'000'000'000);
+                const auto drop =
+                    static_cast<size_t>((least - kAlignTo.count()) * rate_ / 1'000'000'000);
                 if (drop > 0) {
                     out = std::span<const int16_t>(shortened).first(
                         aligner.shorten(frame, drop, shortened));

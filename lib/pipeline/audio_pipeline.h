@@ -41,9 +41,11 @@
 // follows the arrivals:
 //  - while waiting for the first frame it writes only the silence up to the
 //    moment that frame is due (the initial phase is right from the start);
-//  - when frames wait more than 1 ms beyond the target it shortens the
-//    stream by up to a quarter frame (at most 2.5 ms) per frame with a
-//    pitch-synchronous splice (PlayoutAligner) until they wait 0.25 ms;
+//  - when every one of the last 8 frames waited more than 1 ms beyond the
+//    target it shortens the stream by up to a quarter frame (at most 2.5 ms)
+//    per frame with a pitch-synchronous splice (PlayoutAligner) until they
+//    wait 0.25 ms (the smallest of the 8 counts, so one early-looking frame
+//    never trims);
 //  - when they are late the jitter buffer stretches by a whole concealed
 //    frame as before (grow fast), and the surplus is then trimmed again.
 // So the target (margin + measured jitter) is followed continuously, and the
@@ -112,6 +114,9 @@ struct AudioPipelineConfig {
     int realtimePriority = 20;
     /// Capacity of the capture ring; audio beyond it is dropped and counted.
     std::chrono::milliseconds captureBuffer{200};
+    /// Playout alignment (above). Off: the player writes whole frames at the
+    /// device's own phase (bit-exact PCM playout, a frame more of latency).
+    bool alignPlayout = true;
     /// Loss feedback (issue 8): how often the receiver reports loss and
     /// jitter to the peer (in front of an outgoing frame, see
     /// wire/loss_report.h), and whether the peer's reports drive this side's
