@@ -401,6 +401,47 @@ TEST_P(AJitterBufferUnderRandomLoss, RecoversSingleLossesFromOpusFec) {
 
 INSTANTIATE_TEST_SUITE_P(Percent, AJitterBufferUnderRandomLoss, ::testing::Values(5, 10, 20));
 
+TEST(AJitterBufferWithOpus, GivesBackTheFecFrameOnceTheSenderStopsSendingFec) {
+    CodecConfig config;
+    config.fec = true;
+    config.expectedLossPercent = 10;
+    config.bitrate = 32000;
+    auto encoder = OpusVoiceEncoder::make(config);
+    auto decoder = OpusVoiceDecoder::make(config);
+    ASSERT_TRUE(encoder.ok() && decoder.ok());
+    // 100 frames with FEC, then 500 without (the sender's controller calmed down).
+    constexpr size_t kCount = 600;
+    std::vector<std::vector<uint8_t>> packets;
+    std::vector<int16_t> frame(960);
+    std::vector<uint8_t> buffer(kMaxPayloadBytes);
+    for (size_t i = 0; i < kCount; ++i) {
+        if (i == 100) {
+            (*encoder)->setFec(false, 0);
+        }
+        for (size_t j = 0; j < frame.size(); ++j) {
+            const double t = static_cast<double>(i * 960 + j) / 48000;
+            frame[j] = static_cast<int16_t>(8000 * std::sin(2 * std::numbers::pi * 300 * t));
+        }
+        auto n = (*encoder)->encode(frame, buffer);
+        ASSERT_TRUE(n.ok());
+        packets.emplace_back(buffer.begin(), buffer.begin() + static_cast<ptrdiff_t>(*n));
+    }
+    const uint32_t first = 7000;
+    Harness h(**decoder, {}, [&](uint32_t seq) { return packets[seq - first]; });
+    const auto played = h.run(steady(kCount, first, 5 * kMs, 20.0 * kMs), first + kCount - 1);
+    const auto targetAt = [&](uint32_t seq) {
+        for (const auto& p : played) {
+            if (p.frame == Frame::Decoded && p.sequence == seq) {
+                return p.target;
+            }
+        }
+        return int64_t{-1};
+    };
+    EXPECT_EQ(targetAt(first + 90), 22 * kMs) << "margin + the frame FEC needs";
+    EXPECT_EQ(targetAt(first + kCount - 1), 2 * kMs) << "FEC gone for 250 frames: frame given back";
+    EXPECT_EQ(h.jb().stats().framesDecoded, kCount);
+}
+
 TEST_F(AJitterBuffer, ConcealsBurstsAndResynchronisesAfterOneLongerThanMaxDelay) {
     std::set<size_t> drop;
     for (auto [from, to] : {std::pair{50, 53}, {120, 128}, {300, 340}, {400, 401}}) {
