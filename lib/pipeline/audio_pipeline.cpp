@@ -42,7 +42,8 @@ constexpr std::chrono::nanoseconds kAlignAbove = 1ms;
 constexpr std::chrono::nanoseconds kAlignTo = 250us;
 /// Trims follow the smallest slack of the last few frames, so one frame that
 /// looks early (a clock that wobbles, a sound server that moves audio in
-/// bursts) never shortens the stream: only a surplus every frame shows.
+/// bursts) never shortens the stream: only a surplus every frame shows. At
+/// most one trim per window (2.5 ms per 8 frames at most).
 constexpr size_t kAlignWindow = 8;
 /// The silence before the first frame is cut to no less than this, so the
 /// device never gets a stream of tiny writes.
@@ -486,7 +487,10 @@ void AudioPipeline::player() {
                 out = out.first(static_cast<size_t>(std::min<int64_t>(missing, frame.size())));
                 slackCount = 0;
             } else if (result.frame != JitterBuffer::Frame::Silence) {
-                slacks[slackCount++ % kAlignWindow] = result.slackNs;
+                // The slack at the stream's own time rather than the
+                // smoothed clock: a pull that comes early (a sound server
+                // taking audio in bursts) must still find its frame there.
+                slacks[slackCount++ % kAlignWindow] = result.slackNs + (sinceEpoch - clock);
             }
             const int64_t least =
                 slackCount >= kAlignWindow ? *std::min_element(slacks, slacks + kAlignWindow) : 0;
@@ -503,6 +507,11 @@ void AudioPipeline::player() {
                             alignSamplesDropped_.load(std::memory_order_relaxed) + frame.size() -
                                 out.size(),
                             std::memory_order_relaxed);
+                        // The next trim waits for a full window that shows
+                        // this one's effect: at most one splice per window,
+                        // and none when trimming does not move playout
+                        // (a server that refills its own buffer).
+                        slackCount = 0;
                     }
                 }
             }

@@ -48,10 +48,11 @@
 //  - while waiting for the first frame it writes only the silence up to the
 //    moment that frame is due (the initial phase is right from the start);
 //  - when every one of the last 8 frames waited more than 1 ms beyond the
-//    target it shortens the stream by up to a quarter frame (at most 2.5 ms)
-//    per frame with a pitch-synchronous splice (PlayoutAligner) until they
-//    wait 0.25 ms (the smallest of the 8 counts, so one early-looking frame
-//    never trims);
+//    target (measured at the stream's time, not the smoothed clock) it
+//    shortens the stream by up to a quarter frame (at most 2.5 ms) with a
+//    pitch-synchronous splice (PlayoutAligner) towards 0.25 ms, then waits
+//    for 8 more frames (the smallest of the 8 counts, so one early-looking
+//    frame never trims, and at most one frame in 8 is spliced);
 //  - when they are late the jitter buffer stretches by a whole concealed
 //    frame as before (grow fast), and the surplus is then trimmed again.
 // So the target (margin + measured jitter) is followed continuously, and the
