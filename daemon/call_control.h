@@ -20,15 +20,17 @@ namespace voice {
 
 /// Live statistics of the current call (the D-Bus Stats property).
 struct CallStats {
-    double latencyMs = 0;              ///< mouth-to-ear estimate
-    double jitterMs = 0;               ///< interarrival jitter (RFC 3550 style)
-    double lossPercent = 0;            ///< packets lost, 0..100
-    std::uint64_t concealedFrames = 0; ///< frames played by loss concealment
-    std::string codec;                 ///< e.g. "opus"
-    std::string cipher;                ///< e.g. "aes-256-gcm"
-    std::uint64_t durationS = 0;       ///< seconds since the call was answered
+    double latencyMs = 0;                 ///< mouth-to-ear estimate
+    double jitterMs = 0;                  ///< interarrival jitter (RFC 3550 style)
+    double lossPercent = 0;               ///< packets lost, 0..100
+    std::uint64_t concealedFrames = 0;    ///< frames played by loss concealment
+    std::uint64_t fecRecoveredFrames = 0; ///< lost frames rebuilt from Opus in-band FEC
+    bool fecActive = false;               ///< our encoder sends in-band FEC now
+    double peerLossPercent = 0;           ///< loss the peer last reported for our audio
+    std::string codec;                    ///< e.g. "opus"
+    std::string cipher;                   ///< e.g. "aes-256-gcm"
+    std::uint64_t durationS = 0;          ///< seconds since the call was answered
     // Media path and receive counters (tests and diagnostics read these).
-    std::uint64_t fecRecoveredFrames = 0;  ///< lost frames rebuilt from FEC
     std::uint64_t framesPlayed = 0;        ///< codec frames played (decoded, concealed or silent)
     std::uint64_t packetsReceived = 0;     ///< authentic packets received
     std::uint64_t packetsRejected = 0;     ///< received but not authentic, replayed or wrong codec

@@ -60,10 +60,12 @@ std::map<std::string, sdbus::Variant> statsToDbus(const std::optional<CallStats>
     out["jitter_ms"] = sdbus::Variant(stats->jitterMs);
     out["loss_percent"] = sdbus::Variant(stats->lossPercent);
     out["concealed_frames"] = sdbus::Variant(stats->concealedFrames);
+    out["fec_recovered_frames"] = sdbus::Variant(stats->fecRecoveredFrames);
+    out["fec_active"] = sdbus::Variant(stats->fecActive);
+    out["peer_loss_percent"] = sdbus::Variant(stats->peerLossPercent);
     out["codec"] = sdbus::Variant(stats->codec);
     out["cipher"] = sdbus::Variant(stats->cipher);
     out["duration_s"] = sdbus::Variant(stats->durationS);
-    out["fec_recovered_frames"] = sdbus::Variant(stats->fecRecoveredFrames);
     out["frames_played"] = sdbus::Variant(stats->framesPlayed);
     out["packets_received"] = sdbus::Variant(stats->packetsReceived);
     out["packets_rejected"] = sdbus::Variant(stats->packetsRejected);
