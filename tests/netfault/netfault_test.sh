@@ -86,6 +86,7 @@ start_call() {
     ctl alice call bob >"$T/call.out" 2>&1 || fail "call failed: $(cat "$T/call.out")"
     waitfor 20 in_state alice in-call || fail "alice not in call"
     waitfor 20 in_state bob in-call || fail "bob not in call"
+    call_start=$SECONDS
     grep -q "media flowing (session via relay 127.0.0.1:$PROXY_PORT)" "$T/alice.log" ||
         waitfor 10 grep -q "media flowing (session via relay 127.0.0.1:$PROXY_PORT)" "$T/alice.log" ||
         fail "alice's media does not go to the proxy"
@@ -162,6 +163,13 @@ loss_run() {
     BOB_EXTRA=("${cfg[@]}")
     start_call "${cfg[@]}" "$@"
     observe 5
+    if [[ " ${cfg[*]} " == *"fec = auto"* ]]; then
+        # "With FEC on": the window starts once loss feedback has turned FEC on both ways.
+        for u in alice bob; do
+            waitfor 30 fec_on $u || fail "$name: $u's encoder never turned FEC on"
+        done
+        echo "FEC on both ways after $((SECONDS - call_start)) s of the call"
+    fi
     local from_a=$(($(lines alice) + 1)) from_b=$(($(lines bob) + 1))
     observe "$DURATION"
     echo "proxy: $(proxy_ctl stats)"
@@ -213,6 +221,7 @@ ago = re.search(r"switched (\d+) ms ago", l)
 print("%.3f" % (t.timestamp() - (int(ago.group(1)) / 1000.0 if ago else 0)))
 PY
 }
+fec_on() { [ "$(stat_now "$1" fec_active)" = true ]; }
 path_is() { [ "$(stat_now "$1" media_path)" = "$2" ]; }
 metric_gt() { [ "$(metric "$1")" -gt "$2" ]; }
 json_get() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
