@@ -27,6 +27,12 @@ struct CallStats {
     std::string codec;                 ///< e.g. "opus"
     std::string cipher;                ///< e.g. "aes-256-gcm"
     std::uint64_t durationS = 0;       ///< seconds since the call was answered
+    /// One-way capture-to-playout latency over the whole call so far
+    /// (excluding device buffers; both ends' clocks must agree, as on one host).
+    double latencyP50Ms = 0;
+    double latencyP99Ms = 0;
+    /// Packets received but dropped: not authentic (tampered), replayed or malformed.
+    std::uint64_t packetsRejected = 0;
 
     bool operator==(const CallStats&) const = default;
 };
@@ -40,6 +46,9 @@ struct CallSnapshot {
     std::string name;               ///< our name at the relay
     std::string fingerprint;        ///< our identity fingerprint
     std::optional<CallStats> stats; ///< only while a call is in progress
+    /// Short authentication string of the call's handshake (six digits),
+    /// empty when idle or before the handshake got that far.
+    std::string sas;
 
     bool operator==(const CallSnapshot&) const = default;
 };

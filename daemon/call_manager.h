@@ -68,6 +68,12 @@ private:
         bool started = false;        ///< CallStarted arrived
         uint64_t sessionId = 0;
         std::optional<Handshake> handshake;
+        /// The short authentication string, once both hellos are known.
+        std::string sas;
+        /// The finished handshake's keys, until CallStarted gives the session.
+        std::optional<HandshakeResult> keys;
+        /// IncomingCall was signalled (callee; it waits for the SAS).
+        bool announced = false;
         std::unique_ptr<UdpTransport> transport;
         std::unique_ptr<AudioPipeline> pipeline;
         std::string cipher;
@@ -84,7 +90,13 @@ private:
     bool sameCall(const CallId& id) const;
     /// Checks a peer key against the pins; false (and the call is ended) when it changed.
     bool checkPin(const std::string& peer, const std::string& fingerprint);
+    /// Caller: sends the CallerHello (on Ringing, so the SAS is known while ringing).
+    void startHandshake();
+    /// Callee: the SAS is known; signals IncomingCall and auto-answers.
+    void announceIncoming();
     void finishHandshake();
+    /// Starts the media once both the keys and the session id are there.
+    void maybeStartMedia();
     Status startMedia(HandshakeResult result);
     void stopMedia();
     /// Ends the call locally: optionally tells the relay, stops media, reports.
