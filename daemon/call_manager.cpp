@@ -635,10 +635,12 @@ bool CallManager::audioHealthy() {
     if (!call_ || !call_->pipeline) {
         return true;
     }
+    // Both real-time threads must move: a recorder stuck in a capture read
+    // (the peer hears nothing) is as much a hang as a stuck player.
     const AudioPipelineStats p = call_->pipeline->stats();
-    const uint64_t progress = p.framesCaptured + p.framesPlayed;
-    const bool moved = progress != lastProgress_;
-    lastProgress_ = progress;
+    const bool moved = p.framesCaptured != lastCaptured_ && p.framesPlayed != lastPlayed_;
+    lastCaptured_ = p.framesCaptured;
+    lastPlayed_ = p.framesPlayed;
     return moved;
 }
 

@@ -51,7 +51,8 @@ public:
     void onRelayMessage(const msg::Message& message);
     void onRelayLost();
 
-    /// True unless a call's audio threads stopped making progress (for the watchdog).
+    /// True unless a call's recorder or player made no progress since the
+    /// last call of this (for the watchdog, called every WATCHDOG_USEC / 2).
     bool audioHealthy();
     /// Ends any call (SIGTERM): hangs up at the relay and stops the audio.
     void shutdown();
@@ -121,7 +122,8 @@ private:
     EventLoop::TimerId ringTimer_ = 0;
     /// A call we hung up before the relay gave it an id: cancel it when Ringing arrives.
     std::string cancelledCallee_;
-    uint64_t lastProgress_ = 0;
+    uint64_t lastCaptured_ = 0; ///< audio progress at the last audioHealthy()
+    uint64_t lastPlayed_ = 0;
 };
 
 } // namespace voice
