@@ -606,8 +606,7 @@ int cmdStatus(const Options& o) {
     if (status.contains("stats") && status["stats"].is_object()) {
         static const std::pair<const char*, const char*> kLabels[] = {
             {"duration_s", "duration:    %s s"},
-            {"latency_ms", "latency:     %s ms"},
-            {"latency_p50_ms", "latency p50: %s ms"},
+            {"latency_ms", "latency:     %s ms (median)"},
             {"latency_p99_ms", "latency p99: %s ms"},
             {"jitter_ms", "jitter:      %s ms"},
             {"loss_percent", "loss:        %s %%"},
