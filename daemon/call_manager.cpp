@@ -177,6 +177,15 @@ CallResult CallManager::trust(const std::string& peer, const std::string& finger
 
 void CallManager::onRegistered(const msg::Registered&) {
     machine_.setRegistered(true);
+    if (call_ && call_->away) {
+        // Back at a relay (maybe a restarted one): ask for our call back.
+        // No ring, no handshake: keys and media session stay as they were.
+        msg::Resume r;
+        r.callId = call_->id;
+        r.token = call_->resumeToken;
+        LOG_INFO("resuming the call with %s at the relay", machine_.peer().c_str());
+        relay_.send(r);
+    }
     if (service_ != nullptr) {
         service_->propertiesChanged();
     }
@@ -185,13 +194,57 @@ void CallManager::onRegistered(const msg::Registered&) {
 void CallManager::onRelayLost() {
     const bool was = machine_.registered();
     machine_.setRegistered(false);
-    // The relay ends our call when our connection drops (it cannot resume
-    // calls), so the call is over on this side too.
-    if (machine_.state() != CallState::Idle) {
+    if (call_ && call_->away) {
+        // Lost again while resuming: keep waiting (the bound still runs).
+    } else if (call_ && call_->pipeline && !call_->resumeToken.empty()) {
+        // Media runs with agreed keys: hold the call while we reconnect and
+        // resume it (a relay restart or an address change must not end it).
+        call_->away = true;
+        call_->awaySince = std::chrono::steady_clock::now();
+        relay_.setFastReconnect(true);
+        LOG_WARNING("relay connection lost mid-call; holding the call with %s for up to %lld s",
+                    machine_.peer().c_str(), static_cast<long long>(kResumeBound.count()));
+        const CallId id = call_->id;
+        awayTimer_ = loop_.addTimer(kResumeBound, [this, id] {
+            awayTimer_ = 0;
+            if (sameCall(id) && call_->away) {
+                LOG_WARNING("could not resume the call at the relay in time");
+                endCall(EndReason::PeerLost, std::nullopt);
+            }
+        });
+    } else if (machine_.state() != CallState::Idle) {
+        // Nothing to resume (still ringing or handshaking): the relay ends
+        // such calls when our connection drops, so end ours too.
         endCall(EndReason::PeerLost, std::nullopt);
     }
     if (was && service_ != nullptr) {
         service_->propertiesChanged();
+    }
+}
+
+void CallManager::leaveAway() {
+    if (awayTimer_ != 0) {
+        loop_.cancelTimer(awayTimer_);
+        awayTimer_ = 0;
+    }
+    relay_.setFastReconnect(false);
+    if (call_) {
+        call_->away = false;
+    }
+}
+
+void CallManager::handleResumeToken(const msg::ResumeToken& m) {
+    if (!sameCall(m.callId) || !call_->started) {
+        return;
+    }
+    call_->resumeToken = m.token;
+    if (call_->away) {
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - call_->awaySince)
+                            .count();
+        leaveAway();
+        LOG_NOTICE("call with %s resumed at the relay after %lld ms away", machine_.peer().c_str(),
+                   static_cast<long long>(ms));
     }
 }
 
@@ -207,6 +260,7 @@ void CallManager::onRelayMessage(const msg::Message& message) {
                    [this](const msg::Hangup& m) { handleHangup(m); },
                    [this](const msg::E2eHandshake& m) { handleHandshake(m); },
                    [this](const msg::MediaTunnel& m) { handleTunnel(m); },
+                   [this](const msg::ResumeToken& m) { handleResumeToken(m); },
                    [this](const msg::Busy& m) {
                        if (machine_.state() == CallState::Calling && machine_.peer() == m.callee) {
                            endCall(EndReason::Busy, std::nullopt);
@@ -222,6 +276,9 @@ void CallManager::onRelayMessage(const msg::Message& message) {
                                    m.text.c_str());
                        if (machine_.state() == CallState::Calling && call_ && !call_->haveId) {
                            endCall(EndReason::Error, std::nullopt);
+                       } else if (call_ && call_->away && machine_.registered()) {
+                           // The relay refused our Resume: the call cannot come back.
+                           endCall(EndReason::PeerLost, std::nullopt);
                        }
                    },
                    [](const auto&) {},
@@ -568,6 +625,9 @@ void CallManager::endCall(EndReason reason, std::optional<HangupReason> tellRela
     if (ringTimer_ != 0) {
         loop_.cancelTimer(ringTimer_);
         ringTimer_ = 0;
+    }
+    if (call_ && call_->away) {
+        leaveAway();
     }
     if (tellRelay && call_ && call_->caller && !call_->haveId) {
         cancelledCallee_ = machine_.peer();

@@ -30,6 +30,10 @@ class DBusService;
 
 class CallManager final : public CallControl {
 public:
+    /// How long a call with running media survives a lost relay connection
+    /// while we reconnect and resume it (then it ends with peer-lost).
+    static constexpr std::chrono::seconds kResumeBound{10};
+
     CallManager(EventLoop& loop, const DaemonConfig& config, const Identity& identity,
                 PeerStore& peers, RelayClient& relay);
     ~CallManager() override;
@@ -80,6 +84,13 @@ private:
         std::string cipher;
         std::chrono::steady_clock::time_point answeredAt{};
         bool answered = false;
+        /// The relay's latest token for getting this call back after the
+        /// control connection breaks (opaque; never logged).
+        std::vector<uint8_t> resumeToken;
+        /// The relay connection is gone; audio and keys are kept while we
+        /// reconnect and resume (Resume sent once registered again).
+        bool away = false;
+        std::chrono::steady_clock::time_point awaySince{};
     };
 
     void handleRinging(const msg::Ringing& m);
@@ -88,6 +99,9 @@ private:
     void handleHangup(const msg::Hangup& m);
     void handleHandshake(const msg::E2eHandshake& m);
     void handleTunnel(const msg::MediaTunnel& m);
+    void handleResumeToken(const msg::ResumeToken& m);
+    /// The call was resumed at the relay, or ended while away: back to normal reconnects.
+    void leaveAway();
     bool sameCall(const CallId& id) const;
     /// Checks a peer key against the pins; false (and the call is ended) when it changed.
     bool checkPin(const std::string& peer, const std::string& fingerprint);
@@ -120,6 +134,7 @@ private:
     EventLoop::TimerId statsTimer_ = 0;
     EventLoop::TimerId probeTimer_ = 0;
     EventLoop::TimerId ringTimer_ = 0;
+    EventLoop::TimerId awayTimer_ = 0;
     /// A call we hung up before the relay gave it an id: cancel it when Ringing arrives.
     std::string cancelledCallee_;
     uint64_t lastCaptured_ = 0; ///< audio progress at the last audioHealthy()

@@ -167,12 +167,27 @@ void RelayClient::lost(const Status& status) {
     scheduleReconnect();
 }
 
+void RelayClient::setFastReconnect(bool fast) {
+    fastReconnect_ = fast;
+    if (fast && reconnectTimer_ != 0) {
+        // A slow attempt is pending: bring it forward.
+        loop_.cancelTimer(reconnectTimer_);
+        reconnectTimer_ = 0;
+        scheduleReconnect();
+    }
+}
+
 void RelayClient::scheduleReconnect() {
     if (!running_ || reconnectTimer_ != 0) {
         return;
     }
-    LOG_INFO("reconnecting to the relay in %lld ms", static_cast<long long>(backoff_.count()));
-    reconnectTimer_ = loop_.addTimer(backoff_, [this] { connect(); });
+    const auto delay = fastReconnect_ ? std::min(backoff_, kFastBackoff) : backoff_;
+    if (fastReconnect_) {
+        LOG_DEBUG("reconnecting to the relay in %lld ms", static_cast<long long>(delay.count()));
+    } else {
+        LOG_INFO("reconnecting to the relay in %lld ms", static_cast<long long>(delay.count()));
+    }
+    reconnectTimer_ = loop_.addTimer(delay, [this] { connect(); });
     backoff_ = std::min(backoff_ * 2, kMaxBackoff);
 }
 

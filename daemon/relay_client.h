@@ -65,6 +65,12 @@ public:
     /// Bytes waiting to be written to the relay (for bounding tunnelled media).
     size_t pendingOutput();
 
+    /// While a call waits to be resumed, reconnect attempts come every
+    /// kFastBackoff instead of backing off (a restarted relay is found
+    /// within a fraction of a second); off again once the call is back.
+    void setFastReconnect(bool fast);
+    static constexpr std::chrono::milliseconds kFastBackoff{200};
+
 private:
     void connect();
     void scheduleReconnect();
@@ -88,6 +94,7 @@ private:
     bool running_ = false;
     bool registered_ = false;
     bool pinChecked_ = false;
+    bool fastReconnect_ = false;
     std::chrono::milliseconds backoff_{500};
     EventLoop::TimerId reconnectTimer_ = 0;
     EventLoop::TimerId keepaliveTimer_ = 0;

@@ -33,6 +33,23 @@ void MediaRouter::removeCall(uint64_t sessionA, uint64_t sessionB) {
     }
 }
 
+bool MediaRouter::setConnection(uint64_t session, uint64_t connection) {
+    Shard& s = shardOf(session);
+    std::lock_guard lock(s.mutex);
+    auto it = s.sessions.find(session);
+    if (it == s.sessions.end()) {
+        return false;
+    }
+    it->second.connection = connection;
+    return true;
+}
+
+bool MediaRouter::contains(uint64_t session) const {
+    const Shard& s = shardOf(session);
+    std::lock_guard lock(s.mutex);
+    return s.sessions.count(session) != 0;
+}
+
 uint64_t MediaRouter::unusedSessionId() const {
     for (;;) {
         uint64_t id = 0;

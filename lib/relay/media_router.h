@@ -60,6 +60,11 @@ public:
     void addCall(uint64_t sessionA, uint64_t connectionA, uint64_t sessionB, uint64_t connectionB);
     /// Removes both sides; later packets with their ids are dropped.
     void removeCall(uint64_t sessionA, uint64_t sessionB);
+    /// Points the tunnel deliveries of `session` at another control
+    /// connection (its side resumed the call on a new connection). Keeps its
+    /// learned UDP address and statistics. False if the session is unknown.
+    bool setConnection(uint64_t session, uint64_t connection);
+    bool contains(uint64_t session) const;
     /// A random id no current session uses.
     uint64_t unusedSessionId() const;
     /// Loss and jitter of what `session` sent so far.

@@ -10,8 +10,8 @@ Result<RelayConfig> RelayConfig::fromFile(const ConfigFile& file) {
     Status keys = file.checkKeys(
         {"listen", "state_dir", "metrics", "log_level", "allowlist", "ring_timeout",
          "registration_timeout", "keepalive_interval", "idle_timeout", "udp_freshness",
-         "max_clients", "max_connections_per_address", "messages_per_second", "message_burst",
-         "new_names_per_minute", "output_buffer_bytes", "media_threads"});
+         "resume_grace", "max_clients", "max_connections_per_address", "messages_per_second",
+         "message_burst", "new_names_per_minute", "output_buffer_bytes", "media_threads"});
     if (!keys.ok()) {
         return keys;
     }
@@ -59,6 +59,7 @@ Result<RelayConfig> RelayConfig::fromFile(const ConfigFile& file) {
                                                      c.keepaliveInterval));
     VOICE_TAKE(c.idleTimeout, file.getDuration("idle_timeout", ms1, 3 * hour, c.idleTimeout));
     VOICE_TAKE(c.udpFreshness, file.getDuration("udp_freshness", ms1, hour, c.udpFreshness));
+    VOICE_TAKE(c.resumeGrace, file.getDuration("resume_grace", ms1, hour, c.resumeGrace));
     VOICE_TAKE(c.maxClients, file.getInt("max_clients", 1, 1000000, int64_t(c.maxClients)));
     VOICE_TAKE(c.maxConnectionsPerAddress, file.getInt("max_connections_per_address", 1, 1000000,
                                                        int64_t(c.maxConnectionsPerAddress)));

@@ -37,6 +37,10 @@ struct RelayConfig {
     /// A UDP address not heard from for this long is not used to deliver media
     /// (the peer's packets go through its control connection instead).
     std::chrono::milliseconds udpFreshness{5000};
+    /// How long an answered call waits for a party whose control connection
+    /// broke (or for both, after a relay restart) to come back with Resume
+    /// before it ends with peer-lost for the other.
+    std::chrono::milliseconds resumeGrace{10000};
 
     size_t maxClients = 10000;
     size_t maxConnectionsPerAddress = 16;

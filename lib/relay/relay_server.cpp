@@ -33,6 +33,10 @@ constexpr size_t kMaxMetricsRequest = 4096;
 constexpr auto kLinger = milliseconds(1000); // a closing connection's time to drain
 constexpr auto kSweepInterval = milliseconds(100);
 constexpr size_t kUdpBatch = 32;
+/// A resume token is good for this long after it was (re)issued; every
+/// accepted Resume hands out a fresh one.
+constexpr auto kResumeTokenLifetime = std::chrono::hours(24);
+constexpr size_t kMaxEndedCalls = 4096;
 
 std::string describe(const SocketAddress& a) {
     return a.toString();
@@ -95,14 +99,16 @@ struct RelayServer::Connection {
 struct RelayServer::CallState {
     uint64_t serial = 0;
     CallId id{};
-    uint64_t caller = 0; // connection ids
+    uint64_t caller = 0; // connection ids; 0 while that side is away (answered calls only)
     uint64_t callee = 0;
     std::string callerName;
     std::string calleeName;
     bool active = false;
     EventLoop::TimerId ringTimer = 0;
-    uint64_t callerSession = 0;
+    uint64_t callerSession = 0; // 0: not known yet (a call resumed after a relay restart)
     uint64_t calleeSession = 0;
+    bool routed = false;               // both sessions are in the MediaRouter
+    EventLoop::TimerId graceTimer = 0; // running while a side is away
 };
 
 struct RelayServer::MetricsClient {
@@ -156,6 +162,13 @@ Result<std::unique_ptr<RelayServer>> RelayServer::create(RelayConfig config, Rel
         return bindings.status();
     }
     s->bindings_ = std::move(*bindings);
+    // The resume key outlives the process (a restarted relay must check
+    // tokens it issued before); the in-memory copy is wiped on exit.
+    auto tokens = ResumeTokens::loadOrCreate(s->config_.stateDir + "/resume.key");
+    if (!tokens.ok()) {
+        return tokens.status();
+    }
+    s->resumeTokens_.emplace(std::move(*tokens));
     if (s->config_.allowlist) {
         auto allow = NameBindings::load(*s->config_.allowlist);
         if (!allow.ok()) {
@@ -690,7 +703,12 @@ void RelayServer::closeGracefully(Connection& c) {
     }
     if (c.call != 0) {
         auto it = calls_.find(c.call);
-        if (it != calls_.end()) {
+        if (it != calls_.end() && it->second->active) {
+            // An answered call survives its party's connection for a while:
+            // the party reconnects and resumes it (also on a restarted relay
+            // when this is a shutdown, so nobody is told anything then).
+            detachFromCall(c, *it->second);
+        } else if (it != calls_.end()) {
             const bool isCaller = it->second->caller == c.id;
             endCall(c.call, isCaller ? std::nullopt : std::optional(HangupReason::PeerLost),
                     isCaller ? std::optional(HangupReason::PeerLost) : std::nullopt);
@@ -799,12 +817,7 @@ void RelayServer::handleFrame(Connection& c, const Frame& frame) {
                    [&](const msg::Accept& x) { handleAccept(c, x); },
                    [&](const msg::Reject& x) { handleReject(c, x); },
                    [&](const msg::Hangup& x) { handleHangup(c, x); },
-                   [&](const msg::Resume&) {
-                       msg::Error e;
-                       e.code = ErrorCode::BadState;
-                       e.text = "resume is not supported by this relay";
-                       send(c, e);
-                   },
+                   [&](const msg::Resume& x) { handleResume(c, x); },
                    [&](const auto&) {
                        ++protocolErrors_;
                        sendErrorAndClose(c, ErrorCode::Protocol, "unexpected message");
@@ -1002,7 +1015,24 @@ void RelayServer::endCall(uint64_t serial, std::optional<HangupReason> toCaller,
     if (call->ringTimer != 0) {
         loop_->cancelTimer(call->ringTimer);
     }
+    if (call->graceTimer != 0) {
+        loop_->cancelTimer(call->graceTimer);
+    }
     if (call->active) {
+        // Remember how it ended: a party that was away learns why when it
+        // comes back, and a replayed token cannot bring the call back.
+        HangupReason why = HangupReason::Normal;
+        if (call->caller == 0) {
+            why = toCaller.value_or(HangupReason::PeerLost);
+        } else if (call->callee == 0) {
+            why = toCallee.value_or(HangupReason::PeerLost);
+        }
+        endedCalls_.emplace_back(call->id, why);
+        if (endedCalls_.size() > kMaxEndedCalls) {
+            endedCalls_.pop_front();
+        }
+    }
+    if (call->routed) {
         auto a = router_->stats(call->callerSession);
         auto b = router_->stats(call->calleeSession);
         router_->removeCall(call->callerSession, call->calleeSession);
@@ -1059,6 +1089,7 @@ void RelayServer::handleAccept(Connection& c, const msg::Accept& m) {
         call.calleeSession = router_->unusedSessionId();
     } while (call.calleeSession == call.callerSession);
     router_->addCall(call.callerSession, call.caller, call.calleeSession, call.callee);
+    call.routed = true;
     ++callsAnswered_;
     msg::CallStarted forCaller;
     forCaller.callId = call.id;
@@ -1070,6 +1101,135 @@ void RelayServer::handleAccept(Connection& c, const msg::Accept& m) {
     LOG_INFO("'%s' answered '%s'", call.calleeName.c_str(), call.callerName.c_str());
     send(*caller, forCaller);
     send(c, forCallee);
+    sendResumeToken(*caller, call, CallRole::Caller);
+    sendResumeToken(c, call, CallRole::Callee);
+}
+
+void RelayServer::sendResumeToken(Connection& c, const CallState& call, CallRole role) {
+    msg::ResumeToken t;
+    t.callId = call.id;
+    const bool caller = role == CallRole::Caller;
+    t.token = resumeTokens_->issue(call.id, role, caller ? call.callerSession : call.calleeSession,
+                                   c.name, c.key,
+                                   std::chrono::system_clock::now() + kResumeTokenLifetime);
+    send(c, t);
+}
+
+void RelayServer::startGraceTimer(CallState& call) {
+    if (call.graceTimer != 0) {
+        return;
+    }
+    const uint64_t serial = call.serial;
+    call.graceTimer = loop_->addTimer(config_.resumeGrace, [this, serial] {
+        auto it = calls_.find(serial);
+        if (it == calls_.end()) {
+            return;
+        }
+        it->second->graceTimer = 0;
+        LOG_INFO("call '%s' -> '%s': a party did not resume in time",
+                 it->second->callerName.c_str(), it->second->calleeName.c_str());
+        endCall(serial, HangupReason::PeerLost, HangupReason::PeerLost);
+    });
+}
+
+void RelayServer::detachFromCall(Connection& c, CallState& call) {
+    if (call.caller == c.id) {
+        call.caller = 0;
+    } else if (call.callee == c.id) {
+        call.callee = 0;
+    }
+    c.call = 0;
+    // Also when nobody is left (a call rebuilt after a restart whose only
+    // resumed side dropped again): the grace timer bounds how long it stays.
+    LOG_INFO("'%s' lost its connection in a call; waiting %lld ms for it to resume", c.name.c_str(),
+             static_cast<long long>(config_.resumeGrace.count()));
+    startGraceTimer(call);
+}
+
+void RelayServer::handleResume(Connection& c, const msg::Resume& m) {
+    auto refuseResume = [&](ErrorCode code, std::string text) {
+        ++resumesRefused_;
+        LOG_INFO("refused resume from '%s': %s", c.name.c_str(), text.c_str());
+        msg::Error e;
+        e.code = code;
+        e.text = std::move(text);
+        send(c, e);
+    };
+    auto claim =
+        resumeTokens_->verify(m.callId, m.token, c.name, c.key, std::chrono::system_clock::now());
+    if (!claim.ok()) {
+        refuseResume(ErrorCode::UnknownCall, claim.status().detail());
+        return;
+    }
+    if (c.call != 0) {
+        refuseResume(ErrorCode::BadState, "already in a call");
+        return;
+    }
+    const bool asCaller = claim->role == CallRole::Caller;
+    CallState* call = nullptr;
+    for (auto& [serial, existing] : calls_) {
+        if (CRYPTO_memcmp(existing->id.data(), m.callId.data(), m.callId.size()) == 0) {
+            call = existing.get();
+            break;
+        }
+    }
+    if (!call) {
+        for (auto& [id, reason] : endedCalls_) {
+            if (id == m.callId) {
+                ++resumesRefused_;
+                msg::Hangup h;
+                h.callId = m.callId;
+                h.reason = reason;
+                send(c, h);
+                return;
+            }
+        }
+        // Unknown call with a valid token: this relay restarted. Rebuild the
+        // call from what the token vouches for; the other side fills in its
+        // half when it resumes too.
+        auto fresh = std::make_unique<CallState>();
+        fresh->serial = nextId_++;
+        fresh->id = m.callId;
+        fresh->active = true;
+        call = fresh.get();
+        calls_.emplace(call->serial, std::move(fresh));
+        startGraceTimer(*call);
+    }
+    uint64_t& slot = asCaller ? call->caller : call->callee;
+    uint64_t& session = asCaller ? call->callerSession : call->calleeSession;
+    std::string& name = asCaller ? call->callerName : call->calleeName;
+    if (!call->active || slot != 0 || (session != 0 && session != claim->session) ||
+        (!name.empty() && name != c.name)) {
+        refuseResume(ErrorCode::BadState, "this call cannot be resumed by this connection");
+        return;
+    }
+    const uint64_t other = asCaller ? call->calleeSession : call->callerSession;
+    if (session == 0 && (claim->session == other || router_->contains(claim->session))) {
+        refuseResume(ErrorCode::BadState, "session id in use");
+        return;
+    }
+    slot = c.id;
+    session = claim->session;
+    name = c.name;
+    c.call = call->serial;
+    if (call->routed) {
+        router_->setConnection(session, c.id);
+    } else if (call->callerSession != 0 && call->calleeSession != 0) {
+        router_->addCall(call->callerSession, call->caller, call->calleeSession, call->callee);
+        call->routed = true;
+    }
+    if (call->caller != 0 && call->callee != 0) {
+        if (call->graceTimer != 0) {
+            loop_->cancelTimer(call->graceTimer);
+            call->graceTimer = 0;
+        }
+        LOG_INFO("call '%s' -> '%s' resumed", call->callerName.c_str(), call->calleeName.c_str());
+    } else {
+        LOG_INFO("'%s' resumed its call; waiting for the other side", c.name.c_str());
+        startGraceTimer(*call);
+    }
+    ++resumes_;
+    sendResumeToken(c, *call, claim->role);
 }
 
 void RelayServer::handleReject(Connection& c, const msg::Reject& m) {
@@ -1408,6 +1568,10 @@ std::string RelayServer::renderMetrics() const {
            "Calls refused: callee not registered.", rejectedOffline_);
     metric("voice_relayd_ring_timeouts_total", "counter", "Calls and registrations that timed out.",
            timeouts_);
+    metric("voice_relayd_resumes_total", "counter",
+           "Resume requests accepted (after a lost connection or a relay restart).", resumes_);
+    metric("voice_relayd_resumes_refused_total", "counter",
+           "Resume requests refused (bad, foreign or expired token, ended call).", resumesRefused_);
     metric("voice_relayd_registrations_total", "counter", "Accepted registrations.",
            registrations_);
     metric("voice_relayd_registrations_refused_total", "counter", "Refused registrations.",
@@ -1435,7 +1599,7 @@ std::string RelayServer::renderMetrics() const {
                          "# TYPE voice_relayd_call_jitter_seconds gauge\n";
     char line[160];
     for (auto& [serial, call] : calls_) {
-        if (!call->active) {
+        if (!call->routed) {
             continue;
         }
         for (int side = 0; side < 2; ++side) {

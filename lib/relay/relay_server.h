@@ -10,10 +10,12 @@
 #include "relay/media_router.h"
 #include "relay/name_bindings.h"
 #include "relay/relay_config.h"
+#include "relay/resume_tokens.h"
 #include "wire/frame.h"
 #include "wire/messages.h"
 
 #include <atomic>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -76,6 +78,12 @@ private:
     void handleAccept(Connection& c, const msg::Accept& m);
     void handleReject(Connection& c, const msg::Reject& m);
     void handleHangup(Connection& c, const msg::Hangup& m);
+    void handleResume(Connection& c, const msg::Resume& m);
+    /// Takes a broken connection out of its answered call, which waits
+    /// resume_grace for it to come back (Resume) before ending.
+    void detachFromCall(Connection& c, CallState& call);
+    void startGraceTimer(CallState& call);
+    void sendResumeToken(Connection& c, const CallState& call, CallRole role);
     void handleHandshake(Connection& c, const Frame& frame);
     void handleTunnel(Connection& c, const Frame& frame);
     template <typename M>
@@ -115,6 +123,10 @@ private:
     NameBindings bindings_;
     std::string bindingsPath_;
     std::optional<NameBindings> allowlist_;
+    std::optional<ResumeTokens> resumeTokens_;
+    /// Answered calls that ended, with the reason to tell a party that was
+    /// away when it comes back to resume (bounded; oldest first).
+    std::deque<std::pair<CallId, HangupReason>> endedCalls_;
 
     std::unique_ptr<MediaRouter> router_;
     std::vector<std::unique_ptr<MediaThread>> mediaThreads_;
@@ -140,6 +152,8 @@ private:
     uint64_t protocolErrors_ = 0;
     uint64_t slowReadersDropped_ = 0;
     uint64_t timeouts_ = 0;
+    uint64_t resumes_ = 0;
+    uint64_t resumesRefused_ = 0;
 };
 
 } // namespace voice

@@ -540,6 +540,24 @@ Result<Resume> Resume::decode(std::span<const uint8_t> payload) {
     return finishDecode(r, std::move(m));
 }
 
+// ---- ResumeToken: call id[16] ‖ u8 length ‖ token (the same layout as Resume)
+
+Status ResumeToken::validate() const {
+    return Resume{callId, token}.validate();
+}
+
+Status ResumeToken::encode(std::vector<uint8_t>& out) const {
+    return Resume{callId, token}.encode(out);
+}
+
+Result<ResumeToken> ResumeToken::decode(std::span<const uint8_t> payload) {
+    auto r = Resume::decode(payload);
+    if (!r.ok()) {
+        return r.status();
+    }
+    return ResumeToken{r->callId, std::move(r->token)};
+}
+
 // ---- Keepalive, KeepaliveEcho: u64 token
 
 Status Keepalive::validate() const {

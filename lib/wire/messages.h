@@ -27,6 +27,9 @@
 //   (callee)                   ←   IncomingCall{id, caller, key}
 //   (callee) Accept{id} | Reject{id} →
 //                              ←   CallStarted{id, session, role}   (to both)
+//                              ←   ResumeToken{id, token}            (to both)
+//   (after a reconnect) Resume{id, token} →
+//                              ←   ResumeToken{id, fresh token} | Hangup{id, reason} | Error
 //   E2eHandshake{id, bytes}    ↔   forwarded untouched to the peer
 //   MediaTunnel{packet}        ↔   forwarded when UDP does not get through
 //   Hangup{id, reason}         ↔   either side, at any point of a call
@@ -349,6 +352,23 @@ struct Resume {
     friend bool operator==(const Resume&, const Resume&) = default;
 };
 
+/// Relay → client, right after CallStarted and as the answer to an accepted
+/// Resume: the token this client presents in Resume to get the call back
+/// after losing its control connection (or after a relay restart). Opaque
+/// to the client; the relay verifies it (relay/resume_tokens.h).
+struct ResumeToken {
+    static constexpr FrameType kType = FrameType::ResumeToken;
+    static constexpr size_t kMaxPayload = 16 + 1 + kMaxResumeTokenLength;
+
+    CallId callId{};
+    std::vector<uint8_t> token;
+
+    Status validate() const;
+    Status encode(std::vector<uint8_t>& out) const;
+    static Result<ResumeToken> decode(std::span<const uint8_t> payload);
+    friend bool operator==(const ResumeToken&, const ResumeToken&) = default;
+};
+
 /// Both ways: are you there? Answered with KeepaliveEcho carrying the same
 /// token (e.g. a send time, to measure the round trip).
 struct Keepalive {
@@ -424,9 +444,10 @@ struct MediaTunnel {
 
 /// Any control message; the alternative's index order is not part of the
 /// wire format (the frame type is).
-using Message = std::variant<Hello, RegisterChallenge, Register, Registered, Refused, Call, Ringing,
-                             IncomingCall, Accept, Reject, Busy, Offline, CallStarted, Hangup,
-                             Resume, Keepalive, KeepaliveEcho, Error, E2eHandshake, MediaTunnel>;
+using Message =
+    std::variant<Hello, RegisterChallenge, Register, Registered, Refused, Call, Ringing,
+                 IncomingCall, Accept, Reject, Busy, Offline, CallStarted, Hangup, Resume,
+                 ResumeToken, Keepalive, KeepaliveEcho, Error, E2eHandshake, MediaTunnel>;
 
 /// Decodes a frame's payload into the message its type names. Errc::Protocol
 /// on any malformed payload.

@@ -53,6 +53,8 @@ TEST(AMediaRouterUnderConcurrency, RoutesWhileCallsComeAndGo) {
         (void)router.stats(a);
         router.removeCall(a, b);
         router.addCall(a, 1, b, 2);
+        (void)router.setConnection(b, uint64_t(3 + round)); // b resumed on another connection
+        EXPECT_TRUE(router.contains(a));
     }
     while (routed.load() < 10000) {
         std::this_thread::yield();

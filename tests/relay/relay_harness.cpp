@@ -299,11 +299,14 @@ bool Client::pump(std::chrono::milliseconds timeout) {
                     break;
                 }
                 auto m = msg::decodeMessage(**step);
-                if (m.ok() && !std::holds_alternative<msg::KeepaliveEcho>(*m)) {
+                if (m.ok() && std::holds_alternative<msg::ResumeToken>(*m)) {
+                    resumeTokens_.push_back(std::get<msg::ResumeToken>(std::move(*m)));
+                    got = true;
+                } else if (m.ok() && !std::holds_alternative<msg::KeepaliveEcho>(*m)) {
                     inbox_.push_back(std::move(*m));
                 }
             }
-            got = !inbox_.empty();
+            got = got || !inbox_.empty();
             continue;
         }
         if (!io.wouldBlock()) {
@@ -321,8 +324,13 @@ bool Client::pump(std::chrono::milliseconds timeout) {
 }
 
 std::optional<msg::Message> Client::receive(std::chrono::milliseconds timeout) {
-    if (inbox_.empty()) {
-        pump(timeout);
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    while (inbox_.empty()) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            end - std::chrono::steady_clock::now());
+        if (left.count() <= 0 || !pump(left)) {
+            break;
+        }
     }
     if (inbox_.empty()) {
         return std::nullopt;
@@ -330,6 +338,23 @@ std::optional<msg::Message> Client::receive(std::chrono::milliseconds timeout) {
     msg::Message m = std::move(inbox_.front());
     inbox_.pop_front();
     return m;
+}
+
+std::optional<msg::ResumeToken> Client::expectResumeToken(std::chrono::milliseconds timeout) {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    while (resumeTokens_.empty()) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            end - std::chrono::steady_clock::now());
+        if (left.count() <= 0 || !pump(left)) {
+            break;
+        }
+    }
+    if (resumeTokens_.empty()) {
+        return std::nullopt;
+    }
+    msg::ResumeToken t = std::move(resumeTokens_.front());
+    resumeTokens_.pop_front();
+    return t;
 }
 
 bool Client::waitClosed(std::chrono::milliseconds timeout) {

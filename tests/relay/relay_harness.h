@@ -104,8 +104,11 @@ public:
     }
     /// Raw bytes inside TLS (bad-input tests).
     bool sendBytes(std::span<const uint8_t> bytes);
-    /// The next message other than KeepaliveEcho, or nullopt on timeout/close/error.
+    /// The next message other than KeepaliveEcho and ResumeToken, or nullopt
+    /// on timeout/close/error. ResumeTokens are kept aside for expectResumeToken().
     std::optional<msg::Message> receive(std::chrono::milliseconds timeout = 5s);
+    /// The next ResumeToken the relay sent (in order), or nullopt on timeout.
+    std::optional<msg::ResumeToken> expectResumeToken(std::chrono::milliseconds timeout = 5s);
     template <typename M>
     std::optional<M> expect(std::chrono::milliseconds timeout = 5s) {
         auto m = receive(timeout);
@@ -129,6 +132,7 @@ private:
     std::unique_ptr<TlsConnection> tls_;
     FrameDecoder decoder_;
     std::deque<msg::Message> inbox_;
+    std::deque<msg::ResumeToken> resumeTokens_;
     bool closed_ = false;
     uint16_t port_ = 0;
     UniqueFd udp_;

@@ -16,6 +16,7 @@ Identity newIdentity() {
 }
 
 constexpr const char* kFastConfig = "ring_timeout = 1500ms\n"
+                                    "resume_grace = 1s\n"
                                     "registration_timeout = 2s\n"
                                     "metrics = 127.0.0.1:0\n";
 

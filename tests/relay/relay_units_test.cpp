@@ -106,6 +106,20 @@ TEST(AMediaRouter, LearnsAddressesAndRoutesToThePeer) {
     EXPECT_EQ(r.sessions(), 0u);
 }
 
+TEST(AMediaRouter, TunnelsToTheConnectionASessionResumedOn) {
+    MediaRouter r(std::chrono::seconds(5));
+    r.addCall(11, 1, 22, 2);
+    EXPECT_TRUE(r.contains(22));
+    EXPECT_FALSE(r.contains(33));
+    auto a = SocketAddress::loopbackV4(1000);
+    // Bob's control connection broke; he resumed on connection 7.
+    ASSERT_TRUE(r.setConnection(22, 7));
+    auto d = r.route(packet(11, 0, 0), &a, 5, MediaRouter::Clock::now());
+    EXPECT_EQ(d.kind, MediaRouter::Delivery::Kind::Tunnel);
+    EXPECT_EQ(d.connection, 7u);
+    EXPECT_FALSE(r.setConnection(33, 7));
+}
+
 TEST(AMediaRouter, CountsLossAndJitterFromTheHeaders) {
     MediaRouter r(std::chrono::seconds(5));
     r.addCall(11, 1, 22, 2);

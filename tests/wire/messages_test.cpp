@@ -79,7 +79,7 @@ TEST(ControlMessages, ReachTheirMaximumPayloadExactly) {
         l = std::max(l, payloadOf(m).size());
     }
     for (auto type : {FrameType::Hello, FrameType::Register, FrameType::Refused, FrameType::Resume,
-                      FrameType::E2eHandshake, FrameType::MediaTunnel}) {
+                      FrameType::ResumeToken, FrameType::E2eHandshake, FrameType::MediaTunnel}) {
         EXPECT_EQ(largest[type], maxPayload(type)) << frameTypeName(type);
     }
 }
@@ -206,6 +206,7 @@ TEST(ControlMessages, RefuseOutOfRangeOpaqueFields) {
         p.push_back(static_cast<uint8_t>(n));
         p.resize(p.size() + n, 1);
         EXPECT_FALSE(decodeMessage(FrameType::Resume, p).ok()) << n;
+        EXPECT_FALSE(decodeMessage(FrameType::ResumeToken, p).ok()) << n;
     }
     // Empty handshake bytes, and more than the limit.
     auto empty = base;
@@ -236,6 +237,7 @@ TEST(ControlMessages, RefuseToEncodeInvalidFieldsAndLeaveTheBufferAlone) {
     EXPECT_FALSE(appendMessage(out, Hangup{{}, static_cast<HangupReason>(42)}).ok());
     EXPECT_FALSE(appendMessage(out, Registered{"a", 1, 0}).ok());
     EXPECT_FALSE(appendMessage(out, Resume{{}, {1, 2, 3}}).ok());
+    EXPECT_FALSE(appendMessage(out, ResumeToken{{}, {1, 2, 3}}).ok());
     EXPECT_FALSE(appendMessage(out, E2eHandshake{{}, {}}).ok());
     EXPECT_FALSE(appendMessage(out, MediaTunnel{{1, 2, 3}}).ok());
     EXPECT_FALSE(appendMessage(out, Message(Error{ErrorCode::Protocol, "a\nb"})).ok());
