@@ -20,13 +20,16 @@ namespace voice {
 
 /// Live statistics of the current call (the D-Bus Stats property).
 struct CallStats {
-    double latencyMs = 0;              ///< mouth-to-ear estimate
-    double jitterMs = 0;               ///< interarrival jitter (RFC 3550 style)
-    double lossPercent = 0;            ///< packets lost, 0..100
-    std::uint64_t concealedFrames = 0; ///< frames played by loss concealment
-    std::string codec;                 ///< e.g. "opus"
-    std::string cipher;                ///< e.g. "aes-256-gcm"
-    std::uint64_t durationS = 0;       ///< seconds since the call was answered
+    double latencyMs = 0;                 ///< mouth-to-ear estimate
+    double jitterMs = 0;                  ///< interarrival jitter (RFC 3550 style)
+    double lossPercent = 0;               ///< packets lost, 0..100
+    std::uint64_t concealedFrames = 0;    ///< frames played by loss concealment
+    std::uint64_t fecRecoveredFrames = 0; ///< lost frames rebuilt from Opus in-band FEC
+    bool fecActive = false;               ///< our encoder sends in-band FEC now
+    double peerLossPercent = 0;           ///< loss the peer last reported for our audio
+    std::string codec;                    ///< e.g. "opus"
+    std::string cipher;                   ///< e.g. "aes-256-gcm"
+    std::uint64_t durationS = 0;          ///< seconds since the call was answered
     /// One-way capture-to-playout latency over the whole call so far
     /// (excluding device buffers; both ends' clocks must agree, as on one host).
     double latencyP50Ms = 0;

@@ -544,6 +544,7 @@ Status CallManager::startMedia(HandshakeResult result) {
     pc.codec.codec = config_.codec;
     pc.codec.frameDuration = config_.frameDuration;
     pc.codec.bitrate = config_.bitrate;
+    pc.fecMode = config_.fec;
     pc.sessionId = call_->sessionId;
     pc.sendDirection =
         call_->caller ? MediaDirection::CallerToCallee : MediaDirection::CalleeToCaller;
@@ -681,6 +682,9 @@ void CallManager::updateStats() {
         const double expected = double(p.jitter.packetsReceived + p.jitter.packetsLost);
         s.lossPercent = expected > 0 ? 100.0 * double(p.jitter.packetsLost) / expected : 0.0;
         s.concealedFrames = p.jitter.framesConcealed;
+        s.fecRecoveredFrames = p.jitter.framesFecRecovered;
+        s.fecActive = p.fecActive;
+        s.peerLossPercent = p.peerLossPercent;
         s.latencyP50Ms = s.latencyMs;
         s.latencyP99Ms = std::chrono::duration<double, std::milli>(p.latency.p99).count();
         s.packetsRejected = p.packetsDropped;

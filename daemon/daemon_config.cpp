@@ -164,8 +164,8 @@ Result<DaemonConfig> loadDaemonConfig(const CommandLine& cmd) {
         return file.status();
     }
     if (Status s = file->checkKeys({"name", "relay", "relay_fingerprint", "capture", "playback",
-                                    "codec", "frame", "bitrate", "cipher", "media", "auto_answer",
-                                    "ring_timeout", "log_level"});
+                                    "codec", "frame", "bitrate", "fec", "cipher", "media",
+                                    "auto_answer", "ring_timeout", "log_level"});
         !s.ok()) {
         return s;
     }
@@ -255,6 +255,12 @@ Result<DaemonConfig> loadDaemonConfig(const CommandLine& cmd) {
         return bitrate.status();
     }
     c.bitrate = static_cast<uint32_t>(*bitrate);
+
+    auto fec = file->getChoice("fec", {"auto", "off"}, std::string("auto"));
+    if (!fec.ok()) {
+        return fec.status();
+    }
+    c.fec = *fec == "off" ? FecMode::Off : FecMode::Auto;
 
     auto cipher = file->getChoice("cipher", {"aes-256-gcm", "aes-256-cbc-hmac-sha256"},
                                   std::string(cipherSuiteName(kDefaultCipherSuite)));

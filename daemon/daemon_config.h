@@ -3,6 +3,7 @@
 #pragma once
 
 #include "codec/codec_config.h"
+#include "codec/fec_controller.h"
 #include "core/log.h"
 #include "core/result.h"
 #include "crypto/cipher_suite.h"
@@ -31,6 +32,7 @@ struct DaemonConfig {
     CodecId codec = CodecId::Opus;
     std::chrono::microseconds frameDuration{20000};
     uint32_t bitrate = 32000;
+    FecMode fec = FecMode::Auto; ///< fec = auto|off: loss reports drive Opus in-band FEC
     CipherSuite cipher = kDefaultCipherSuite;
     /// media = tunnel: never use UDP, carry media in the control connection
     /// (for networks that block UDP); media = auto (default): UDP, tunnel as fallback.

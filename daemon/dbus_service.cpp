@@ -60,6 +60,9 @@ std::map<std::string, sdbus::Variant> statsToDbus(const std::optional<CallStats>
     out["jitter_ms"] = sdbus::Variant(stats->jitterMs);
     out["loss_percent"] = sdbus::Variant(stats->lossPercent);
     out["concealed_frames"] = sdbus::Variant(stats->concealedFrames);
+    out["fec_recovered_frames"] = sdbus::Variant(stats->fecRecoveredFrames);
+    out["fec_active"] = sdbus::Variant(stats->fecActive);
+    out["peer_loss_percent"] = sdbus::Variant(stats->peerLossPercent);
     out["codec"] = sdbus::Variant(stats->codec);
     out["cipher"] = sdbus::Variant(stats->cipher);
     out["duration_s"] = sdbus::Variant(stats->durationS);

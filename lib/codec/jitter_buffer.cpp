@@ -119,7 +119,10 @@ int64_t JitterBuffer::targetNs() const {
     // fastest transit, which already contains the sender's frame of capture
     // accumulation. A stream with FEC keeps one frame more, so that the
     // packet after a lost one is there to rebuild it from.
-    return std::min(maxDelayNs_, marginNs_ + peakNs_ + (fecSeen_ ? frameNs_ : 0));
+    // FEC counts while it was seen within the last kFecMemory frames: the
+    // sender turns it off after a calm period, and then the frame is given back.
+    const bool fec = fecSeen_ && nextSeq_ < lastFecSeq_ + kFecMemory;
+    return std::min(maxDelayNs_, marginNs_ + peakNs_ + (fec ? frameNs_ : 0));
 }
 
 void JitterBuffer::drain() {
@@ -184,8 +187,9 @@ void JitterBuffer::accept(const QueuedPacket& packet) {
     slot.state = SlotState::Buffered;
     slot.size = packet.size;
     std::memcpy(slot.payload, packet.payload, packet.size);
-    if (!fecSeen_ && decoder_.hasFec({slot.payload, slot.size})) {
+    if (decoder_.hasFec({slot.payload, slot.size}) && (!fecSeen_ || ext > lastFecSeq_)) {
         fecSeen_ = true;
+        lastFecSeq_ = ext;
     }
     if (bufferedCount_ == 0 || ext > highestBuffered_) {
         highestBuffered_ = ext;
@@ -296,7 +300,7 @@ JitterBuffer::PullResult JitterBuffer::pull(std::chrono::nanoseconds now, std::s
         const int64_t delay = nowNs - (senderTimeNs(nextSeq_) + minTransitNs());
         currentDelayNs_.store(delay, std::memory_order_relaxed);
         if (delay < target) {
-            return insert(out);
+            return withSlack(insert(out), delay - target);
         }
         startPlaying();
     }
@@ -311,7 +315,7 @@ JitterBuffer::PullResult JitterBuffer::pull(std::chrono::nanoseconds now, std::s
         // Too little buffered for the jitter seen: stretch by one frame. When
         // the frame is missing this also gives it one more period to arrive.
         currentDelayNs_.store(delay, std::memory_order_relaxed);
-        return insert(out);
+        return withSlack(insert(out), delay - target);
     }
     // Shrink by one frame at a time, and only inside a run of buffered
     // frames, so the skip never lands next to a gap. The skip leaves the
@@ -331,7 +335,7 @@ JitterBuffer::PullResult JitterBuffer::pull(std::chrono::nanoseconds now, std::s
         }
     }
     currentDelayNs_.store(delay, std::memory_order_relaxed);
-    return playOne(out);
+    return withSlack(playOne(out), delay - target);
 }
 
 JitterBuffer::PullResult JitterBuffer::playOne(std::span<int16_t> out) {

@@ -19,8 +19,9 @@
 // * Target delay = margin + peak relative transit. No frame term: the fastest
 //   transit already holds the sender's frame of capture accumulation, so on
 //   a calm network a frame plays `margin` after it could first have arrived.
-//   Only once packets carry FEC is one frame added, so that the packet after
-//   a lost one has arrived when the lost one is due.
+//   Only while packets carry FEC (seen within the last kFecMemory frames) is
+//   one frame added, so that the packet after a lost one has arrived when
+//   the lost one is due.
 //   The peak jumps up on the first late-ish packet and decays slowly
 //   (kPeakDecayPerSecond), so the target grows quickly on jitter and shrinks
 //   slowly when calm, and never exceeds maxDelay.
@@ -83,6 +84,9 @@ public:
     static constexpr std::chrono::nanoseconds kPeakDecayPerSecond = std::chrono::milliseconds(4);
     /// Length of one block of the sliding minimum-transit estimate.
     static constexpr std::chrono::nanoseconds kTransitBlock = std::chrono::seconds(2);
+    /// Frames without FEC after which the target gives back the frame it
+    /// keeps for FEC (about 5 s at 20 ms).
+    static constexpr uint64_t kFecMemory = 250;
 
     /// What one pull() produced.
     enum class Frame : uint8_t {
@@ -96,6 +100,14 @@ public:
     struct PullResult {
         Frame frame;
         uint32_t sequence; ///< the frame played (Decoded/FecRecovered/Concealed)
+        /// How far the playout delay at `now` was above the target (negative:
+        /// below it), for the frame played or, while buffering, the first
+        /// frame waiting. The player uses it to align its schedule with the
+        /// arrivals (AudioPipeline). Valid only when slackKnown (false before
+        /// any packet arrived and while waiting after a long gap with nothing
+        /// buffered).
+        int64_t slackNs = 0;
+        bool slackKnown = false;
     };
 
     /// Normal thread. `decoder` is used only by pull() on the player thread
@@ -149,6 +161,11 @@ private:
     void enterBuffering();
     PullResult playOne(std::span<int16_t> out);
     PullResult insert(std::span<int16_t> out);
+    static PullResult withSlack(PullResult r, int64_t slackNs) {
+        r.slackNs = slackNs;
+        r.slackKnown = true;
+        return r;
+    }
     static void bump(std::atomic<uint64_t>& counter, uint64_t n = 1) {
         counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
     }
@@ -176,8 +193,9 @@ private:
     bool haveCurrentBlock_ = false;
     bool havePreviousBlock_ = false;
     int64_t blockStartNs_ = 0;
-    int64_t peakNs_ = 0;   // peak relative transit, slowly decaying
-    bool fecSeen_ = false; // the stream carries FEC: keep the next packet buffered
+    int64_t peakNs_ = 0;      // peak relative transit, slowly decaying
+    bool fecSeen_ = false;    // the stream carries FEC: keep the next packet buffered
+    uint64_t lastFecSeq_ = 0; // the latest packet with FEC
     int64_t peakUpdatedNs_ = 0;
     bool haveLastArrival_ = false;
     int64_t lastArrivalNs_ = 0;

@@ -113,7 +113,7 @@ Result<OpenedPacket> AesGcmOpener::open(std::span<const uint8_t> packet,
         return dropError();
     }
     auto header = MediaHeader::decode(packet);
-    if (!header.ok() || header->kind != MediaKind::Audio || header->direction != direction_ ||
+    if (!header.ok() || !carriesAudio(header->kind) || header->direction != direction_ ||
         header->sequence >= MediaSealer::kMaxPackets || !replay_.check(header->sequence)) {
         return dropError();
     }

@@ -135,7 +135,7 @@ Result<OpenedPacket> CbcHmacOpener::open(std::span<const uint8_t> packet,
         return dropError();
     }
     auto header = MediaHeader::decode(packet);
-    if (!header.ok() || header->kind != MediaKind::Audio || header->direction != direction_ ||
+    if (!header.ok() || !carriesAudio(header->kind) || header->direction != direction_ ||
         header->sequence >= MediaSealer::kMaxPackets || !replay_.check(header->sequence)) {
         return dropError();
     }

@@ -53,7 +53,7 @@ Result<size_t> MediaSealer::beginPacket(const MediaHeader& header,
     if (next_ >= kMaxPackets) {
         return Status(Errc::Busy, "media key exhausted: rekey needed");
     }
-    if (header.kind != MediaKind::Audio || plaintext.size() > maxPlaintext()) {
+    if (!carriesAudio(header.kind) || plaintext.size() > maxPlaintext()) {
         return Status(Errc::InvalidArgument, "media payload too large or not audio");
     }
     const size_t total = sealedSize(plaintext.size());

@@ -64,7 +64,7 @@ public:
     virtual size_t sealedSize(size_t plaintextSize) const = 0;
 
     /// Writes header ‖ sealed plaintext into out and returns its length.
-    /// header.kind must be Audio; its direction and sequence are replaced by
+    /// header.kind must be Audio or Feedback; its direction and sequence are replaced by
     /// the sealer's own. Refuses (Errc::InvalidArgument) a plaintext over
     /// maxPlaintext() or an out buffer shorter than sealedSize(), and
     /// (Errc::Busy) any packet once kMaxPackets were sealed.

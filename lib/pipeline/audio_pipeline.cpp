@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "core/spsc_queue.h"
 #include "pipeline/capture_time_table.h"
+#include "pipeline/playout_aligner.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -34,6 +35,19 @@ using namespace std::chrono_literals;
 constexpr auto kPollInterval = 50ms;
 /// Marks queued between recorder and transmitter: periods in flight.
 constexpr size_t kMarkSlots = 256;
+/// Playout alignment: shorten the stream when frames wait more than
+/// kAlignAbove beyond the jitter buffer's target, down to kAlignTo. The gap
+/// between them is the hysteresis that keeps a steady stream untouched.
+constexpr std::chrono::nanoseconds kAlignAbove = 1ms;
+constexpr std::chrono::nanoseconds kAlignTo = 250us;
+/// Trims follow the smallest slack of the last few frames, so one frame that
+/// looks early (a clock that wobbles, a sound server that moves audio in
+/// bursts) never shortens the stream: only a surplus every frame shows. At
+/// most one trim per window (2.5 ms per 8 frames at most).
+constexpr size_t kAlignWindow = 8;
+/// The silence before the first frame is cut to no less than this, so the
+/// device never gets a stream of tiny writes.
+constexpr std::chrono::nanoseconds kMinSilenceWrite = 1ms;
 
 int64_t monotonicNs() {
     timespec ts{};
@@ -81,6 +95,9 @@ Status AudioPipelineConfig::validate() const {
         return Status(Errc::InvalidArgument,
                       "capture buffer must hold two codec frames and at most 2 s");
     }
+    if (feedbackInterval < 20ms || feedbackInterval > 10s) {
+        return Status(Errc::InvalidArgument, "feedback interval must be within 20 ms..10 s");
+    }
     if (realtimePriority < 1 || realtimePriority > 99) {
         return Status(Errc::InvalidArgument, "real-time priority must be within 1..99");
     }
@@ -88,7 +105,7 @@ Status AudioPipelineConfig::validate() const {
 }
 
 AudioPipeline::AudioPipeline(const AudioPipelineConfig& config, MediaTransport& transport)
-    : config_(config), transport_(transport) {}
+    : config_(config), transport_(transport), fecController_(config.fecController) {}
 
 Result<std::unique_ptr<AudioPipeline>>
 AudioPipeline::make(const AudioPipelineConfig& config, MediaTransport& transport,
@@ -126,6 +143,10 @@ AudioPipeline::make(const AudioPipelineConfig& config, MediaTransport& transport
                                            UnderflowPolicy::Refuse);
     p->marks_ = std::make_unique<SpscQueue<CaptureMark>>(kMarkSlots);
     p->captureTimes_ = std::make_unique<CaptureTimeTable>();
+    p->reports_ = std::make_unique<SpscQueue<LossReport>>(4);
+    p->fecActive_.store(config.codec.codec == CodecId::Opus && config.codec.fec,
+                        std::memory_order_relaxed);
+    p->fecExpectedLoss_.store(config.codec.expectedLossPercent, std::memory_order_relaxed);
     p->capture_ = std::make_unique<CaptureDevice>(config.capture, config.deviceOptions,
                                                   std::move(captureOpener));
     p->playback_ = std::make_unique<PlaybackDevice>(config.playback, config.deviceOptions,
@@ -239,13 +260,16 @@ uint64_t AudioPipeline::captureTimeUs(uint64_t pos) {
 void AudioPipeline::transmitter() {
     nameThread("voice-transmit");
     std::vector<int16_t> pcm(frameSamples_);
-    std::vector<uint8_t> payload(kMaxPayloadBytes);
+    // A loss report, when one is due, goes in front of the frame.
+    std::vector<uint8_t> payload(LossReport::kSize + kMaxPayloadBytes);
+    const std::span<uint8_t> audio = std::span(payload).subspan(LossReport::kSize);
     std::vector<uint8_t> packet(MediaHeader::kMaxDatagram);
     MediaHeader header;
-    header.kind = MediaKind::Audio;
     header.codec = static_cast<uint8_t>(config_.codec.codec);
     header.sessionId = config_.sessionId;
-    header.fec = config_.codec.codec == CodecId::Opus && config_.codec.fec;
+    const bool opus = config_.codec.codec == CodecId::Opus;
+    LossReport report;
+    bool reportPending = false;
     uint64_t position = 0; // ring frames consumed so far
     for (;;) {
         const WaitResult wait = ring_->waitForFrames(frameSamples_, kPollInterval);
@@ -262,25 +286,107 @@ void AudioPipeline::transmitter() {
             std::fill(pcm.begin(), pcm.end(), int16_t{0});
             bump(framesMuted_);
         }
-        auto encoded = encoder_->encode(pcm, payload);
+        auto encoded = encoder_->encode(pcm, audio);
         bump(framesEncoded_);
         if (!encoded) {
             bump(packetsSendDropped_);
             continue;
         }
-        auto sealed = sealer_->seal(header, std::span(payload.data(), *encoded), packet);
+        // The newest report replaces an older one not sent yet.
+        while (const LossReport* r = reports_->front()) {
+            report = *r;
+            reportPending = true;
+            reports_->pop();
+        }
+        // The flag says whether this packet's encoder had FEC on; the
+        // encoder applies a change with the frame after the request, so a
+        // switch may be off by one frame, which the decoder's hasFec()
+        // check absorbs.
+        header.fec = opus && fecActive_.load(std::memory_order_relaxed);
+        std::span<const uint8_t> plaintext = audio.first(*encoded);
+        header.kind = MediaKind::Audio;
+        if (reportPending && LossReport::kSize + *encoded <= sealer_->maxPlaintext()) {
+            report.encode(std::span(payload).first<LossReport::kSize>());
+            plaintext = std::span<const uint8_t>(payload).first(LossReport::kSize + *encoded);
+            header.kind = MediaKind::Feedback;
+        }
+        auto sealed = sealer_->seal(header, plaintext, packet);
         if (!sealed) {
             bump(packetsSendDropped_);
             continue;
         }
         if (transport_.send(std::span(packet.data(), *sealed))) {
             bump(packetsSent_);
+            if (header.kind == MediaKind::Feedback) {
+                reportPending = false;
+                bump(feedbackSent_);
+            }
         } else {
             bump(packetsSendDropped_);
         }
         transmitterCpuNs_.store(threadCpuNs(), std::memory_order_relaxed);
     }
     transmitterCpuNs_.store(threadCpuNs(), std::memory_order_relaxed);
+}
+
+void AudioPipeline::noteForReport(uint64_t sequence, int64_t nowNs) {
+    if (!reportStarted_) {
+        reportStarted_ = true;
+        reportStartNs_ = nowNs;
+        reportBaseSeq_ = sequence - 1; // wraps harmlessly for sequence 0
+        reportHighest_ = sequence;
+        reportReceived_ = 0;
+    }
+    // Sequence numbers are below 2^32 (the sealer's limit), so plain
+    // comparison orders them.
+    if (sequence > reportHighest_) {
+        reportHighest_ = sequence;
+    }
+    ++reportReceived_;
+    const int64_t interval = nowNs - reportStartNs_;
+    if (interval < std::chrono::nanoseconds(config_.feedbackInterval).count()) {
+        return;
+    }
+    // RFC 3550 6.4.1: expected from the highest sequence number, received
+    // counted; reordering across the boundary can make one interval look
+    // better and the next worse, never unbounded.
+    const uint64_t expected = reportHighest_ - reportBaseSeq_;
+    const uint64_t lost = expected > reportReceived_ ? expected - reportReceived_ : 0;
+    LossReport r;
+    r.lossFraction = LossReport::fractionOf(lost, expected);
+    r.intervalMs = static_cast<uint16_t>(
+        std::clamp<int64_t>(interval / 1'000'000, 1, LossReport::kMaxIntervalMs));
+    r.jitterUs = static_cast<uint32_t>(std::clamp<int64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(jitter_->stats().jitter).count(), 0,
+        LossReport::kMaxJitterUs));
+    r.highestSequence = std::min(reportHighest_, LossReport::kMaxSequence);
+    (void)reports_->tryPush(r); // full: the transmitter is stalled; the next one will do
+    reportedLossFraction_.store(r.lossFraction, std::memory_order_relaxed);
+    reportStartNs_ = nowNs;
+    reportBaseSeq_ = reportHighest_;
+    reportReceived_ = 0;
+}
+
+bool AudioPipeline::takePeerReport(std::span<const uint8_t> block, int64_t nowNs) {
+    auto report = LossReport::decode(block);
+    if (!report) {
+        return false;
+    }
+    bump(feedbackReceived_);
+    peerLossFraction_.store(report->lossFraction, std::memory_order_relaxed);
+    peerJitterUs_.store(report->jitterUs, std::memory_order_relaxed);
+    if (config_.fecMode != FecMode::Auto || config_.codec.codec != CodecId::Opus) {
+        return true;
+    }
+    const auto d = fecController_.update(report->lossPercent(), std::chrono::nanoseconds(nowNs));
+    if (d.changed) {
+        // Any thread may ask; the transmitter's next encode() applies it.
+        encoder_->setFec(d.fec, d.expectedLossPercent);
+        fecActive_.store(d.fec, std::memory_order_relaxed);
+        fecExpectedLoss_.store(d.expectedLossPercent, std::memory_order_relaxed);
+        bump(fecChanges_);
+    }
+    return true;
 }
 
 void AudioPipeline::receiver() {
@@ -302,18 +408,29 @@ void AudioPipeline::receiver() {
         }
         const int64_t arrival = monotonicNs() - epochNs_;
         auto opened = opener_->open(std::span(packet.data(), *received), plaintext);
-        if (!opened || opened->header.kind != MediaKind::Audio || opened->header.codec != codec) {
+        if (!opened || !carriesAudio(opened->header.kind) || opened->header.codec != codec) {
             bump(packetsDropped_);
             continue;
         }
         const MediaHeader& h = opened->header;
+        std::span<const uint8_t> frame(plaintext.data(), opened->plaintextSize);
+        if (h.kind == MediaKind::Feedback) {
+            // Authentic, but a malformed report means a broken peer: drop
+            // the whole packet rather than guess where its audio starts.
+            if (!takePeerReport(frame, monotonicNs())) {
+                bump(feedbackMalformed_);
+                bump(packetsDropped_);
+                continue;
+            }
+            frame = frame.subspan(LossReport::kSize);
+        }
+        noteForReport(h.sequence, monotonicNs());
         const auto sequence = static_cast<uint32_t>(h.sequence);
         // Samples at the stream rate, wrapping at 32 bits like RTP.
         const auto timestamp = static_cast<uint32_t>(h.timestampUs * rate_ / 1'000'000);
         // Before the push, so the player finds it when it plays the frame.
         captureTimes_->put(sequence, h.timestampUs);
-        jitter_->push(sequence, timestamp, std::chrono::nanoseconds(arrival),
-                      std::span(plaintext.data(), opened->plaintextSize));
+        jitter_->push(sequence, timestamp, std::chrono::nanoseconds(arrival), frame);
         bump(packetsReceived_);
         receiverCpuNs_.store(threadCpuNs(), std::memory_order_relaxed);
     }
@@ -328,19 +445,28 @@ void AudioPipeline::player() {
         }
     }
     std::vector<int16_t> frame(frameSamples_);
+    std::vector<int16_t> shortened(frameSamples_);
     const int64_t frameNs = jitter_->frameDuration().count();
-    // The jitter buffer plays steadiest on a clock that advances one frame
-    // per pull. The device paces the loop, but the moment a blocking write
-    // returns wobbles by milliseconds (more through a sound server), so
-    // the clock handed to pull() is the expected time (last + one frame)
-    // pulled gently towards the real one; it snaps to the real time after a
+    const PlayoutAligner aligner(frameSamples_, rate_);
+    const auto samplesNs = [this](int64_t samples) {
+        return samples * 1'000'000'000 / static_cast<int64_t>(rate_);
+    };
+    // The player's clock is the playback stream (see "Playout alignment" in
+    // audio_pipeline.h): the time the next sample written will be played,
+    // minus the device buffer. It advances by exactly what was written, so
+    // it is free of the wake-up wobble of the blocking write. The clock
+    // handed to pull() is the expected time (last + what was written) pulled
+    // gently towards the measured one; it snaps to the measured one after a
     // jump (start, device lost, xrun) so it never drifts far from it.
     int64_t clock = 0;
+    int64_t lastWrittenNs = 0;
     bool haveClock = false;
+    int64_t slacks[kAlignWindow] = {};
+    size_t slackCount = 0; // frames played since the window was last cleared
     while (running_.load(std::memory_order_acquire)) {
-        const int64_t now = monotonicNs();
-        const int64_t sinceEpoch = now - epochNs_;
-        const int64_t expected = clock + frameNs;
+        const int64_t due = monotonicNs() + streamOffsetNs();
+        const int64_t sinceEpoch = due - epochNs_;
+        const int64_t expected = clock + lastWrittenNs;
         if (!haveClock ||
             std::abs(sinceEpoch - expected) > std::max<int64_t>(3 * frameNs, 30'000'000)) {
             clock = sinceEpoch;
@@ -350,16 +476,66 @@ void AudioPipeline::player() {
         }
         const JitterBuffer::PullResult result =
             jitter_->pull(std::chrono::nanoseconds(clock), frame);
-        if (result.frame == JitterBuffer::Frame::Decoded) {
-            const auto nowUs = static_cast<uint64_t>(now / 1000);
-            if (auto captured = captureTimes_->find(result.sequence, nowUs)) {
-                latency_.record(std::chrono::microseconds(nowUs - *captured));
+        std::span<const int16_t> out(frame);
+        if (config_.alignPlayout && result.slackKnown) {
+            if (result.frame == JitterBuffer::Frame::Silence && result.slackNs < 0 &&
+                -result.slackNs < frameNs) {
+                // Waiting for the first frame: play only the silence up to
+                // the moment it is due, so it plays the moment it is ready.
+                const int64_t waitNs = std::max(-result.slackNs, kMinSilenceWrite.count());
+                const int64_t missing = (waitNs * rate_ + 999'999'999) / 1'000'000'000;
+                out = out.first(static_cast<size_t>(std::min<int64_t>(missing, frame.size())));
+                slackCount = 0;
+            } else if (result.frame != JitterBuffer::Frame::Silence) {
+                // The slack at the stream's own time rather than the
+                // smoothed clock: a pull that comes early (a sound server
+                // taking audio in bursts) must still find its frame there.
+                slacks[slackCount++ % kAlignWindow] = result.slackNs + (sinceEpoch - clock);
+            }
+            const int64_t least =
+                slackCount >= kAlignWindow ? *std::min_element(slacks, slacks + kAlignWindow) : 0;
+            if (result.frame != JitterBuffer::Frame::Silence && least > kAlignAbove.count()) {
+                // Frames wait longer than the target needs: shorten the
+                // stream a little per frame until they play on time.
+                const auto drop =
+                    static_cast<size_t>((least - kAlignTo.count()) * rate_ / 1'000'000'000);
+                if (drop > 0) {
+                    out = std::span<const int16_t>(shortened).first(
+                        aligner.shorten(frame, drop, shortened));
+                    if (out.size() < frame.size()) {
+                        alignSamplesDropped_.store(
+                            alignSamplesDropped_.load(std::memory_order_relaxed) + frame.size() -
+                                out.size(),
+                            std::memory_order_relaxed);
+                        // The next trim waits for a full window that shows
+                        // this one's effect: at most one splice per window,
+                        // and none when trimming does not move playout
+                        // (a server that refills its own buffer).
+                        slackCount = 0;
+                    }
+                }
             }
         }
-        playback_->write(frame);
+        if (result.frame == JitterBuffer::Frame::Decoded) {
+            // Unsmoothed: the latency is that of the stream, not of the clock.
+            const auto dueUs = static_cast<uint64_t>(due / 1000);
+            if (auto captured = captureTimes_->find(result.sequence, dueUs)) {
+                latency_.record(std::chrono::microseconds(dueUs - *captured));
+            }
+        }
+        playback_->write(out);
+        lastWrittenNs = samplesNs(static_cast<int64_t>(out.size()));
         bump(framesPlayed_);
         playerCpuNs_.store(threadCpuNs(), std::memory_order_relaxed);
     }
+}
+
+int64_t AudioPipeline::streamOffsetNs() const {
+    // Frames queued in the device ahead of the next one written, at most the
+    // buffer (a sound server may report more; that is its own buffering).
+    const auto buffer = static_cast<int64_t>(playback_->params().bufferFrames);
+    const int64_t queued = std::clamp<int64_t>(playback_->delayFrames(), 0, buffer);
+    return (queued - buffer) * 1'000'000'000 / static_cast<int64_t>(rate_);
 }
 
 AudioPipelineStats AudioPipeline::stats() const {
@@ -380,6 +556,18 @@ AudioPipelineStats AudioPipeline::stats() const {
     s.packetsReceived = get(packetsReceived_);
     s.packetsDropped = get(packetsDropped_);
     s.framesPlayed = get(framesPlayed_);
+    s.alignSamplesDropped = get(alignSamplesDropped_);
+    s.feedbackSent = get(feedbackSent_);
+    s.feedbackReceived = get(feedbackReceived_);
+    s.feedbackMalformed = get(feedbackMalformed_);
+    const int peerLoss = peerLossFraction_.load(std::memory_order_relaxed);
+    s.peerReported = peerLoss >= 0;
+    s.peerLossPercent = peerLoss >= 0 ? peerLoss * 100.0 / 256.0 : 0.0;
+    s.peerJitter = std::chrono::microseconds(peerJitterUs_.load(std::memory_order_relaxed));
+    s.reportedLossPercent = reportedLossFraction_.load(std::memory_order_relaxed) * 100.0 / 256.0;
+    s.fecActive = fecActive_.load(std::memory_order_relaxed);
+    s.fecExpectedLossPercent = fecExpectedLoss_.load(std::memory_order_relaxed);
+    s.fecChanges = get(fecChanges_);
     s.latency = latency_.summary();
     s.recorderPriority = recorderPriority_.load(std::memory_order_relaxed);
     s.playerPriority = playerPriority_.load(std::memory_order_relaxed);

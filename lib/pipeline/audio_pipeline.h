@@ -13,9 +13,15 @@
 //  - transmitter: waits for a whole codec frame in the ring, encodes it (or
 //    silence while muted, so the peer's jitter buffer keeps its rhythm),
 //    seals it with the frame's capture time in MediaHeader::timestampUs,
-//    hands it to MediaTransport::send (which drops rather than waits).
+//    hands it to MediaTransport::send (which drops rather than waits). When
+//    the receiver queued a loss report, it rides in front of the frame
+//    (MediaKind::Feedback, wire/loss_report.h).
 //  - receiver: MediaTransport::receive, MediaOpener::open (every bad packet
-//    is dropped silently and counted), JitterBuffer::push.
+//    is dropped silently and counted), JitterBuffer::push. It also counts
+//    loss for this side's reports (queued to the transmitter every
+//    feedbackInterval through an SPSC queue) and hands the peer's reports
+//    to the FecController, whose decision goes to Encoder::setFec (which
+//    only stores a request for the transmitter's next encode()).
 //  - player (real-time): JitterBuffer::pull one frame (decoded, FEC or
 //    concealment — never a gap), PlaybackDevice::write, and for decoded
 //    frames records now - capture time into the latency histogram.
@@ -31,21 +37,52 @@
 // rate, truncated to 32 bits; sequence numbers are truncated to 32 bits the
 // same way (the jitter buffer extends them again).
 //
-// Latency is measured from capture to the moment the player hands the
-// decoded frame to the playback device; it excludes the device buffers on
-// both ends (see AudioDevice::delay() for those) and assumes both ends read
-// the same clock (true in tests; across hosts it measures clock offset too).
+// Playout alignment. The player's schedule is the playback stream: each
+// sample written plays one sample period after the previous one, so when a
+// frame is played is fixed by how many samples went before it, not by when
+// the player thread wakes. Left alone, that schedule has a phase unrelated
+// to when frames arrive, and a frame waits up to a whole frame in the jitter
+// buffer. Instead the jitter buffer reports, with every frame, how far its
+// playout delay is above its target (PullResult::slackNs), and the player
+// follows the arrivals:
+//  - while waiting for the first frame it writes only the silence up to the
+//    moment that frame is due (the initial phase is right from the start);
+//  - when every one of the last 8 frames waited more than 1 ms beyond the
+//    target (measured at the stream's time, not the smoothed clock) it
+//    shortens the stream by up to a quarter frame (at most 2.5 ms) with a
+//    pitch-synchronous splice (PlayoutAligner) towards 0.25 ms, then waits
+//    for 8 more frames (the smallest of the 8 counts, so one early-looking
+//    frame never trims, and at most one frame in 8 is spliced);
+//  - when they are late the jitter buffer stretches by a whole concealed
+//    frame as before (grow fast), and the surplus is then trimmed again.
+// So the target (margin + measured jitter) is followed continuously, and the
+// jitter buffer's own one-frame shrink is left for large surpluses.
+//
+// Latency, exactly: from the capture time of a decoded frame's first sample
+// (above) to the time that sample is played by the playback device minus
+// the device's buffer length (snd_pcm_delay before the write, clamped to
+// the buffer, gives the frames played ahead of it). With a blocking writer
+// that keeps the buffer full this is the moment the frame is handed to the
+// device; "minus the buffer" keeps the device buffer (a fixed cost, see
+// AudioDevice::delay()) out while still counting every sample the stream
+// gained or lost. It spans capture accumulation of the frame, encode,
+// seal, transport, the jitter buffer, decode and the alignment; it does not
+// include the codec's algorithmic delay (Opus look-ahead, 6.5 ms), which
+// lies inside the decoded audio. Both ends must read the same clock (true in
+// tests; across hosts it measures the clock offset too).
 #pragma once
 
 #include "audio/capture_device.h"
 #include "audio/playback_device.h"
 #include "codec/codec_config.h"
+#include "codec/fec_controller.h"
 #include "codec/jitter_buffer.h"
 #include "core/audio_ring.h"
 #include "core/result.h"
 #include "crypto/media_cipher.h"
 #include "pipeline/latency_histogram.h"
 #include "pipeline/media_transport.h"
+#include "wire/loss_report.h"
 
 #include <atomic>
 #include <chrono>
@@ -84,6 +121,16 @@ struct AudioPipelineConfig {
     int realtimePriority = 20;
     /// Capacity of the capture ring; audio beyond it is dropped and counted.
     std::chrono::milliseconds captureBuffer{200};
+    /// Playout alignment (above). Off: the player writes whole frames at the
+    /// device's own phase (bit-exact PCM playout, a frame more of latency).
+    bool alignPlayout = true;
+    /// Loss feedback (issue 8): how often the receiver reports loss and
+    /// jitter to the peer (in front of an outgoing frame, see
+    /// wire/loss_report.h), and whether the peer's reports drive this side's
+    /// Opus in-band FEC (Auto) or are only shown (Off).
+    std::chrono::milliseconds feedbackInterval{500};
+    FecMode fecMode = FecMode::Auto;
+    FecControllerConfig fecController;
 
     /// Ok, or InvalidArgument/Unsupported naming the setting that is wrong.
     Status validate() const;
@@ -97,14 +144,28 @@ struct AudioPipelineStats {
     JitterBufferStats jitter;
     MediaTransportStats transport;
 
-    uint64_t framesCaptured = 0;     ///< device frames read by the recorder
-    uint64_t framesEncoded = 0;      ///< codec frames encoded (muted ones included)
-    uint64_t framesMuted = 0;        ///< codec frames sent as silence because muted
-    uint64_t packetsSent = 0;        ///< accepted by MediaTransport::send
-    uint64_t packetsSendDropped = 0; ///< refused by send (full) or not sealed/encoded
-    uint64_t packetsReceived = 0;    ///< authentic packets pushed to the jitter buffer
-    uint64_t packetsDropped = 0;     ///< received but not authentic, replayed, or wrong codec
-    uint64_t framesPlayed = 0;       ///< codec frames written to the playback device
+    uint64_t framesCaptured = 0;      ///< device frames read by the recorder
+    uint64_t framesEncoded = 0;       ///< codec frames encoded (muted ones included)
+    uint64_t framesMuted = 0;         ///< codec frames sent as silence because muted
+    uint64_t packetsSent = 0;         ///< accepted by MediaTransport::send
+    uint64_t packetsSendDropped = 0;  ///< refused by send (full) or not sealed/encoded
+    uint64_t packetsReceived = 0;     ///< authentic packets pushed to the jitter buffer
+    uint64_t packetsDropped = 0;      ///< received but not authentic, replayed, or wrong codec
+    uint64_t framesPlayed = 0;        ///< codec frames written to the playback device
+    uint64_t alignSamplesDropped = 0; ///< samples the playout alignment removed
+    /// Loss feedback. "peer" = what the other side reported about the audio
+    /// this side sends; "reported" = what this side last told the peer.
+    uint64_t feedbackSent = 0;      ///< loss reports sent
+    uint64_t feedbackReceived = 0;  ///< valid loss reports received
+    uint64_t feedbackMalformed = 0; ///< authentic packets with a bad report (dropped)
+    bool peerReported = false;      ///< a report arrived at all
+    double peerLossPercent = 0;     ///< loss over the peer's last interval
+    std::chrono::microseconds peerJitter{0};
+    double reportedLossPercent = 0;
+    /// In-band FEC of this side's encoder now, and the loss it plans for.
+    bool fecActive = false;
+    int fecExpectedLossPercent = 0;
+    uint64_t fecChanges = 0; ///< times the controller changed the encoder's FEC settings
     /// Capture-to-playout latency of decoded frames, excluding device buffers.
     LatencySummary latency;
     /// SCHED_FIFO priority the recorder/player got; 0 = none (not asked or refused).
@@ -164,6 +225,14 @@ private:
     void player();
     /// Transmitter thread: capture time (us) of the frame starting at ring position pos.
     uint64_t captureTimeUs(uint64_t pos);
+    /// Player thread: when the next sample written will play, relative to
+    /// now, minus the playback buffer length (<= 0).
+    int64_t streamOffsetNs() const;
+    /// Receiver thread: counts an authentic packet for the loss report and
+    /// queues a report for the transmitter once an interval has passed.
+    void noteForReport(uint64_t sequence, int64_t nowNs);
+    /// Receiver thread: a report from the peer; false when it is malformed.
+    bool takePeerReport(std::span<const uint8_t> block, int64_t nowNs);
 
     const AudioPipelineConfig config_;
     MediaTransport& transport_;
@@ -177,6 +246,8 @@ private:
     std::unique_ptr<AudioRing> ring_;
     std::unique_ptr<SpscQueue<CaptureMark>> marks_;
     std::unique_ptr<CaptureTimeTable> captureTimes_;
+    std::unique_ptr<SpscQueue<LossReport>> reports_; // receiver -> transmitter
+    FecController fecController_;                    // receiver thread
     LatencyHistogram latency_;
     size_t frameSamples_ = 0;
     uint32_t rate_ = 48000;
@@ -194,7 +265,23 @@ private:
     uint64_t lastMarkUs_ = 0;
     bool haveMark_ = false;
 
+    // Receiver thread only: the loss report being counted.
+    bool reportStarted_ = false;
+    int64_t reportStartNs_ = 0;
+    uint64_t reportBaseSeq_ = 0; // highest sequence before the interval (or first - 1)
+    uint64_t reportHighest_ = 0;
+    uint64_t reportReceived_ = 0;
+
     // Counters: each written by one thread, read by any.
+    std::atomic<uint64_t> feedbackSent_{0};
+    std::atomic<uint64_t> feedbackReceived_{0};
+    std::atomic<uint64_t> feedbackMalformed_{0};
+    std::atomic<int> peerLossFraction_{-1}; // -1: none yet
+    std::atomic<uint32_t> peerJitterUs_{0};
+    std::atomic<int> reportedLossFraction_{0};
+    std::atomic<bool> fecActive_{false};
+    std::atomic<int> fecExpectedLoss_{0};
+    std::atomic<uint64_t> fecChanges_{0};
     std::atomic<uint64_t> framesCaptured_{0};
     std::atomic<uint64_t> framesEncoded_{0};
     std::atomic<uint64_t> framesMuted_{0};
@@ -203,6 +290,7 @@ private:
     std::atomic<uint64_t> packetsReceived_{0};
     std::atomic<uint64_t> packetsDropped_{0};
     std::atomic<uint64_t> framesPlayed_{0};
+    std::atomic<uint64_t> alignSamplesDropped_{0};
     std::atomic<int> recorderPriority_{0};
     std::atomic<int> playerPriority_{0};
     std::atomic<int64_t> recorderCpuNs_{0};

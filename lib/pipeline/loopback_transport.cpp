@@ -24,6 +24,13 @@ Status checkImpairment(const LinkImpairment& link) {
     if (!(link.lossRate >= 0 && link.lossRate <= 1)) {
         return Status(Errc::InvalidArgument, "loss rate must be within 0..1");
     }
+    // A burst of mean length b needs the good state to last (1-loss)/loss
+    // times as long as the bad one: loss = b / (b + good), good >= 1 packet.
+    if (!(link.burstLength >= 1 && link.burstLength <= 1000) ||
+        (link.burstLength > 1 && link.lossRate >= link.burstLength / (link.burstLength + 1))) {
+        return Status(Errc::InvalidArgument,
+                      "burst length must be within 1..1000 and leave room for the good state");
+    }
     if (link.delay.count() < 0 || link.jitter.count() < 0 ||
         link.delay + link.jitter > std::chrono::seconds(10)) {
         return Status(Errc::InvalidArgument, "delay and jitter must be within 0..10 s");
@@ -77,6 +84,21 @@ double LoopbackTransport::uniform(uint64_t& state) {
     return static_cast<double>(next(state) >> 11) * 0x1.0p-53;
 }
 
+bool LoopbackTransport::loseNext() {
+    if (out_.lossRate <= 0) {
+        return false;
+    }
+    if (out_.burstLength <= 1) {
+        return uniform(sendRandom_) < out_.lossRate;
+    }
+    // Gilbert-Elliott: leave the bad state with r = 1/burst; enter it with
+    // p chosen so that p / (p + r) = lossRate.
+    const double r = 1.0 / out_.burstLength;
+    const double p = out_.lossRate * r / (1.0 - out_.lossRate);
+    inBurst_ = uniform(sendRandom_) < (inBurst_ ? 1.0 - r : p);
+    return inBurst_;
+}
+
 bool LoopbackTransport::send(std::span<const uint8_t> packet) {
     if (shutdown_.load(std::memory_order_acquire) || packet.empty() || packet.size() > kMaxPacket) {
         dropped_.fetch_add(1, std::memory_order_relaxed);
@@ -84,7 +106,7 @@ bool LoopbackTransport::send(std::span<const uint8_t> packet) {
     }
     // Drawn before the socket is tried, so the loss pattern depends only on
     // the seed and the packet count, not on which packets found it full.
-    if (out_.lossRate > 0 && uniform(sendRandom_) < out_.lossRate) {
+    if (loseNext()) {
         lost_.fetch_add(1, std::memory_order_relaxed);
         return true; // gone on the "network": the sender cannot tell
     }

@@ -19,6 +19,12 @@ namespace voice {
 struct LinkImpairment {
     /// Fraction of packets lost, 0..1; decided by the sending endpoint.
     double lossRate = 0;
+    /// Mean length of a run of lost packets, >= 1. 1: each packet is lost
+    /// independently (uniform loss). Above 1: a two-state Gilbert-Elliott
+    /// chain (every packet lost in the bad state, none in the good one) with
+    /// the same long-run lossRate, leaving the bad state with probability
+    /// 1/burstLength per packet.
+    double burstLength = 1;
     /// Every packet is held for `delay` plus a uniform random extra of
     /// 0..jitter by the receiving endpoint; packets overtake each other when
     /// the jitter exceeds their spacing, as on a real network.
@@ -48,8 +54,9 @@ public:
         std::unique_ptr<LoopbackTransport> b;
     };
     /// Control thread. Two connected endpoints: a sends to b through aToB,
-    /// b to a through bToA. InvalidArgument for a loss rate outside 0..1 or
-    /// a negative delay; Io when the sockets cannot be made.
+    /// b to a through bToA. InvalidArgument for a loss rate outside 0..1, a
+    /// burst length below 1 (or one the loss rate cannot have) or a negative
+    /// delay; Io when the sockets cannot be made.
     static Result<Pair> makePair(const LinkImpairment& aToB = {}, const LinkImpairment& bToA = {});
 
     ~LoopbackTransport() override;
@@ -74,12 +81,15 @@ private:
     void drainSocket(int64_t nowNs);
     static uint64_t next(uint64_t& state);
     static double uniform(uint64_t& state);
+    /// Transmitter thread: whether the next packet is lost.
+    bool loseNext();
 
     UniqueFd socket_;
     UniqueFd wake_; // eventfd, readable once shut down
     const LinkImpairment out_;
     const LinkImpairment in_;
     uint64_t sendRandom_;          // transmitter thread
+    bool inBurst_ = false;         // transmitter thread: Gilbert-Elliott state
     uint64_t receiveRandom_;       // receiver thread
     std::vector<Held> held_;       // receiver thread; size fixed at kHoldSlots
     size_t heldCount_ = 0;         // receiver thread

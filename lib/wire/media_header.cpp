@@ -38,6 +38,9 @@ Result<MediaHeader> MediaHeader::decode(std::span<const uint8_t> packet) {
     case static_cast<uint8_t>(MediaKind::Probe):
         h.kind = MediaKind::Probe;
         break;
+    case static_cast<uint8_t>(MediaKind::Feedback):
+        h.kind = MediaKind::Feedback;
+        break;
     default:
         return Status(Errc::Protocol, "unknown media packet kind");
     }

@@ -29,7 +29,16 @@ namespace voice {
 enum class MediaKind : uint8_t {
     Audio = 1, ///< header ‖ sealed audio frame
     Probe = 2, ///< header only: teaches the relay this sender's UDP address
+    /// header ‖ sealed (LossReport ‖ audio frame): an audio packet that also
+    /// carries the receiver's loss report for the other direction (see
+    /// wire/loss_report.h). Same sequence space as Audio: one number per frame.
+    Feedback = 3,
 };
+
+/// True for the kinds that carry an audio frame (Audio and Feedback).
+constexpr bool carriesAudio(MediaKind kind) {
+    return kind == MediaKind::Audio || kind == MediaKind::Feedback;
+}
 
 enum class MediaDirection : uint8_t {
     CallerToCallee = 0,

@@ -228,6 +228,33 @@ TEST_F(AJitterBuffer, PlaysAnInOrderStreamTwoMillisecondsAfterItArrives) {
     EXPECT_EQ(s.jitter, 0ns);
 }
 
+TEST_F(AJitterBuffer, ReportsHowFarEachPullIsFromItsTargetSoThePlayerCanAlign) {
+    // Packets every 10 ms from t = 5 ms; target = 2 ms margin. A player that
+    // pulls at 1 ms learns the first frame is due 6 ms later; once it pulls
+    // exactly then, the frame plays with no slack, and a pull 3 ms later than
+    // that reports 3 ms of slack.
+    auto jb = JitterBuffer::make(decoder);
+    ASSERT_TRUE(jb.ok());
+    std::vector<int16_t> out((*jb)->frameSamples());
+    auto first = (*jb)->pull(1ms, out);
+    EXPECT_EQ(first.frame, Frame::Silence);
+    EXPECT_FALSE(first.slackKnown) << "nothing has arrived: nothing to align to";
+    ASSERT_TRUE((*jb)->push(1000, 1000 * 480, 5ms, pcmPayload(1000)));
+    auto waiting = (*jb)->pull(1ms, out);
+    EXPECT_EQ(waiting.frame, Frame::Silence);
+    ASSERT_TRUE(waiting.slackKnown);
+    EXPECT_EQ(waiting.slackNs, -6 * kMs);
+    auto played = (*jb)->pull(7ms, out);
+    EXPECT_EQ(played.frame, Frame::Decoded);
+    ASSERT_TRUE(played.slackKnown);
+    EXPECT_EQ(played.slackNs, 0);
+    ASSERT_TRUE((*jb)->push(1001, 1001 * 480, 15ms, pcmPayload(1001)));
+    auto late = (*jb)->pull(20ms, out);
+    EXPECT_EQ(late.frame, Frame::Decoded);
+    EXPECT_EQ(late.slackNs, 3 * kMs);
+    EXPECT_EQ((*jb)->stats().currentDelay - (*jb)->stats().targetDelay, 3ms);
+}
+
 TEST_F(AJitterBuffer, PutsSwappedPairsBackInOrderWithoutLoss) {
     // Every even packet is held back a frame and 1 ms, so it arrives just
     // after its odd successor.
@@ -373,6 +400,47 @@ TEST_P(AJitterBufferUnderRandomLoss, RecoversSingleLossesFromOpusFec) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Percent, AJitterBufferUnderRandomLoss, ::testing::Values(5, 10, 20));
+
+TEST(AJitterBufferWithOpus, GivesBackTheFecFrameOnceTheSenderStopsSendingFec) {
+    CodecConfig config;
+    config.fec = true;
+    config.expectedLossPercent = 10;
+    config.bitrate = 32000;
+    auto encoder = OpusVoiceEncoder::make(config);
+    auto decoder = OpusVoiceDecoder::make(config);
+    ASSERT_TRUE(encoder.ok() && decoder.ok());
+    // 100 frames with FEC, then 500 without (the sender's controller calmed down).
+    constexpr size_t kCount = 600;
+    std::vector<std::vector<uint8_t>> packets;
+    std::vector<int16_t> frame(960);
+    std::vector<uint8_t> buffer(kMaxPayloadBytes);
+    for (size_t i = 0; i < kCount; ++i) {
+        if (i == 100) {
+            (*encoder)->setFec(false, 0);
+        }
+        for (size_t j = 0; j < frame.size(); ++j) {
+            const double t = static_cast<double>(i * 960 + j) / 48000;
+            frame[j] = static_cast<int16_t>(8000 * std::sin(2 * std::numbers::pi * 300 * t));
+        }
+        auto n = (*encoder)->encode(frame, buffer);
+        ASSERT_TRUE(n.ok());
+        packets.emplace_back(buffer.begin(), buffer.begin() + static_cast<ptrdiff_t>(*n));
+    }
+    const uint32_t first = 7000;
+    Harness h(**decoder, {}, [&](uint32_t seq) { return packets[seq - first]; });
+    const auto played = h.run(steady(kCount, first, 5 * kMs, 20.0 * kMs), first + kCount - 1);
+    const auto targetAt = [&](uint32_t seq) {
+        for (const auto& p : played) {
+            if (p.frame == Frame::Decoded && p.sequence == seq) {
+                return p.target;
+            }
+        }
+        return int64_t{-1};
+    };
+    EXPECT_EQ(targetAt(first + 90), 22 * kMs) << "margin + the frame FEC needs";
+    EXPECT_EQ(targetAt(first + kCount - 1), 2 * kMs) << "FEC gone for 250 frames: frame given back";
+    EXPECT_EQ(h.jb().stats().framesDecoded, kCount);
+}
 
 TEST_F(AJitterBuffer, ConcealsBurstsAndResynchronisesAfterOneLongerThanMaxDelay) {
     std::set<size_t> drop;

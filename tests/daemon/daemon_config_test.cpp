@@ -52,7 +52,19 @@ TEST_F(ADaemonConfig, NeedsOnlyANameAndARelay) {
     EXPECT_EQ(c->codec, CodecId::Opus);
     EXPECT_EQ(c->cipher, CipherSuite::Aes256Gcm);
     EXPECT_EQ(c->autoAnswer, AutoAnswer::Off);
+    EXPECT_EQ(c->fec, FecMode::Auto);
     EXPECT_EQ(c->configDir, (dir_ / "voiced").string());
+}
+
+TEST_F(ADaemonConfig, TurnsFeedbackDrivenFecOffOnRequest) {
+    writeConfig("name = alice\nrelay = a:1\nfec = off\n");
+    auto c = load();
+    ASSERT_TRUE(c.ok()) << c.status().toString();
+    EXPECT_EQ(c->fec, FecMode::Off);
+    writeConfig("name = alice\nrelay = a:1\nfec = sometimes\n");
+    auto bad = load();
+    ASSERT_FALSE(bad.ok());
+    EXPECT_NE(bad.status().detail().find("fec"), std::string::npos) << bad.status().detail();
 }
 
 TEST_F(ADaemonConfig, TakesEverythingFromTheCommandLineWithoutAFile) {

@@ -273,3 +273,130 @@ TEST(AnAudioPipeline, RunsWithoutItsDevicesAndStopsCleanly) {
     }
     EXPECT_EQ(threadCount(), before);
 }
+
+TEST(AnAudioPipeline, AlignsPlayoutWithArrivalsSoFramesWaitOnlyForTheJitterMargin) {
+    // 20 ms frames: without alignment a frame waited for the player's next
+    // pull, anywhere up to a frame (and up to a frame and a quarter above the
+    // target before the jitter buffer shrank). With it, the stream follows
+    // arrivals to within kAlignAbove (1 ms) of the target.
+    auto pair = LoopbackTransport::makePair();
+    ASSERT_TRUE(pair.ok());
+    const auto aliceConfig = configFor(MediaDirection::CallerToCallee, CodecId::Opus, 20ms);
+    const auto bobConfig = configFor(MediaDirection::CalleeToCaller, CodecId::Opus, 20ms);
+    Side alice = makeSide(aliceConfig, *pair->a, chirp(48000, 5.0), 0);
+    Side bob = makeSide(bobConfig, *pair->b, {}, 0);
+    ASSERT_TRUE(alice.pipeline && bob.pipeline);
+    ASSERT_TRUE(bob.pipeline->start().ok());
+    ASSERT_TRUE(alice.pipeline->start().ok());
+    ASSERT_TRUE(waitUntil([&] { return bob.pipeline->stats().jitter.framesDecoded >= 50; }));
+    // Load spikes on the machine raise the target and stretch the delay by a
+    // frame at a time; each time the alignment trims it back within a few
+    // frames, so poll for a frame that plays close to its target.
+    std::chrono::nanoseconds slack{0};
+    EXPECT_TRUE(waitUntil([&] {
+        const auto jb = bob.pipeline->stats().jitter;
+        slack = jb.currentDelay - jb.targetDelay;
+        return slack >= -10ms && slack <= 2ms;
+    })) << "last slack "
+        << slack.count() << " ns";
+    alice.pipeline->stop();
+    bob.pipeline->stop();
+    const auto b = bob.pipeline->stats();
+    std::printf("bob: latency p50 %.2f ms p99 %.2f ms, jitter target %.2f ms, %llu samples "
+                "trimmed\n",
+                static_cast<double>(b.latency.p50.count()) / 1e6,
+                static_cast<double>(b.latency.p99.count()) / 1e6,
+                static_cast<double>(b.jitter.targetDelay.count()) / 1e6,
+                static_cast<unsigned long long>(b.alignSamplesDropped));
+    EXPECT_GT(b.latency.count, 0u);
+}
+
+namespace {
+
+struct LossyRun {
+    bool fecTurnedOn = false;
+    int expectedLoss = 0;
+    double peerLoss = 0; // what alice heard from bob
+    uint64_t frames = 0; // frames bob played from packets or FEC, or concealed for loss
+    uint64_t concealed = 0;
+    uint64_t recovered = 0;
+    uint64_t feedbackSent = 0;
+};
+
+// Alice sends 20 ms Opus to bob over a link that loses 10 % (seeded); bob's
+// reports go back loss-free. Counts bob's frames over 300 frames (6 s) once
+// alice's encoder has settled on the reports.
+LossyRun runLossy(FecMode mode) {
+    LossyRun run;
+    auto pair = LoopbackTransport::makePair({.lossRate = 0.10, .seed = 77}, {});
+    EXPECT_TRUE(pair.ok());
+    if (!pair.ok()) {
+        return run;
+    }
+    auto aliceConfig = configFor(MediaDirection::CallerToCallee, CodecId::Opus, 20ms);
+    auto bobConfig = configFor(MediaDirection::CalleeToCaller, CodecId::Opus, 20ms);
+    aliceConfig.fecMode = mode;
+    bobConfig.fecMode = mode;
+    Side alice = makeSide(aliceConfig, *pair->a, chirp(48000, 60.0), 0);
+    Side bob = makeSide(bobConfig, *pair->b, chirp(48000, 60.0, 8000), 0);
+    if (!alice.pipeline || !bob.pipeline) {
+        return run;
+    }
+    EXPECT_TRUE(bob.pipeline->start().ok());
+    EXPECT_TRUE(alice.pipeline->start().ok());
+    // Two reports (1 s) reach alice before counting starts.
+    EXPECT_TRUE(waitUntil([&] { return alice.pipeline->stats().feedbackReceived >= 2; }));
+    run.fecTurnedOn = alice.pipeline->stats().fecActive;
+    const auto before = bob.pipeline->stats().jitter;
+    const auto lossFrames = [](const JitterBufferStats& s) {
+        return s.framesConcealed - s.framesInserted;
+    };
+    EXPECT_TRUE(waitUntil([&] {
+        const auto s = bob.pipeline->stats().jitter;
+        return s.framesDecoded + s.framesFecRecovered + lossFrames(s) >=
+               before.framesDecoded + before.framesFecRecovered + lossFrames(before) + 300;
+    }));
+    const auto a = alice.pipeline->stats();
+    const auto after = bob.pipeline->stats().jitter;
+    alice.pipeline->stop();
+    bob.pipeline->stop();
+    run.expectedLoss = a.fecExpectedLossPercent;
+    run.peerLoss = a.peerLossPercent;
+    run.feedbackSent = bob.pipeline->stats().feedbackSent;
+    run.recovered = after.framesFecRecovered - before.framesFecRecovered;
+    run.concealed = lossFrames(after) - lossFrames(before);
+    run.frames = after.framesDecoded - before.framesDecoded + run.recovered + run.concealed;
+    std::printf("fec %s: alice heard %.1f %% loss, fec %s (expects %d %%); bob over %llu frames: "
+                "%llu concealed (%.1f %%), %llu FEC-recovered (%.1f %%)\n",
+                mode == FecMode::Auto ? "auto" : "off", run.peerLoss, a.fecActive ? "on" : "off",
+                run.expectedLoss, static_cast<unsigned long long>(run.frames),
+                static_cast<unsigned long long>(run.concealed),
+                100.0 * static_cast<double>(run.concealed) / static_cast<double>(run.frames),
+                static_cast<unsigned long long>(run.recovered),
+                100.0 * static_cast<double>(run.recovered) / static_cast<double>(run.frames));
+    return run;
+}
+
+} // namespace
+
+TEST(AnAudioPipeline, TurnsOnFecFromThePeersLossReportsAndConcealsFewerFrames) {
+    const LossyRun fec = runLossy(FecMode::Auto);
+    const LossyRun off = runLossy(FecMode::Off);
+    // Bob's reports reached alice and told her about the 10 % loss.
+    EXPECT_GT(fec.feedbackSent, 0u);
+    EXPECT_GT(fec.peerLoss, 3.0);
+    EXPECT_LT(fec.peerLoss, 30.0);
+    // Auto: alice's encoder runs with FEC planned for at least the loss seen.
+    EXPECT_TRUE(fec.fecTurnedOn);
+    EXPECT_GE(fec.expectedLoss, 5);
+    EXPECT_GT(fec.recovered, 0u);
+    // Off: the reports arrive but change nothing.
+    EXPECT_GT(off.peerLoss, 3.0);
+    EXPECT_FALSE(off.fecTurnedOn);
+    EXPECT_EQ(off.recovered, 0u);
+    // The point of it: fewer frames concealed for the same loss.
+    ASSERT_GT(fec.frames, 0u);
+    ASSERT_GT(off.frames, 0u);
+    EXPECT_LT(static_cast<double>(fec.concealed) / static_cast<double>(fec.frames),
+              static_cast<double>(off.concealed) / static_cast<double>(off.frames));
+}

@@ -152,3 +152,33 @@ TEST(ALoopbackTransport, DelaysAndReordersPacketsWithJitter) {
         EXPECT_EQ(order[i], i);
     }
 }
+
+TEST(ALoopbackTransport, LosesPacketsInBurstsOfTheMeanLengthAskedFor) {
+    // Gilbert-Elliott with 10 % loss in bursts of 2 on average.
+    auto [a, b] = makePair({.lossRate = 0.1, .burstLength = 2, .seed = 5});
+    std::vector<uint8_t> buf(LoopbackTransport::kMaxPacket);
+    std::vector<bool> lost;
+    for (uint32_t i = 0; i < 20000; ++i) {
+        const uint64_t before = a->stats().packetsLost;
+        EXPECT_TRUE(a->send(packetFor(i)));
+        lost.push_back(a->stats().packetsLost > before);
+        while (true) {
+            auto n = b->receive(buf, 0ms);
+            if (!n.ok() || *n == 0) {
+                break;
+            }
+        }
+    }
+    size_t losses = 0, bursts = 0;
+    for (size_t i = 0; i < lost.size(); ++i) {
+        losses += lost[i];
+        bursts += lost[i] && (i == 0 || !lost[i - 1]);
+    }
+    const double rate = static_cast<double>(losses) / static_cast<double>(lost.size());
+    const double meanBurst = static_cast<double>(losses) / static_cast<double>(bursts);
+    EXPECT_NEAR(rate, 0.10, 0.015);
+    EXPECT_NEAR(meanBurst, 2.0, 0.2);
+    EXPECT_FALSE(LoopbackTransport::makePair({.lossRate = 0.1, .burstLength = 0.5}).ok());
+    EXPECT_FALSE(LoopbackTransport::makePair({.lossRate = 0.7, .burstLength = 2}).ok())
+        << "70 % in bursts of 2 would need good runs shorter than a packet";
+}

@@ -105,6 +105,8 @@ protected:
         // Enough bits for Opus to keep the waveform (CELT), so correlation measures it.
         c.codec.bitrate = 64000;
         c.sendDirection = send;
+        // The PCM check below wants alice's samples bit for bit: no splices.
+        c.alignPlayout = false;
         // A fixed playout delay (max delay = one frame + margin): the jitter
         // of PulseAudio's timers stays inside the margin, and the delay does
         // not move during the run, so no frame is stretched or skipped.
