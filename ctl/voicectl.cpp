@@ -598,15 +598,22 @@ int cmdStatus(const Options& o) {
               << "muted:       " << field(status, "muted") << "\n"
               << "name:        " << field(status, "name") << "\n"
               << "fingerprint: " << field(status, "fingerprint") << "\n";
+    const std::string sas = field(status, "sas");
+    if (!sas.empty()) {
+        // Read aloud and compared with the peer's: equal codes mean no one in the middle.
+        std::cout << "code:        " << oneLine(sas) << "\n";
+    }
     if (status.contains("stats") && status["stats"].is_object()) {
         static const std::pair<const char*, const char*> kLabels[] = {
             {"duration_s", "duration:    %s s"},
-            {"latency_ms", "latency:     %s ms"},
+            {"latency_ms", "latency:     %s ms (median)"},
+            {"latency_p99_ms", "latency p99: %s ms"},
             {"jitter_ms", "jitter:      %s ms"},
             {"loss_percent", "loss:        %s %%"},
             {"concealed_frames", "concealed:   %s frames"},
             {"codec", "codec:       %s"},
             {"cipher", "cipher:      %s"},
+            {"packets_rejected", "rejected:    %s packets"},
         };
         const Json& stats = status["stats"];
         for (const auto& [key, format] : kLabels) {

@@ -30,10 +30,15 @@ struct CallStats {
     std::string codec;                    ///< e.g. "opus"
     std::string cipher;                   ///< e.g. "aes-256-gcm"
     std::uint64_t durationS = 0;          ///< seconds since the call was answered
+    /// One-way capture-to-playout latency over the whole call so far
+    /// (excluding device buffers; both ends' clocks must agree, as on one host).
+    double latencyP50Ms = 0;
+    double latencyP99Ms = 0;
+    /// Packets received but dropped: not authentic (tampered), replayed or malformed.
+    std::uint64_t packetsRejected = 0;
     // Media path and receive counters (tests and diagnostics read these).
     std::uint64_t framesPlayed = 0;        ///< codec frames played (decoded, concealed or silent)
     std::uint64_t packetsReceived = 0;     ///< authentic packets received
-    std::uint64_t packetsRejected = 0;     ///< received but not authentic, replayed or wrong codec
     std::uint64_t packetsLost = 0;         ///< sequence numbers that never arrived in time
     double bufferDelayMs = 0;              ///< jitter-buffer playout delay now
     std::uint64_t xruns = 0;               ///< capture + playback xruns recovered
@@ -54,6 +59,9 @@ struct CallSnapshot {
     std::string name;               ///< our name at the relay
     std::string fingerprint;        ///< our identity fingerprint
     std::optional<CallStats> stats; ///< only while a call is in progress
+    /// Short authentication string of the call's handshake (six digits),
+    /// empty when idle or before the handshake got that far.
+    std::string sas;
 
     bool operator==(const CallSnapshot&) const = default;
 };

@@ -67,6 +67,9 @@ CallSnapshot CallManager::snapshot() const {
     s.fingerprint = identity_.fingerprint();
     if (machine_.state() != CallState::Idle) {
         s.stats = stats_;
+        if (call_) {
+            s.sas = call_->sas;
+        }
     }
     return s;
 }
@@ -325,6 +328,10 @@ void CallManager::handleRinging(const msg::Ringing& m) {
         endCall(EndReason::Untrusted, HangupReason::Untrusted);
         return;
     }
+    startHandshake();
+    if (!call_) {
+        return;
+    }
     // Our own ring timeout (the relay has one too; whichever is shorter wins).
     const CallId id = m.callId;
     ringTimer_ = loop_.addTimer(config_.ringTimeout, [this, id] {
@@ -356,12 +363,26 @@ void CallManager::handleIncoming(const msg::IncomingCall& m) {
         return;
     }
     LOG_INFO("incoming call from %s", m.caller.c_str());
+    // IncomingCall is signalled once the caller's hello gave us the SAS
+    // (announceIncoming()); State already reads "ringing".
     notifyState();
-    if (service_ != nullptr) {
-        service_->incomingCall(m.caller, call_->peerFingerprint, "");
+}
+
+void CallManager::announceIncoming() {
+    if (call_->announced) {
+        return;
     }
-    if (config_.autoAnswers(m.caller)) {
-        const CallId id = m.callId;
+    call_->announced = true;
+    const std::string peer = machine_.peer();
+    if (machine_.state() != CallState::Ringing) {
+        return; // answered before the hello arrived: nothing left to announce
+    }
+    if (service_ != nullptr) {
+        service_->propertiesChanged(); // Sas
+        service_->incomingCall(peer, call_->peerFingerprint, call_->sas);
+    }
+    if (config_.autoAnswers(peer)) {
+        const CallId id = call_->id;
         loop_.addTimer(std::chrono::milliseconds(0), [this, id] {
             if (machine_.state() == CallState::Ringing && sameCall(id)) {
                 LOG_INFO("auto-answering");
@@ -369,6 +390,24 @@ void CallManager::handleIncoming(const msg::IncomingCall& m) {
             }
         });
     }
+}
+
+void CallManager::startHandshake() {
+    auto hs = Handshake::create(HandshakeRole::Caller, identity_, call_->id, {config_.cipher});
+    if (!hs.ok()) {
+        failCall(hs.status().toString());
+        return;
+    }
+    call_->handshake.emplace(std::move(*hs));
+    auto hello = call_->handshake->start();
+    if (!hello.ok()) {
+        failCall(hello.status().toString());
+        return;
+    }
+    msg::E2eHandshake out;
+    out.callId = call_->id;
+    out.bytes = std::move(*hello);
+    relay_.send(out);
 }
 
 void CallManager::handleCallStarted(const msg::CallStarted& m) {
@@ -384,27 +423,13 @@ void CallManager::handleCallStarted(const msg::CallStarted& m) {
         }
         call_->answered = true;
         call_->answeredAt = std::chrono::steady_clock::now();
-        auto hs = Handshake::create(HandshakeRole::Caller, identity_, call_->id, {config_.cipher});
-        if (!hs.ok()) {
-            failCall(hs.status().toString());
-            return;
-        }
-        call_->handshake.emplace(std::move(*hs));
-        auto hello = call_->handshake->start();
-        if (!hello.ok()) {
-            failCall(hello.status().toString());
-            return;
-        }
-        msg::E2eHandshake out;
-        out.callId = call_->id;
-        out.bytes = std::move(*hello);
-        relay_.send(out);
         notifyState();
     }
     stats_ = CallStats{};
     if (statsTimer_ == 0) {
         statsTimer_ = loop_.addRepeatingTimer(kStatsInterval, [this] { updateStats(); });
     }
+    maybeStartMedia();
 }
 
 void CallManager::handleHangup(const msg::Hangup& m) {
@@ -415,8 +440,11 @@ void CallManager::handleHangup(const msg::Hangup& m) {
 }
 
 void CallManager::handleHandshake(const msg::E2eHandshake& m) {
-    if (!sameCall(m.callId) || !call_->started) {
-        return;
+    // The handshake runs while the call rings (the caller starts it on
+    // Ringing), so both sides know the SAS before anyone answers; the media
+    // waits for CallStarted.
+    if (!sameCall(m.callId) || call_->keys || call_->pipeline) {
+        return; // not ours, or already finished (takeResult() leaves done() false)
     }
     if (call_->caller) {
         if (!call_->handshake || call_->handshake->done()) {
@@ -431,6 +459,7 @@ void CallManager::handleHandshake(const msg::E2eHandshake& m) {
         out.callId = call_->id;
         out.bytes = std::move(*confirm);
         relay_.send(out);
+        call_->sas = call_->handshake->sas();
         finishHandshake();
         return;
     }
@@ -452,6 +481,8 @@ void CallManager::handleHandshake(const msg::E2eHandshake& m) {
         out.callId = call_->id;
         out.bytes = std::move(*reply);
         relay_.send(out);
+        call_->sas = call_->handshake->sas();
+        announceIncoming();
         return;
     }
     if (call_->handshake->done()) {
@@ -481,7 +512,20 @@ void CallManager::finishHandshake() {
     }
     LOG_INFO("end-to-end keys agreed with %s (%s, SAS %s)", machine_.peer().c_str(),
              std::string(cipherSuiteName(result->suite)).c_str(), result->sas.c_str());
-    if (Status s = startMedia(std::move(*result)); !s.ok()) {
+    call_->keys.emplace(std::move(*result));
+    if (service_ != nullptr) {
+        service_->propertiesChanged(); // Sas
+    }
+    maybeStartMedia();
+}
+
+void CallManager::maybeStartMedia() {
+    if (!call_ || !call_->started || !call_->keys || call_->pipeline) {
+        return;
+    }
+    HandshakeResult keys = std::move(*call_->keys);
+    call_->keys.reset();
+    if (Status s = startMedia(std::move(keys)); !s.ok()) {
         failCall("audio: " + s.toString());
     }
 }
@@ -664,9 +708,11 @@ void CallManager::updateStats() {
         s.fecRecoveredFrames = p.jitter.framesFecRecovered;
         s.fecActive = p.fecActive;
         s.peerLossPercent = p.peerLossPercent;
+        s.latencyP50Ms = s.latencyMs;
+        s.latencyP99Ms = std::chrono::duration<double, std::milli>(p.latency.p99).count();
+        s.packetsRejected = p.packetsDropped;
         s.framesPlayed = p.framesPlayed;
         s.packetsReceived = p.packetsReceived;
-        s.packetsRejected = p.packetsDropped;
         s.packetsLost = p.jitter.packetsLost;
         s.bufferDelayMs = std::chrono::duration<double, std::milli>(p.jitter.currentDelay).count();
         s.xruns = p.capture.xruns + p.playback.xruns;
@@ -687,10 +733,12 @@ bool CallManager::audioHealthy() {
     if (!call_ || !call_->pipeline) {
         return true;
     }
+    // Both real-time threads must move: a recorder stuck in a capture read
+    // (the peer hears nothing) is as much a hang as a stuck player.
     const AudioPipelineStats p = call_->pipeline->stats();
-    const uint64_t progress = p.framesCaptured + p.framesPlayed;
-    const bool moved = progress != lastProgress_;
-    lastProgress_ = progress;
+    const bool moved = p.framesCaptured != lastCaptured_ && p.framesPlayed != lastPlayed_;
+    lastCaptured_ = p.framesCaptured;
+    lastPlayed_ = p.framesPlayed;
     return moved;
 }
 

@@ -55,7 +55,8 @@ public:
     void onRelayMessage(const msg::Message& message);
     void onRelayLost();
 
-    /// True unless a call's audio threads stopped making progress (for the watchdog).
+    /// True unless a call's recorder or player made no progress since the
+    /// last call of this (for the watchdog, called every WATCHDOG_USEC / 2).
     bool audioHealthy();
     /// Ends any call (SIGTERM): hangs up at the relay and stops the audio.
     void shutdown();
@@ -72,6 +73,12 @@ private:
         bool started = false;        ///< CallStarted arrived
         uint64_t sessionId = 0;
         std::optional<Handshake> handshake;
+        /// The short authentication string, once both hellos are known.
+        std::string sas;
+        /// The finished handshake's keys, until CallStarted gives the session.
+        std::optional<HandshakeResult> keys;
+        /// IncomingCall was signalled (callee; it waits for the SAS).
+        bool announced = false;
         std::unique_ptr<UdpTransport> transport;
         std::unique_ptr<AudioPipeline> pipeline;
         std::string cipher;
@@ -98,7 +105,13 @@ private:
     bool sameCall(const CallId& id) const;
     /// Checks a peer key against the pins; false (and the call is ended) when it changed.
     bool checkPin(const std::string& peer, const std::string& fingerprint);
+    /// Caller: sends the CallerHello (on Ringing, so the SAS is known while ringing).
+    void startHandshake();
+    /// Callee: the SAS is known; signals IncomingCall and auto-answers.
+    void announceIncoming();
     void finishHandshake();
+    /// Starts the media once both the keys and the session id are there.
+    void maybeStartMedia();
     Status startMedia(HandshakeResult result);
     void stopMedia();
     /// Ends the call locally: optionally tells the relay, stops media, reports.
@@ -124,7 +137,8 @@ private:
     EventLoop::TimerId awayTimer_ = 0;
     /// A call we hung up before the relay gave it an id: cancel it when Ringing arrives.
     std::string cancelledCallee_;
-    uint64_t lastProgress_ = 0;
+    uint64_t lastCaptured_ = 0; ///< audio progress at the last audioHealthy()
+    uint64_t lastPlayed_ = 0;
 };
 
 } // namespace voice

@@ -66,9 +66,11 @@ std::map<std::string, sdbus::Variant> statsToDbus(const std::optional<CallStats>
     out["codec"] = sdbus::Variant(stats->codec);
     out["cipher"] = sdbus::Variant(stats->cipher);
     out["duration_s"] = sdbus::Variant(stats->durationS);
+    out["latency_p50_ms"] = sdbus::Variant(stats->latencyP50Ms);
+    out["latency_p99_ms"] = sdbus::Variant(stats->latencyP99Ms);
+    out["packets_rejected"] = sdbus::Variant(stats->packetsRejected);
     out["frames_played"] = sdbus::Variant(stats->framesPlayed);
     out["packets_received"] = sdbus::Variant(stats->packetsReceived);
-    out["packets_rejected"] = sdbus::Variant(stats->packetsRejected);
     out["packets_lost"] = sdbus::Variant(stats->packetsLost);
     out["buffer_delay_ms"] = sdbus::Variant(stats->bufferDelayMs);
     out["xruns"] = sdbus::Variant(stats->xruns);
@@ -132,6 +134,7 @@ std::map<std::string, sdbus::Variant> DBusService::Status() {
         out["name"] = sdbus::Variant(s.name);
         out["fingerprint"] = sdbus::Variant(s.fingerprint);
         out["stats"] = sdbus::Variant(statsToDbus(s.stats));
+        out["sas"] = sdbus::Variant(s.sas);
         return out;
     });
 }
@@ -188,6 +191,10 @@ std::string DBusService::Fingerprint() {
     return guarded("Fingerprint", [&] { return snapshot().fingerprint; });
 }
 
+std::string DBusService::Sas() {
+    return guarded("Sas", [&] { return snapshot().sas; });
+}
+
 std::map<std::string, sdbus::Variant> DBusService::Stats() {
     return guarded("Stats", [&] { return statsToDbus(snapshot().stats); });
 }
@@ -214,6 +221,9 @@ void DBusService::publish() {
         }
         if (now.fingerprint != published_.fingerprint) {
             changed.emplace_back("Fingerprint");
+        }
+        if (now.sas != published_.sas) {
+            changed.emplace_back("Sas");
         }
         if (now.stats != published_.stats) {
             changed.emplace_back("Stats");

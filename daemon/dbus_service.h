@@ -65,7 +65,7 @@ public:
     void stateChanged();
     /// Call statistics changed: PropertiesChanged(Stats) if they differ.
     void statsUpdated();
-    /// Registered, Muted, Name or Fingerprint changed.
+    /// Registered, Muted, Name, Fingerprint or Sas changed.
     void propertiesChanged();
     /// A peer rings us: emits IncomingCall. Call stateChanged() first so
     /// State already reads "ringing" when the signal arrives.
@@ -97,6 +97,7 @@ private:
     bool Muted() override;
     std::string Name() override;
     std::string Fingerprint() override;
+    std::string Sas() override;
     std::map<std::string, sdbus::Variant> Stats() override;
 
     CallSnapshot snapshot();

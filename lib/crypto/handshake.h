@@ -89,6 +89,13 @@ public:
     Status onConfirm(std::span<const uint8_t> bytes);
 
     bool done() const { return state_ == State::Done; }
+    /// The short authentication string, known once onPeerHello() succeeded
+    /// (on either side, so the callee has it before the Confirm and before
+    /// the user answers); empty before that and after takeResult(). Derived
+    /// from the shared secret with the transcript hash as salt, so both
+    /// sides show the same six digits only if nobody in the middle
+    /// substituted a key.
+    const std::string& sas() const { return result_.sas; }
     bool failed() const { return state_ == State::Failed; }
 
     /// Once done(): the keys and peer facts, handed over exactly once.

@@ -108,6 +108,27 @@ TEST_F(AHandshake, GivesBothSidesMatchingKeysSasAndEachOthersIdentity) {
     EXPECT_FALSE(caller.takeResult().ok());
 }
 
+TEST_F(AHandshake, ShowsTheSasToBothSidesAsSoonAsBothHellosAreKnown) {
+    // The daemon shows the SAS while the call rings, before the Confirm.
+    auto caller = make(HandshakeRole::Caller, *alice);
+    auto callee = make(HandshakeRole::Callee, *bob);
+    auto hello = caller.start();
+    ASSERT_TRUE(hello.ok());
+    EXPECT_EQ(caller.sas(), "");
+    auto reply = callee.onPeerHello(*hello);
+    ASSERT_TRUE(reply.ok());
+    ASSERT_EQ(callee.sas().size(), 6u);
+    EXPECT_FALSE(callee.done());
+    auto confirm = caller.onPeerHello(*reply);
+    ASSERT_TRUE(confirm.ok());
+    EXPECT_EQ(caller.sas(), callee.sas());
+    const std::string shown = callee.sas();
+    ASSERT_TRUE(callee.onConfirm(*confirm).ok());
+    auto b = callee.takeResult();
+    ASSERT_TRUE(b.ok());
+    EXPECT_EQ(b->sas, shown);
+}
+
 TEST_F(AHandshake, UsesTheCalleesPreferredSuiteAmongThoseOffered) {
     auto caller = make(HandshakeRole::Caller, *alice,
                        {CipherSuite::Aes256Gcm, CipherSuite::Aes256CbcHmacSha256});

@@ -428,8 +428,11 @@ TEST_F(AVoiceService, VoicectlStatusJsonShowsTheCallAndItsStats) {
         stats.codec = "opus";
         stats.cipher = "aes-256-gcm";
         stats.durationS = 12;
+        stats.latencyP50Ms = 42.5;
+        stats.latencyP99Ms = 61.5;
+        stats.packetsRejected = 3;
         control_.setStats(stats);
-        control_.ring("carol", "", "");
+        control_.ring("carol", "", "042917");
         (void)control_.answer();
     });
     const CtlRun r = voicectl({"status", "--json"});
@@ -448,11 +451,17 @@ TEST_F(AVoiceService, VoicectlStatusJsonShowsTheCallAndItsStats) {
     EXPECT_EQ(j["stats"]["codec"], "opus");
     EXPECT_EQ(j["stats"]["cipher"], "aes-256-gcm");
     EXPECT_EQ(j["stats"]["duration_s"], 12);
+    EXPECT_DOUBLE_EQ(j["stats"]["latency_p50_ms"].get<double>(), 42.5);
+    EXPECT_DOUBLE_EQ(j["stats"]["latency_p99_ms"].get<double>(), 61.5);
+    EXPECT_EQ(j["stats"]["packets_rejected"], 3);
+    EXPECT_EQ(j["sas"], "042917");
 
     const CtlRun text = voicectl({"status"});
     ASSERT_EQ(text.code, 0) << text.err;
     EXPECT_NE(text.out.find("state:       in-call"), std::string::npos) << text.out;
     EXPECT_NE(text.out.find("latency:     42.5 ms"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("latency p99: 61.5 ms"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("code:        042917"), std::string::npos) << text.out;
 }
 
 TEST_F(AVoiceService, VoicectlStatusShowsNoStatsWhenIdle) {
@@ -462,6 +471,7 @@ TEST_F(AVoiceService, VoicectlStatusShowsNoStatsWhenIdle) {
     EXPECT_EQ(j["state"], "idle");
     EXPECT_TRUE(j["stats"].is_object());
     EXPECT_TRUE(j["stats"].empty());
+    EXPECT_EQ(j["sas"], "");
 }
 
 TEST_F(AVoiceService, VoicectlMonitorPrintsSignalsAsTheyHappen) {

@@ -22,8 +22,9 @@ CallResult ScriptedCallControl::apply(const CallEvent& event) {
 }
 
 void ScriptedCallControl::ring(const std::string& peer, const std::string& peerFingerprint,
-                               const std::string& sas) {
+                               const std::string& callSas) {
     if (apply(CallEvent::incoming(peer)).ok() && service) {
+        sas = callSas;
         service->incomingCall(peer, peerFingerprint, sas);
     }
 }
@@ -110,6 +111,9 @@ CallSnapshot ScriptedCallControl::snapshot() const {
     s.fingerprint = fingerprint;
     if (machine.state() == CallState::InCall) {
         s.stats = stats;
+    }
+    if (machine.state() != CallState::Idle) {
+        s.sas = sas;
     }
     return s;
 }

@@ -34,6 +34,7 @@ public:
     std::string name = "alice";
     std::string fingerprint = "0123 4567 89ab cdef 0123 4567 89ab cdef";
     std::optional<CallStats> stats;
+    std::string sas; ///< of the current call (set by ring()); shown while not idle
 
     // ---- what happened ----
     std::vector<std::string> log; ///< "call bob", "trust bob <fp>", "hangup", ...

@@ -1,0 +1,116 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# End-to-end call bench: a real voice-relayd and two voiced (alice, bob) on
+# loopback with paced PulseAudio null devices, one call per configuration
+# (Opus 20 ms, Opus 10 ms, PCM 5 ms; Opus at the default complexity 5).
+# Reports per call:
+#  - one-way latency p50/p99, capture timestamp at the sender to playout at
+#    the receiver, device buffers excluded (both daemons read one clock),
+#    from each receiver's Status stats (latency_p50_ms / latency_p99_ms, the
+#    whole call's histogram);
+#  - CPU per daemon in % of one core: utime + stime from /proc/PID/stat
+#    over the call (from in-call to just before the hangup), divided by the
+#    wall time; the daemon's control thread is included.
+#
+# usage: [THREADS=1] bench/e2e_call_bench.sh [--seconds N] [BUILD_DIR]
+#        (THREADS=1 also lists alice's busiest threads)
+#        (BUILD_DIR defaults to ./build; needs pulseaudio, dbus-daemon, sox)
+# Wired into meson as a benchmark: `meson test -C build --benchmark e2e_call_bench`
+# (10 s calls there; run the script by hand for the 60 s figures).
+set -u
+SECONDS_PER_CALL=60
+while [ $# -gt 0 ]; do
+    case $1 in
+    --seconds) SECONDS_PER_CALL=$2; shift 2 ;;
+    --seconds=*) SECONDS_PER_CALL=${1#--seconds=}; shift ;;
+    -h|--help) sed -n 2,19p "$0"; exit 0 ;;
+    *) break ;;
+    esac
+done
+BUILD=${1:-build}
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$(cd "$BUILD" && pwd) || exit 2
+
+# Re-run under a private session bus and PulseAudio unless already there.
+if [ -z "${VOICE_PULSE_DIR:-}" ] && [ -z "${VOICE_PULSE_UNAVAILABLE:-}" ]; then
+    exec dbus-run-session -- bash "$SRC/tests/tools/with-pulse.sh" \
+        bash "$0" --seconds "$SECONDS_PER_CALL" "$BUILD"
+fi
+if [ -n "${VOICE_PULSE_UNAVAILABLE:-}" ]; then
+    echo "e2e_call_bench: $VOICE_PULSE_UNAVAILABLE" >&2
+    exit 77
+fi
+
+RELAYD=$BUILD/relay/voice-relayd VOICED=$BUILD/daemon/voiced VOICECTL=$BUILD/ctl/voicectl
+T=$(mktemp -d /tmp/voice-bench-XXXXXX)
+. "$SRC/tests/tools/voice-env.sh"
+cleanup() {
+    voice_env_stop
+    if [ "${KEEP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
+}
+trap cleanup EXIT
+fail() {
+    echo "e2e_call_bench: $*" >&2
+    for f in "$T"/*.log; do echo "==== $f" >&2; tail -n 20 "$f" >&2; done
+    exit 1
+}
+
+relay_config
+start_relay
+declare -A TONE=([alice]=440 [bob]=660) SINK=([alice]=a_spk [bob]=b_spk)
+for u in alice bob; do
+    sox -n -r 48000 -c 1 -b 16 -e signed-integer -t raw "$T/$u.in.raw" \
+        synth $((SECONDS_PER_CALL + 30)) sine "${TONE[$u]}" vol 0.5
+    setup_user $u "$T/$u.in.raw" pulse:silence "pulse:${SINK[$u]}"
+done
+cp "$T/alice/cfg/voiced/voiced.conf" "$T/alice.base.conf"
+cp "$T/bob/cfg/voiced/voiced.conf" "$T/bob.base.conf"
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+stats_of() { # stats_of USER -> "p50 p99 loss concealed"
+    ctl "$1" status --json | python3 -c 'import json,sys; s=json.load(sys.stdin)["stats"]
+print("%.1f %.1f %.2f %d" % (s["latency_p50_ms"], s["latency_p99_ms"], s["loss_percent"], s["concealed_frames"]))'
+}
+HZ=$(getconf CLK_TCK)
+
+printf "%-10s %-22s %-22s %-18s %-18s\n" config "alice->bob p50/p99 ms" "bob->alice p50/p99 ms" \
+    "cpu alice %core" "cpu bob %core"
+run() { # run NAME CODEC FRAME
+    local name=$1 codec=$2 frame=$3 u
+    for u in alice bob; do
+        { cat "$T/$u.base.conf"; echo "codec = $codec"; echo "frame = $frame"; } \
+            >"$T/$u/cfg/voiced/voiced.conf"
+    done
+    start_voiced alice
+    start_voiced bob --auto-answer alice
+    for u in alice bob; do waitfor 30 is_registered $u || fail "$u did not register"; done
+    ctl alice call bob >/dev/null || fail "$name: call failed"
+    waitfor 10 in_state bob in-call || fail "$name: bob not in call"
+    local a0 b0 t0 a1 b1 t1
+    a0=$(cpu_ticks ${VOICED_PID[alice]}); b0=$(cpu_ticks ${VOICED_PID[bob]}); t0=$(date +%s.%N)
+    sleep "$SECONDS_PER_CALL"
+    a1=$(cpu_ticks ${VOICED_PID[alice]}); b1=$(cpu_ticks ${VOICED_PID[bob]}); t1=$(date +%s.%N)
+    if [ -n "${THREADS:-}" ]; then # THREADS=1: alice's threads, CPU ticks since start
+        for f in /proc/${VOICED_PID[alice]}/task/*/stat; do
+            awk '{print $14 + $15, $2}' "$f"
+        done | sort -rn | head -8 | tr '\n' ' '
+        echo
+    fi
+    sleep 1.2 # one more stats update
+    local sa sb
+    sb=$(stats_of bob)   # bob's player: alice -> bob
+    sa=$(stats_of alice) # alice's player: bob -> alice
+    ctl alice hangup >/dev/null
+    for u in alice bob; do kill ${VOICED_PID[$u]}; wait ${VOICED_PID[$u]} 2>/dev/null; done
+    read -r bp50 bp99 bloss bconc <<<"$sb"
+    read -r ap50 ap99 aloss aconc <<<"$sa"
+    local cpua cpub
+    cpua=$(python3 -c "print('%.2f' % (100.0 * ($a1 - $a0) / $HZ / ($t1 - $t0)))")
+    cpub=$(python3 -c "print('%.2f' % (100.0 * ($b1 - $b0) / $HZ / ($t1 - $t0)))")
+    printf "%-10s %-22s %-22s %-18s %-18s\n" "$name" "$bp50 / $bp99" "$ap50 / $ap99" "$cpua" "$cpub"
+    echo "           (loss % alice $aloss, bob $bloss; concealed frames alice $aconc, bob $bconc)"
+}
+run opus-20 opus 20ms
+run opus-10 opus 10ms
+run pcm-5 pcm 5ms
+echo "calls of $SECONDS_PER_CALL s; targets: opus-20 p50 <= 28 ms, pcm-5 p50 <= 10 ms, cpu <= 2 %"
