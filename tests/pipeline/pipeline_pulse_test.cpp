@@ -10,6 +10,7 @@
 #include "pipeline/loopback_transport.h"
 #include "pipeline_test_support.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -224,7 +225,45 @@ TEST_P(PipelinesOnPulseAudio, BobPlaysAliceSignalWithoutXruns) {
                 (static_cast<double>(offset) - kRate * kLeadIn) * 1000.0 / kRate, whole, equal,
                 signal.size());
     if (GetParam().codec == CodecId::Pcm) {
-        EXPECT_EQ(equal, signal.size()) << "PCM is lossless: the played samples are alice's";
+        // PCM is lossless: every frame bob played from a packet is alice's, bit
+        // for bit. A packet late on a loaded machine is concealed, and a frame
+        // inserted or dropped to move the delay shifts all that follows by a
+        // whole frame; the jitter buffer counts each. So compare frame by frame,
+        // finding the place again after such a shift, and allow only the frames
+        // those counted events touch (two signal frames each, as packet and
+        // signal frame boundaries need not coincide).
+        const auto frame = static_cast<size_t>(kRate * GetParam().frame.count() / 1000000);
+        const auto matchesAt = [&](size_t f, long shift) {
+            const long pos = static_cast<long>(offset + f * frame) + shift;
+            if (pos < 0 || static_cast<size_t>(pos) + frame > out.size()) {
+                return false;
+            }
+            return std::equal(signal.begin() + static_cast<long>(f * frame),
+                              signal.begin() + static_cast<long>((f + 1) * frame),
+                              out.begin() + pos);
+        };
+        const size_t frames = signal.size() / frame;
+        size_t matched = 0;
+        long shift = 0;
+        for (size_t f = 0; f < frames; ++f) {
+            if (matchesAt(f, shift)) {
+                ++matched;
+                continue;
+            }
+            for (long d : {1L, -1L, 2L, -2L, 3L, -3L}) {
+                if (matchesAt(f, shift + d * static_cast<long>(frame))) {
+                    shift += d * static_cast<long>(frame);
+                    ++matched;
+                    break;
+                }
+            }
+        }
+        const uint64_t events = jb.framesConcealed + jb.framesInserted + jb.packetsDiscarded;
+        std::printf("[ PIPELINE ] %s: %zu of %zu frames bit-exact, %llu jitter-buffer events\n",
+                    GetParam().name, matched, frames, static_cast<unsigned long long>(events));
+        EXPECT_LE(frames - matched, 2 * events)
+            << "PCM is lossless: every played frame not concealed is alice's";
+        EXPECT_GT(matched, frames * 9 / 10);
     } else {
         EXPECT_GE(whole, 0.9);
     }
