@@ -72,21 +72,37 @@ inline bool waitUntil(const std::function<bool()>& condition,
     return true;
 }
 
-/// Threads of this process now. Call it once before taking a baseline:
-/// runtimes start helper threads lazily (ThreadSanitizer's on the first
-/// thread created), so it first creates and joins one thread.
-inline size_t threadCount() {
-    static const bool warmedUp = [] {
-        std::thread([] {}).join();
-        return true;
-    }();
-    (void)warmedUp;
+/// Threads of this process in /proc/self/task now.
+inline size_t tasksNow() {
     size_t n = 0;
     if (DIR* d = opendir("/proc/self/task")) {
         while (dirent* e = readdir(d)) {
             n += e->d_name[0] != '.';
         }
         closedir(d);
+    }
+    return n;
+}
+
+/// Threads of this process, once the count holds still. Runtimes start helper
+/// threads lazily (ThreadSanitizer's on the first thread created), so it first
+/// creates and joins one thread. A joined thread can still be listed in
+/// /proc/self/task for a moment (join returns when the kernel clears its tid,
+/// before the task is gone), so the count is read until three reads 5 ms
+/// apart agree, for at most a second.
+inline size_t threadCount() {
+    static const bool warmedUp = [] {
+        std::thread([] {}).join();
+        return true;
+    }();
+    (void)warmedUp;
+    size_t n = tasksNow();
+    int same = 0;
+    for (int i = 0; i < 200 && same < 2; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        const size_t again = tasksNow();
+        same = again == n ? same + 1 : 0;
+        n = again;
     }
     return n;
 }
