@@ -8,26 +8,8 @@
 set -u
 RELAYD=$1 VOICED=$2 VOICECTL=$3 ANALYZE=$4
 
-if [ -n "${VOICE_PULSE_UNAVAILABLE:-}" ]; then
-    echo "SKIP: $VOICE_PULSE_UNAVAILABLE"
-    exit 77
-fi
-for tool in sox dbus-daemon python3; do
-    command -v $tool >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
-done
-
-T=$(mktemp -d /tmp/voice-e2e-XXXXXX)
 . "$(dirname "$0")/../tools/voice-env.sh"
-cleanup() {
-    voice_env_stop
-    if [ "${KEEP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
-}
-trap cleanup EXIT
-fail() {
-    echo "FAIL: $*" >&2
-    for f in "$T"/*.log; do echo "==== $f" >&2; tail -n 40 "$f" >&2; done
-    exit 1
-}
+voice_env_begin e2e
 relay_config
 
 # Users: name, tone (Hz) and speaker sink.

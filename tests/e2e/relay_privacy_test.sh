@@ -13,26 +13,8 @@ set -u
 RELAYD=$1 VOICED=$2 VOICECTL=$3
 HERE=$(dirname "$0")
 
-if [ -n "${VOICE_PULSE_UNAVAILABLE:-}" ]; then
-    echo "SKIP: $VOICE_PULSE_UNAVAILABLE"
-    exit 77
-fi
-for tool in sox dbus-daemon python3; do
-    command -v $tool >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
-done
-
-T=$(mktemp -d /tmp/voice-privacy-XXXXXX)
 . "$HERE/../tools/voice-env.sh"
-cleanup() {
-    voice_env_stop
-    if [ "${KEEP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
-}
-trap cleanup EXIT
-fail() {
-    echo "FAIL: $*" >&2
-    for f in "$T"/*.log; do echo "==== $f" >&2; tail -n 40 "$f" >&2; done
-    exit 1
-}
+voice_env_begin privacy
 
 # The relay announces its own port for media: it listens on 127.0.0.2 and
 # the proxy takes the same port on 127.0.0.1, where the users' config points.

@@ -14,21 +14,8 @@ RELAYD=$1 VOICED=$2 VOICECTL=$3 ANALYZE=$4 RESUMED=$5
 RESTARTS=${RESTARTS:-1}
 BOUND_S=2.0 # issue 8: audio resumes within 2 s of the restart
 
-if [ -n "${VOICE_PULSE_UNAVAILABLE:-}" ]; then
-    echo "SKIP: $VOICE_PULSE_UNAVAILABLE"
-    exit 77
-fi
-for tool in sox dbus-daemon python3; do
-    command -v $tool >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
-done
-
-T=$(mktemp -d /tmp/voice-resume-XXXXXX)
 . "$(dirname "$0")/../tools/voice-env.sh"
-cleanup() {
-    voice_env_stop
-    if [ "${KEEP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
-}
-trap cleanup EXIT
+voice_env_begin resume
 fail() {
     echo "FAIL: $*" >&2
     for f in "$T"/*.log "$T"/*.monitor; do echo "==== $f" >&2; tail -n 40 "$f" >&2; done

@@ -11,28 +11,14 @@
 set -u
 RELAYD=$1 VOICED=$2 VOICECTL=$3
 
-if [ -n "${VOICE_PULSE_UNAVAILABLE:-}" ]; then
-    echo "SKIP: $VOICE_PULSE_UNAVAILABLE"
-    exit 77
-fi
-for tool in sox dbus-daemon python3; do
-    command -v $tool >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
-done
-
-T=$(mktemp -d /tmp/voice-watchdog-XXXXXX)
 . "$(dirname "$0")/../tools/voice-env.sh"
+voice_env_begin watchdog
 STOPPED=0
 cleanup() {
     [ "$STOPPED" = 1 ] && kill -CONT $FEEDER
-    voice_env_stop
-    if [ "${KEEP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
+    voice_env_exit
 }
 trap cleanup EXIT
-fail() {
-    echo "FAIL: $*" >&2
-    for f in "$T"/*.log; do echo "==== $f" >&2; tail -n 40 "$f" >&2; done
-    exit 1
-}
 
 python3 - "$T/notify.sock" "$T/notify.txt" <<'PY' &
 import socket, sys, time

@@ -15,21 +15,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 DURATION=${NETFAULT_SECONDS:-60}
 SEED=${SEED:-1}
 
-if [ -n "${VOICE_PULSE_UNAVAILABLE:-}" ]; then
-    echo "SKIP: $VOICE_PULSE_UNAVAILABLE"
-    exit 77
-fi
-for tool in sox dbus-daemon python3; do
-    command -v $tool >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
-done
-
-T=$(mktemp -d /tmp/voice-netfault-XXXXXX)
 . "$HERE/../tools/voice-env.sh"
-cleanup() {
-    voice_env_stop
-    if [ "${KEEP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
-}
-trap cleanup EXIT
+voice_env_begin netfault
 fail() {
     echo "FAIL: $*" >&2
     for f in "$T"/*.log; do

@@ -5,7 +5,8 @@
 # and a private dbus-daemon of its own: two daemons cannot both own
 # org.voiced.Voice1 on one bus.
 #
-# Before using them set: T (a scratch dir), RELAYD, VOICED, VOICECTL.
+# Before using them set: T (a scratch dir, or call voice_env_begin), RELAYD,
+# VOICED, VOICECTL.
 # They fill PIDS (processes to stop), BUS_PIDS, BUS[user], VOICED_PID[user],
 # RELAY_PID and PORT. The caller defines fail() and traps voice_env_stop.
 #
@@ -14,6 +15,36 @@
 PIDS=()
 BUS_PIDS=()
 declare -A BUS VOICED_PID
+
+# voice_env_begin NAME: the start of a test script. Skips it (exit 77) when
+# the private PulseAudio or a tool is missing, makes the scratch dir T
+# (/tmp/voice-NAME-*), stops everything and removes T on exit (KEEP=1 keeps
+# it), and defines fail MESSAGE (the message and each log's tail, exit 1)
+# unless the script has its own. A script may replace the trap or fail after.
+voice_env_begin() {
+    if [ -n "${VOICE_PULSE_UNAVAILABLE:-}" ]; then
+        echo "SKIP: $VOICE_PULSE_UNAVAILABLE"
+        exit 77
+    fi
+    local tool
+    for tool in sox dbus-daemon python3; do
+        command -v $tool >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
+    done
+    T=$(mktemp -d "/tmp/voice-$1-XXXXXX")
+    trap voice_env_exit EXIT
+    declare -F fail >/dev/null || fail() {
+        echo "FAIL: $*" >&2
+        local f
+        for f in "$T"/*.log; do echo "==== $f" >&2; tail -n 40 "$f" >&2; done
+        exit 1
+    }
+}
+
+# The EXIT trap of voice_env_begin.
+voice_env_exit() {
+    voice_env_stop
+    if [ "${KEEP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
+}
 
 # Stops every process started here and waits for them.
 voice_env_stop() {
