@@ -64,6 +64,24 @@ protected:
         return {{*a, *ta}, {*b, *tb}};
     }
 
+    /// Pins the relay to its port, connects a call from alice to bob, kills
+    /// the relay with SIGKILL (their connections die with it) and starts it
+    /// again; alice and bob are not connected afterwards.
+    std::pair<Side, Side> callThenRestartTheRelay() {
+        const uint16_t port = relay.port();
+        relay.rewriteConfig(std::string(kConfig) + "listen = 127.0.0.1:" + std::to_string(port) +
+                            "\n");
+        auto alice = registered("alice", aliceId);
+        auto bob = registered("bob", bobId);
+        auto sides = connectCall(*alice, *bob, "bob");
+        relay.sendSignal(SIGKILL);
+        EXPECT_TRUE(waitUntil([&] { return !relay.running(); }));
+        bob.reset();
+        alice.reset();
+        EXPECT_TRUE(relay.start());
+        return sides;
+    }
+
     static msg::Resume resumeWith(const msg::ResumeToken& t) {
         msg::Resume r;
         r.callId = t.callId;
@@ -251,17 +269,9 @@ TEST_F(ARelayResumingCalls, EndsTheCallWithPeerLostWhenAPartyDoesNotComeBack) {
 }
 
 TEST_F(ARelayResumingCalls, LetsASideResumeAgainWhileTheOtherIsStillAwayAfterARestart) {
-    const uint16_t port = relay.port();
-    relay.rewriteConfig(std::string(kConfig) + "listen = 127.0.0.1:" + std::to_string(port) + "\n");
+    auto [a, b] = callThenRestartTheRelay();
+    ASSERT_TRUE(relay.running());
     auto alice = registered("alice", aliceId);
-    auto bob = registered("bob", bobId);
-    auto [a, b] = connectCall(*alice, *bob, "bob");
-    relay.sendSignal(SIGKILL);
-    ASSERT_TRUE(waitUntil([&] { return !relay.running(); }));
-    bob.reset();
-    alice.reset();
-    ASSERT_TRUE(relay.start());
-    alice = registered("alice", aliceId);
     ASSERT_TRUE(alice->send(resumeWith(a.token)));
     auto fresh = alice->expectResumeToken();
     ASSERT_TRUE(fresh);
@@ -269,7 +279,7 @@ TEST_F(ARelayResumingCalls, LetsASideResumeAgainWhileTheOtherIsStillAwayAfterARe
     alice = registered("alice", aliceId);
     ASSERT_TRUE(alice->send(resumeWith(*fresh)));
     ASSERT_TRUE(alice->expectResumeToken()) << alice->lastUnexpected();
-    bob = registered("bob", bobId);
+    auto bob = registered("bob", bobId);
     ASSERT_TRUE(bob->send(resumeWith(b.token)));
     ASSERT_TRUE(bob->expectResumeToken()) << bob->lastUnexpected();
     uint64_t seq = 0;
@@ -278,17 +288,9 @@ TEST_F(ARelayResumingCalls, LetsASideResumeAgainWhileTheOtherIsStillAwayAfterARe
 }
 
 TEST_F(ARelayResumingCalls, EndsAResumedCallWhenTheOtherPartyNeverResumesAfterARestart) {
-    const uint16_t port = relay.port();
-    relay.rewriteConfig(std::string(kConfig) + "listen = 127.0.0.1:" + std::to_string(port) + "\n");
+    auto [a, b] = callThenRestartTheRelay();
+    ASSERT_TRUE(relay.running());
     auto alice = registered("alice", aliceId);
-    auto bob = registered("bob", bobId);
-    auto [a, b] = connectCall(*alice, *bob, "bob");
-    relay.sendSignal(SIGKILL);
-    ASSERT_TRUE(waitUntil([&] { return !relay.running(); }));
-    bob.reset();
-    alice.reset();
-    ASSERT_TRUE(relay.start());
-    alice = registered("alice", aliceId);
     ASSERT_TRUE(alice->send(resumeWith(a.token)));
     ASSERT_TRUE(alice->expectResumeToken());
     auto h = alice->expect<msg::Hangup>(15s);
