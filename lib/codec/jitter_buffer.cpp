@@ -228,7 +228,12 @@ void JitterBuffer::updateEstimates(uint64_t ext, const QueuedPacket& packet) {
         currentBlockMin_ = std::min(currentBlockMin_, transit);
     }
 
-    // Peak of the transit above that minimum: up at once, down slowly.
+    // Peak of the transit above that minimum: up at once, down slowly. The
+    // target follows the second-highest recent value, so one packet held up
+    // alone (a sender or relay that was not scheduled for 30 ms on a busy
+    // host) costs one concealed frame instead of raising the delay of every
+    // frame for the seconds the peak takes to decay; a second late packet
+    // while the first is remembered shows real jitter and the target jumps.
     const int64_t relative = std::min(transit - minTransitNs(), maxDelayNs_);
     if (arrival > peakUpdatedNs_) {
         // Cap the elapsed time so the product cannot overflow (arrival is a
@@ -236,10 +241,16 @@ void JitterBuffer::updateEstimates(uint64_t ext, const QueuedPacket& packet) {
         // already takes any peak to zero.
         const int64_t elapsed = std::min<int64_t>(arrival - peakUpdatedNs_, 100 * kNanosPerSecond);
         const int64_t decay = elapsed * kPeakDecayPerSecond.count() / kNanosPerSecond;
+        highestNs_ = std::max<int64_t>(0, highestNs_ - decay);
         peakNs_ = std::max<int64_t>(0, peakNs_ - decay);
         peakUpdatedNs_ = arrival;
     }
-    peakNs_ = std::max(peakNs_, relative);
+    if (relative > highestNs_) {
+        peakNs_ = highestNs_;
+        highestNs_ = relative;
+    } else {
+        peakNs_ = std::max(peakNs_, relative);
+    }
     targetDelayNs_.store(targetNs(), std::memory_order_relaxed);
 }
 
@@ -311,7 +322,13 @@ JitterBuffer::PullResult JitterBuffer::pull(std::chrono::nanoseconds now, std::s
     // arrived and is less than half a period short of the target plays now:
     // waiting would put it further above the target than it is below now
     // (and a player clock wobbling around the target must not stretch).
-    if (delay < target && (delay < target - frameNs_ / 2 || buffered(nextSeq_) == nullptr)) {
+    // A missing frame with a later one already here is lost (or reordered
+    // beyond any jitter seen): stretching for it would only add a frame of
+    // delay for every frame after it, so it is concealed (or rebuilt from
+    // FEC) on time instead.
+    const bool dry =
+        buffered(nextSeq_) == nullptr && !(bufferedCount_ > 0 && highestBuffered_ > nextSeq_);
+    if (delay < target && (delay < target - frameNs_ / 2 || dry)) {
         // Too little buffered for the jitter seen: stretch by one frame. When
         // the frame is missing this also gives it one more period to arrive.
         currentDelayNs_.store(delay, std::memory_order_relaxed);

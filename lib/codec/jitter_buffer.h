@@ -16,19 +16,20 @@
 //   recently: delay = now - (senderTime(seq) + minTransit), minTransit being the
 //   minimum of (arrival - senderTime) over the last 2..4 s, which also follows
 //   clock drift between sender and player.
-// * Target delay = margin + peak relative transit. No frame term: the fastest
+// * Target delay = margin + peak relative transit (the second-highest
+//   recent one: a lone outlier is concealed rather than followed). No frame term: the fastest
 //   transit already holds the sender's frame of capture accumulation, so on
 //   a calm network a frame plays `margin` after it could first have arrived.
 //   Only while packets carry FEC (seen within the last kFecMemory frames) is
 //   one frame added, so that the packet after a lost one has arrived when
 //   the lost one is due.
-//   The peak jumps up on the first late-ish packet and decays slowly
+//   The peak jumps up on the second late-ish packet and decays slowly
 //   (kPeakDecayPerSecond), so the target grows quickly on jitter and shrinks
 //   slowly when calm, and never exceeds maxDelay.
 // * Below target the player inserts a concealed frame (stretch), unless the
-//   frame is there and less than half a period short (pulls only sample the
-//   delay once a period); more than a frame and a quarter above target
-//   it discards one buffered frame (shrink).
+//   frame (or, for a lost frame, a later one) is there and less than half a period short (pulls
+//   only sample the delay once a period); more than a frame and a quarter above target it discards
+//   one buffered frame (shrink).
 #pragma once
 
 #include "codec/decoder.h"
@@ -193,7 +194,8 @@ private:
     bool haveCurrentBlock_ = false;
     bool havePreviousBlock_ = false;
     int64_t blockStartNs_ = 0;
-    int64_t peakNs_ = 0;      // peak relative transit, slowly decaying
+    int64_t highestNs_ = 0;   // highest relative transit, slowly decaying
+    int64_t peakNs_ = 0;      // the second highest: what the target covers
     bool fecSeen_ = false;    // the stream carries FEC: keep the next packet buffered
     uint64_t lastFecSeq_ = 0; // the latest packet with FEC
     int64_t peakUpdatedNs_ = 0;

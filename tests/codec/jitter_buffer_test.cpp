@@ -340,6 +340,35 @@ TEST_P(AJitterBufferUnderRandomLoss, ConcealsExactlyTheLostFrames) {
     EXPECT_EQ(concealed, dropped);
 }
 
+TEST_F(AJitterBuffer, ConcealsALostFrameOnTimeWhenALaterOneIsAlreadyThere) {
+    // Every 20th packet is 10 ms late, which keeps the target at about
+    // 11 ms (margin + the decaying second-highest delay) and the player,
+    // pulling 11 ms after the fastest arrivals, just below it. A lost frame
+    // there is concealed on time: its successor has arrived, so waiting for
+    // it (a stretch) would only add a frame of delay to all that follow.
+    auto script = steady(400);
+    for (size_t i = 10; i < script.size(); i += 20) {
+        script[i].at += 10 * kMs;
+    }
+    const std::set<size_t> drop = {31, 131, 231};
+    Harness h(decoder);
+    const auto played = h.run(without(script, drop), 1399, 6 * kMs);
+    expectOrderedPlayout(played);
+    expectFramesAddUp(h.jb(), played);
+    for (const auto& p : played) {
+        if (p.frame == Frame::Concealed) {
+            EXPECT_LT(p.delay, p.target) << "seq " << p.sequence << ": not below the target";
+        }
+    }
+    const auto s = h.jb().stats();
+    EXPECT_EQ(s.framesInserted, 0u);
+    EXPECT_EQ(s.packetsDiscarded, 0u);
+    EXPECT_EQ(s.framesConcealed, 3u);
+    EXPECT_EQ(s.packetsLost, 3u);
+    EXPECT_EQ(s.packetsLate, 0u);
+    EXPECT_EQ(s.framesDecoded, 397u);
+}
+
 TEST_P(AJitterBufferUnderRandomLoss, RecoversSingleLossesFromOpusFec) {
     const int pct = GetParam();
     CodecConfig config;
@@ -573,15 +602,33 @@ TEST_F(AJitterBuffer, AdaptsToRandomJitterWithinTheMaximumAndAccountsForEveryPac
         }
     }
     EXPECT_EQ(lateAfterWarmUp, 0u);
-    EXPECT_GE(s.targetDelay, 30ms);
+    // Margin plus the second-highest of the recent 0..30 ms delays.
+    EXPECT_GE(s.targetDelay, 28ms);
     EXPECT_LE(s.targetDelay, 45ms);
     EXPECT_GT(s.jitter, 5ms);
     expectDelayBounded(played, 200 * kMs, 10 * kMs);
 }
 
+TEST_F(AJitterBuffer, ConcealsALoneLatePacketWithoutRaisingTheTarget) {
+    auto script = steady(800);
+    script[200].at += 40 * kMs; // one packet held up alone (a stalled sender thread)
+    Harness h(decoder);
+    const auto played = h.run(script, 1799);
+    for (const auto& p : played) {
+        ASSERT_EQ(p.target, 2 * kMs) << "at " << p.at / kMs << " ms";
+    }
+    const auto s = h.jb().stats();
+    EXPECT_EQ(s.packetsLate, 1u); // it came after its frame was concealed
+    EXPECT_EQ(s.packetsLost, 1u);
+    EXPECT_EQ(s.framesConcealed, 1u);
+    EXPECT_EQ(s.framesInserted, 0u);
+    EXPECT_EQ(s.framesDecoded, 799u);
+}
+
 TEST_F(AJitterBuffer, GrowsAtOnceOnJitterAndShrinksSlowlyWhenCalm) {
     auto script = steady(800);
-    script[200].at += 40 * kMs; // one packet 40 ms late, arriving at 2045 ms
+    script[200].at += 40 * kMs; // 40 ms late, arriving at 2045 ms
+    script[210].at += 40 * kMs; // and again at 2145 ms: this is jitter
     Harness h(decoder);
     const auto played = h.run(script, 1799);
     auto at = [&](int64_t ms) {
@@ -590,15 +637,17 @@ TEST_F(AJitterBuffer, GrowsAtOnceOnJitterAndShrinksSlowlyWhenCalm) {
     };
     // Margin plus the 40 ms peak (no frame on top: the fastest transit
     // already holds the sender's frame of accumulation).
-    EXPECT_EQ(at(2037).target, 2 * kMs);
-    EXPECT_EQ(at(2047).target, 42 * kMs); // the first pull after it arrived
+    EXPECT_EQ(at(2137).target, 2 * kMs); // the first one alone is not followed
+    // The first pull after the second arrived: the second highest is the
+    // first one, decayed for 100 ms.
+    EXPECT_EQ(at(2147).target, 41'600 * kMs / 1000);
     // Five seconds later the target has come down by 4 ms per second.
-    EXPECT_GE(at(7047).target, 21 * kMs);
-    EXPECT_LE(at(7047).target, 23 * kMs);
+    EXPECT_GE(at(7147).target, 21 * kMs);
+    EXPECT_LE(at(7147).target, 23 * kMs);
     const auto s = h.jb().stats();
-    EXPECT_EQ(s.packetsLate, 1u); // it came after its frame was concealed
-    EXPECT_EQ(s.packetsLost, 1u);
-    EXPECT_EQ(s.framesDecoded + s.packetsDiscarded, 799u);
+    EXPECT_EQ(s.packetsLate, 2u); // both came after their frames were concealed
+    EXPECT_EQ(s.packetsLost, 2u);
+    EXPECT_EQ(s.framesDecoded + s.packetsDiscarded, 798u);
     EXPECT_EQ(s.framesInserted, 4u);   // 2 -> 42 ms in four 10 ms stretches
     EXPECT_GE(s.packetsDiscarded, 1u); // and sheds frames as the target falls
     expectDelayBounded(played, 200 * kMs, 10 * kMs);
