@@ -24,16 +24,22 @@ size_t CaptureDevice::read(std::span<int16_t> out) {
             paceWhileLost(frames - done);
             return live;
         }
+        // Wait for a whole period (the device's avail_min) before reading.
+        // Reading at once would take the few frames that came in since the
+        // last read: the read position leaves the period grid, the next
+        // wait ends a period after that, and each wake-up's latency pushes
+        // the phase later until a whole period lags behind (a sawtooth of
+        // up to a period of latency, and jitter the peer must buffer for).
+        if (!waitReady(*pcm, waitingSince)) {
+            waitingSince = {};
+            continue;
+        }
         const ssize_t n = pcm->readi(out.data() + done * channels, frames - done);
         if (n > 0) {
             done += static_cast<size_t>(n);
             live += static_cast<size_t>(n);
             waitingSince = {};
-        } else if (n == 0 || n == -EAGAIN) {
-            if (!waitReady(*pcm, waitingSince)) {
-                waitingSince = {};
-            }
-        } else if (!recover(*pcm, n)) {
+        } else if (n < 0 && n != -EAGAIN && !recover(*pcm, n)) {
             waitingSince = {};
         }
     }

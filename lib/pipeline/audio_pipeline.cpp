@@ -208,13 +208,17 @@ void AudioPipeline::stop() {
     playback_->close();
 }
 
-void AudioPipeline::recorder() {
-    nameThread("voice-recorder");
+void AudioPipeline::becomeRealtime(std::atomic<int>& got, int priority) {
     if (config_.realtime) {
-        if (auto prio = makeThreadRealtime(config_.realtimePriority)) {
-            recorderPriority_.store(*prio, std::memory_order_relaxed);
+        if (auto prio = makeThreadRealtime(std::max(1, priority))) {
+            got.store(*prio, std::memory_order_relaxed);
         }
     }
+}
+
+void AudioPipeline::recorder() {
+    nameThread("voice-recorder");
+    becomeRealtime(recorderPriority_, config_.realtimePriority);
     // Allocated before the real-time loop; one period of the device.
     std::vector<int16_t> period(std::max<size_t>(1, capture_->params().periodFrames));
     uint64_t position = 0; // frames stored in the ring so far
@@ -259,6 +263,7 @@ uint64_t AudioPipeline::captureTimeUs(uint64_t pos) {
 
 void AudioPipeline::transmitter() {
     nameThread("voice-transmit");
+    becomeRealtime(transmitterPriority_, config_.realtimePriority - 1);
     std::vector<int16_t> pcm(frameSamples_);
     // A loss report, when one is due, goes in front of the frame.
     std::vector<uint8_t> payload(LossReport::kSize + kMaxPayloadBytes);
@@ -391,6 +396,7 @@ bool AudioPipeline::takePeerReport(std::span<const uint8_t> block, int64_t nowNs
 
 void AudioPipeline::receiver() {
     nameThread("voice-receive");
+    becomeRealtime(receiverPriority_, config_.realtimePriority - 1);
     std::vector<uint8_t> packet(MediaHeader::kMaxDatagram);
     std::vector<uint8_t> plaintext(MediaHeader::kMaxDatagram);
     const auto codec = static_cast<uint8_t>(config_.codec.codec);
@@ -439,11 +445,7 @@ void AudioPipeline::receiver() {
 
 void AudioPipeline::player() {
     nameThread("voice-player");
-    if (config_.realtime) {
-        if (auto prio = makeThreadRealtime(config_.realtimePriority)) {
-            playerPriority_.store(*prio, std::memory_order_relaxed);
-        }
-    }
+    becomeRealtime(playerPriority_, config_.realtimePriority);
     std::vector<int16_t> frame(frameSamples_);
     std::vector<int16_t> shortened(frameSamples_);
     const int64_t frameNs = jitter_->frameDuration().count();
@@ -570,6 +572,8 @@ AudioPipelineStats AudioPipeline::stats() const {
     s.fecChanges = get(fecChanges_);
     s.latency = latency_.summary();
     s.recorderPriority = recorderPriority_.load(std::memory_order_relaxed);
+    s.transmitterPriority = transmitterPriority_.load(std::memory_order_relaxed);
+    s.receiverPriority = receiverPriority_.load(std::memory_order_relaxed);
     s.playerPriority = playerPriority_.load(std::memory_order_relaxed);
     s.recorderCpu = std::chrono::nanoseconds(recorderCpuNs_.load(std::memory_order_relaxed));
     s.transmitterCpu = std::chrono::nanoseconds(transmitterCpuNs_.load(std::memory_order_relaxed));

@@ -116,7 +116,12 @@ struct AudioPipelineConfig {
     uint64_t sessionId = 0;
     /// The direction this side sends in; it receives the other one.
     MediaDirection sendDirection = MediaDirection::CallerToCallee;
-    /// Ask for SCHED_FIFO for the recorder and the player (carry on without).
+    /// Ask for SCHED_FIFO for the recorder and the player at
+    /// realtimePriority, and for the transmitter and the receiver one below
+    /// (carry on without). Every frame crosses all four threads, so a
+    /// transmitter or receiver left to the normal scheduler adds its wake-up
+    /// delay on a busy host (several ms) to the jitter the peer's buffer
+    /// must cover; neither thread runs long (one encode or decrypt per frame).
     bool realtime = true;
     int realtimePriority = 20;
     /// Capacity of the capture ring; audio beyond it is dropped and counted.
@@ -168,8 +173,10 @@ struct AudioPipelineStats {
     uint64_t fecChanges = 0; ///< times the controller changed the encoder's FEC settings
     /// Capture-to-playout latency of decoded frames, excluding device buffers.
     LatencySummary latency;
-    /// SCHED_FIFO priority the recorder/player got; 0 = none (not asked or refused).
+    /// SCHED_FIFO priority each thread got; 0 = none (not asked or refused).
     int recorderPriority = 0;
+    int transmitterPriority = 0;
+    int receiverPriority = 0;
     int playerPriority = 0;
     /// CPU time each thread has used so far.
     std::chrono::nanoseconds recorderCpu{0};
@@ -219,6 +226,9 @@ public:
 private:
     AudioPipeline(const AudioPipelineConfig& config, MediaTransport& transport);
 
+    /// At the start of a thread: SCHED_FIFO at `priority` (at least 1) when
+    /// config_.realtime, noting what it got in `got`.
+    void becomeRealtime(std::atomic<int>& got, int priority);
     void recorder();
     void transmitter();
     void receiver();
@@ -292,6 +302,8 @@ private:
     std::atomic<uint64_t> framesPlayed_{0};
     std::atomic<uint64_t> alignSamplesDropped_{0};
     std::atomic<int> recorderPriority_{0};
+    std::atomic<int> transmitterPriority_{0};
+    std::atomic<int> receiverPriority_{0};
     std::atomic<int> playerPriority_{0};
     std::atomic<int64_t> recorderCpuNs_{0};
     std::atomic<int64_t> transmitterCpuNs_{0};
