@@ -8,20 +8,23 @@
 //                        └─── capture time per sequence ◄──┘
 //
 // Threads and what they may do:
-//  - recorder (real-time): CaptureDevice::read one period, note when it
-//    returned, AudioRing::write. Never locks, allocates or logs (RT_LOG only).
-//  - transmitter: waits for a whole codec frame in the ring, encodes it (or
-//    silence while muted, so the peer's jitter buffer keeps its rhythm),
-//    seals it with the frame's capture time in MediaHeader::timestampUs,
-//    hands it to MediaTransport::send (which drops rather than waits). When
-//    the receiver queued a loss report, it rides in front of the frame
+//  - recorder (real-time): CaptureDevice::read one period (on the device's
+//    period grid, see CaptureDevice::read), note when it returned,
+//    AudioRing::write. Never locks, allocates or logs (RT_LOG only).
+//  - transmitter (real-time, one priority below recorder and player): waits
+//    for a whole codec frame in the ring, encodes it (or silence while
+//    muted, so the peer's jitter buffer keeps its rhythm), seals it with the
+//    frame's capture time in MediaHeader::timestampUs, hands it to
+//    MediaTransport::send (which drops rather than waits). When the receiver
+//    queued a loss report, it rides in front of the frame
 //    (MediaKind::Feedback, wire/loss_report.h).
-//  - receiver: MediaTransport::receive, MediaOpener::open (every bad packet
-//    is dropped silently and counted), JitterBuffer::push. It also counts
-//    loss for this side's reports (queued to the transmitter every
-//    feedbackInterval through an SPSC queue) and hands the peer's reports
-//    to the FecController, whose decision goes to Encoder::setFec (which
-//    only stores a request for the transmitter's next encode()).
+//  - receiver (real-time, as the transmitter): MediaTransport::receive,
+//    MediaOpener::open (every bad packet is dropped silently and counted),
+//    JitterBuffer::push. It also counts loss for this side's reports
+//    (queued to the transmitter every feedbackInterval through an SPSC
+//    queue) and hands the peer's reports to the FecController, whose
+//    decision goes to Encoder::setFec (which only stores a request for the
+//    transmitter's next encode()).
 //  - player (real-time): JitterBuffer::pull one frame (decoded, FEC or
 //    concealment — never a gap), PlaybackDevice::write, and for decoded
 //    frames records now - capture time into the latency histogram.
