@@ -88,8 +88,11 @@ size_t AudioRing::write(std::span<const int16_t> samples) {
 void AudioRing::wakeConsumer() {
     // In the single total order of seq_cst operations, either the waiter's
     // load of writePos_ comes after our store (it sees the frames), or its
-    // increment of waiters_ comes before our load here (we wake it).
-    if (waiters_.load(std::memory_order_seq_cst) != 0) {
+    // increment of waiters_ comes before our load here, and so does its
+    // store of wakeAt_ before that (we see what it waits for, and wake it
+    // once it is there).
+    if (waiters_.load(std::memory_order_seq_cst) != 0 &&
+        writePos_.load(std::memory_order_relaxed) >= wakeAt_.load(std::memory_order_seq_cst)) {
         wakeSequence_.fetch_add(1, std::memory_order_release);
         futexWakeAll(&wakeSequence_);
     }
@@ -138,6 +141,7 @@ WaitResult AudioRing::waitForFrames(size_t frames, std::chrono::nanoseconds time
 
     for (;;) {
         const uint32_t sequence = wakeSequence_.load(std::memory_order_acquire);
+        wakeAt_.store(readPos_.load(std::memory_order_relaxed) + frames, std::memory_order_seq_cst);
         waiters_.fetch_add(1, std::memory_order_seq_cst);
         const uint64_t written = writePos_.load(std::memory_order_seq_cst);
         if (written - readPos_.load(std::memory_order_relaxed) >= frames) {

@@ -104,9 +104,13 @@ private:
     alignas(64) std::atomic<uint64_t> writePos_{0};
     alignas(64) std::atomic<uint64_t> readPos_{0};
 
-    // Futex word bumped by the producer when a consumer is waiting.
+    // Futex word bumped by the producer when a consumer is waiting for
+    // frames it has now written: the write position the waiter needs is in
+    // wakeAt_, so a consumer waiting for a 20 ms codec frame is woken once
+    // per frame, not once per 5 ms period the recorder writes.
     alignas(64) std::atomic<uint32_t> wakeSequence_{0};
     std::atomic<uint32_t> waiters_{0};
+    std::atomic<uint64_t> wakeAt_{0};
     std::atomic<bool> shutdown_{false};
 
     alignas(64) std::atomic<uint64_t> overflowFrames_{0};
