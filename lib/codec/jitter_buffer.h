@@ -16,10 +16,11 @@
 //   recently: delay = now - (senderTime(seq) + minTransit), minTransit being the
 //   minimum of (arrival - senderTime) over the last 2..4 s, which also follows
 //   clock drift between sender and player.
-// * Target delay = margin + peak relative transit (the second-highest
-//   recent one: a lone outlier is concealed rather than followed). No frame term: the fastest
-//   transit already holds the sender's frame of capture accumulation, so on
-//   a calm network a frame plays `margin` after it could first have arrived.
+// * Target delay = margin + peak relative transit, the peak being the
+//   second-highest recent one (a lone outlier is concealed rather than
+//   followed). No frame term: the fastest transit already holds the sender's
+//   frame of capture accumulation, so on a calm network a frame plays
+//   `margin` after it could first have arrived.
 //   Only while packets carry FEC (seen within the last kFecMemory frames) is
 //   one frame added, so that the packet after a lost one has arrived when
 //   the lost one is due.
@@ -27,9 +28,10 @@
 //   (kPeakDecayPerSecond), so the target grows quickly on jitter and shrinks
 //   slowly when calm, and never exceeds maxDelay.
 // * Below target the player inserts a concealed frame (stretch), unless the
-//   frame (or, for a lost frame, a later one) is there and less than half a period short (pulls
-//   only sample the delay once a period); more than a frame and a quarter above target it discards
-//   one buffered frame (shrink).
+//   frame (or, when it is lost, a later one) is there and less than half a
+//   period short (pulls only sample the delay once a period); more than a
+//   frame and a quarter above target it discards one buffered frame
+//   (shrink).
 #pragma once
 
 #include "codec/decoder.h"

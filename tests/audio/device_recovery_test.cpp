@@ -130,6 +130,21 @@ TEST_F(DeviceTest, CaptureStartsOnTheFirstReadAndDeliversLiveAudio) {
     EXPECT_EQ(dev->delayFrames(), long{kBuffer / 2}) << "delay comes from snd_pcm_delay";
 }
 
+TEST_F(DeviceTest, CaptureReadsStayOnThePeriodGridWhateverTheWakeUpLatency) {
+    // Every wake-up comes 3 frames after a period is there. A read that took
+    // those stragglers at once would leave the period grid: the next wake-up
+    // would come a period after that, later by the latency each time, and the
+    // backlog (how late the frames are read) would grow by 3 frames a period.
+    backend_->paceCapture(3);
+    auto dev = openCapture();
+    std::vector<int16_t> buf(kPeriod);
+    for (uint32_t i = 0; i < 100; ++i) {
+        ASSERT_EQ(dev->read(buf), kPeriod);
+        ASSERT_EQ(backend_->captureBacklog(), 3u) << "after read " << i;
+        ASSERT_EQ(buf[0], FakeBackend::captureSample(uint64_t{i} * kPeriod));
+    }
+}
+
 TEST_F(DeviceTest, CaptureRecoversAnOverrunInPlaceAndCountsIt) {
     auto dev = openCapture();
     std::vector<int16_t> buf(kPeriod);

@@ -5,6 +5,7 @@
 
 #include "audio/pcm.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <deque>
 #include <memory>
@@ -58,6 +59,17 @@ public:
         std::lock_guard lock(mutex_);
         present_ = true;
     }
+    /// Capture from then on holds only what its "hardware" has captured, as
+    /// a sound server does. wait() stands for the wake-up: with less than a
+    /// period (avail_min) there, the hardware moves to a period past the read
+    /// position, plus `wakeLatencyFrames` that come in before the woken
+    /// thread reads.
+    void paceCapture(uint32_t wakeLatencyFrames) {
+        std::lock_guard lock(mutex_);
+        paced_ = true;
+        wakeLatency_ = wakeLatencyFrames;
+        hardware_ = captured_;
+    }
 
     // --- observation (test thread) ---
     int prepares() const { return get(&FakeBackend::prepares_); }
@@ -69,6 +81,11 @@ public:
     std::vector<int16_t> played() const {
         std::lock_guard lock(mutex_);
         return played_;
+    }
+    /// Paced capture: frames captured and not read yet.
+    uint64_t captureBacklog() const {
+        std::lock_guard lock(mutex_);
+        return hardware_ - captured_;
     }
     /// The sample the fake capture produces for frame n (never 0).
     static int16_t captureSample(uint64_t n) { return static_cast<int16_t>(1 + n % 30000); }
@@ -102,6 +119,9 @@ private:
     int hungUpTo_ = 0; // handles with id <= this hang
     int prepares_ = 0, starts_ = 0, resumes_ = 0, opens_ = 0, openAttempts_ = 0, liveHandles_ = 0;
     uint64_t captured_ = 0;
+    bool paced_ = false;
+    uint32_t wakeLatency_ = 0;
+    uint64_t hardware_ = 0; // paced capture: frames the hardware has captured
     std::vector<int16_t> played_;
 };
 
@@ -120,6 +140,12 @@ public:
         std::lock_guard lock(backend_->mutex_);
         if (int e = ioError()) {
             return e;
+        }
+        if (backend_->paced_) {
+            frames = std::min<size_t>(frames, backend_->hardware_ - backend_->captured_);
+            if (frames == 0) {
+                return -EAGAIN;
+            }
         }
         for (size_t i = 0; i < frames; ++i) {
             samples[i] = FakeBackend::captureSample(backend_->captured_++);
@@ -142,6 +168,10 @@ public:
         if (backend_->stalls_ > 0) {
             --backend_->stalls_;
             return 0;
+        }
+        FakeBackend& b = *backend_;
+        if (b.paced_ && b.hardware_ - b.captured_ < b.params_.periodFrames) {
+            b.hardware_ = b.captured_ + b.params_.periodFrames + b.wakeLatency_;
         }
         return 1;
     }
