@@ -4,6 +4,7 @@
 
 #include "audio/realtime.h"
 #include "codec/codec_factory.h"
+#include "core/deferred_log.h"
 #include "core/log.h"
 #include "core/spsc_queue.h"
 #include "pipeline/capture_time_table.h"
@@ -406,7 +407,12 @@ void AudioPipeline::receiver() {
             if (received.status().code() == Errc::Closed) {
                 break;
             }
-            LOG_WARNING("media receive failed: %s", received.status().toString().c_str());
+            // This thread is real-time: the log is deferred, and a transport
+            // that keeps failing is retried at the poll interval, not in a
+            // loop that would starve the machine.
+            RT_LOG(LogLevel::Warning, "media receive failed: %s",
+                   received.status().toString().c_str());
+            std::this_thread::sleep_for(kPollInterval);
             continue;
         }
         if (*received == 0) {
