@@ -167,10 +167,11 @@ loss_run() {
     # itself was held up by more than 10 ms (the whole machine stalled: a
     # shared CI host), every packet in flight was delayed by that much on
     # top, and the buffer rightly grew: the bound grows by the same amount.
-    stall=$(python3 -c 'import json,sys; v=json.loads(sys.argv[1]).get("late_max_ms", 0); print(v if v > 10 else 0)' "$pstats")
-    if [ "$maxdelay" != - ] && [ "$stall" != 0 ]; then
-        maxdelay=$(python3 -c 'import sys; print(round(float(sys.argv[1]) + float(sys.argv[2]), 1))' "$maxdelay" "$stall")
-        echo "the proxy was held up by $stall ms (a host stall): buffer delay bound $3 + $stall = $maxdelay ms"
+    stall=$(json_get "$pstats" late_max_ms)
+    if [ "$maxdelay" != - ] && ! le "$stall" 10; then
+        local bound=$maxdelay
+        maxdelay=$(python3 -c 'import sys; print(round(float(sys.argv[1]) + float(sys.argv[2]), 1))' "$bound" "$stall")
+        echo "the proxy was held up by $stall ms (a host stall): buffer delay bound $bound + $stall = $maxdelay ms"
     fi
     for u in alice bob; do
         local from=$from_a
