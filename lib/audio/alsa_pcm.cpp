@@ -34,6 +34,10 @@ int AlsaPcm::resume() {
     return snd_pcm_resume(pcm_);
 }
 
+ssize_t AlsaPcm::avail() {
+    return snd_pcm_avail_update(pcm_);
+}
+
 int AlsaPcm::delay(long* frames) {
     snd_pcm_sframes_t d = 0;
     const int err = snd_pcm_delay(pcm_, &d);
@@ -175,7 +179,9 @@ Result<std::unique_ptr<Pcm>> AlsaPcmOpener::open(const PcmConfig& config, PcmStr
     if ((err = snd_pcm_sw_params_current(pcm.get(), sw.get())) < 0) {
         return Status::fromAlsa(err, describe(config, stream, "software parameters"));
     }
-    snd_pcm_sw_params_set_avail_min(pcm.get(), sw.get(), period);
+    const uint32_t wake =
+        config.effectiveWakeFrames(static_cast<uint32_t>(period), static_cast<uint32_t>(buffer));
+    snd_pcm_sw_params_set_avail_min(pcm.get(), sw.get(), wake);
     // Playback starts once the buffer is full, so the first periods are not
     // played the instant they arrive and then underrun. Capture is started
     // explicitly by CaptureDevice.
@@ -190,6 +196,7 @@ Result<std::unique_ptr<Pcm>> AlsaPcmOpener::open(const PcmConfig& config, PcmStr
     params.format = config.format;
     params.periodFrames = static_cast<uint32_t>(period);
     params.bufferFrames = static_cast<uint32_t>(buffer);
+    params.wakeFrames = wake;
     return std::unique_ptr<Pcm>(std::make_unique<AlsaPcm>(pcm.release(), params));
 }
 

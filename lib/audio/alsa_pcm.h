@@ -25,6 +25,7 @@ public:
     int prepare() override;
     int start() override;
     int resume() override;
+    ssize_t avail() override;
     int delay(long* frames) override;
     const PcmParams& params() const override { return params_; }
 

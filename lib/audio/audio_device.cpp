@@ -93,6 +93,8 @@ Status AudioDevice::open(OpenMode mode) {
         params_.format = config_.format;
         params_.periodFrames = config_.effectivePeriodFrames();
         params_.bufferFrames = params_.periodFrames * config_.periods;
+        params_.wakeFrames =
+            config_.effectiveWakeFrames(params_.periodFrames, params_.bufferFrames);
         connected_.store(false, std::memory_order_relaxed);
         worker_ = std::thread([this] { worker(true); });
         return Status();

@@ -2,6 +2,7 @@
 // PcmConfig defaults that depend on the rate.
 #include "audio/pcm.h"
 
+#include <algorithm>
 #include <string>
 
 namespace voice {
@@ -25,7 +26,16 @@ Status PcmConfig::validate() const {
         return Status(Errc::InvalidArgument, "period size " + std::to_string(periodFrames) +
                                                  " is outside 16..8192 frames");
     }
+    if (wakeFrames != 0 && (wakeFrames < 16 || wakeFrames > 8192)) {
+        return Status(Errc::InvalidArgument,
+                      "wake-up size " + std::to_string(wakeFrames) + " is outside 16..8192 frames");
+    }
     return Status();
+}
+
+uint32_t PcmConfig::effectiveWakeFrames(uint32_t period, uint32_t buffer) const {
+    const uint32_t most = buffer > 2 * period ? buffer - period : period;
+    return std::clamp(wakeFrames, period, most);
 }
 
 } // namespace voice

@@ -41,12 +41,24 @@ struct PcmConfig {
     uint32_t periodFrames = 0;
     /// Periods in the device buffer (>= 2).
     uint32_t periods = 4;
+    /// Frames a wait() waits for: ready to read (capture) or free to write
+    /// (playback), ALSA's avail_min. 0 means one period. A caller that moves
+    /// audio in larger blocks (the pipeline: one codec frame) wakes once per
+    /// block instead of once per period; the device still delivers in
+    /// periods, so this adds no latency when the block is whole periods.
+    /// Kept within one period .. the buffer less one period (a wait for a
+    /// full capture buffer would end in an overrun).
+    uint32_t wakeFrames = 0;
 
     /// periodFrames with 0 resolved to 5 ms at the rate.
     uint32_t effectivePeriodFrames() const;
     /// Checks the limits (settings come from a config file): a device name
-    /// of 1..255 characters, periods 2..32, periodFrames 0 or 16..8192.
+    /// of 1..255 characters, periods 2..32, periodFrames and wakeFrames 0 or
+    /// 16..8192.
     Status validate() const;
+    /// wakeFrames for the period and buffer the device accepted, within the
+    /// limits above (0 resolved to the period).
+    uint32_t effectiveWakeFrames(uint32_t period, uint32_t buffer) const;
 };
 
 /// What the device actually accepted (it may round the period and buffer).
@@ -54,6 +66,10 @@ struct PcmParams {
     AudioFormat format;
     uint32_t periodFrames = 0;
     uint32_t bufferFrames = 0;
+    /// What wait() waits for (avail_min); 0 means one period.
+    uint32_t wakeFrames = 0;
+
+    uint32_t effectiveWakeFrames() const { return wakeFrames != 0 ? wakeFrames : periodFrames; }
 };
 
 /// One open PCM handle, as the subset of snd_pcm_* the devices need. Every
@@ -79,6 +95,9 @@ public:
     /// snd_pcm_resume: 0, -EAGAIN while the device is still waking, -ENOSYS
     /// when it cannot resume (prepare instead).
     virtual int resume() = 0;
+    /// snd_pcm_avail_update: frames ready to read (capture) or free to
+    /// write (playback), or a negative errno (-EPIPE after an xrun).
+    virtual ssize_t avail() = 0;
     /// snd_pcm_delay: frames between the application pointer and the
     /// converter (how long a sample written now takes to be heard, or how
     /// long ago a sample read now was captured).

@@ -3,6 +3,7 @@
 #include "audio/playback_device.h"
 
 #include <algorithm>
+#include <thread>
 
 namespace voice {
 
@@ -21,7 +22,8 @@ int PlaybackDevice::restart(Pcm& pcm, bool first) {
     }
     const size_t channels = config().format.channels();
     const PcmParams& p = pcm.params();
-    size_t left = p.bufferFrames > p.periodFrames ? p.bufferFrames - p.periodFrames : 0;
+    const size_t wake = p.effectiveWakeFrames();
+    size_t left = p.bufferFrames > wake ? p.bufferFrames - wake : 0;
     // Bounded: a prepared stream below its start threshold accepts all of
     // this at once; anything else ends the priming early.
     while (left > 0) {
@@ -38,6 +40,17 @@ int PlaybackDevice::restart(Pcm& pcm, bool first) {
     return 0;
 }
 
+void PlaybackDevice::sleepUntilRoom(Pcm& pcm, size_t frames) {
+    const size_t wanted = std::min<size_t>(frames, pcm.params().effectiveWakeFrames());
+    const ssize_t avail = pcm.avail();
+    if (avail < 0 || static_cast<size_t>(avail) >= wanted) {
+        return;
+    }
+    // Bounded: the wake-up size is below the buffer.
+    std::this_thread::sleep_for(
+        config().format.framesToDuration(wanted - static_cast<size_t>(avail)));
+}
+
 size_t PlaybackDevice::write(std::span<const int16_t> in) {
     const size_t channels = config().format.channels();
     const size_t frames = in.size() / channels;
@@ -50,6 +63,7 @@ size_t PlaybackDevice::write(std::span<const int16_t> in) {
             paceWhileLost(frames - done);
             return live;
         }
+        sleepUntilRoom(*pcm, frames - done);
         const ssize_t n = pcm->writei(in.data() + done * channels, frames - done);
         if (n > 0) {
             done += static_cast<size_t>(n);

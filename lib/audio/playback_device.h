@@ -13,8 +13,8 @@ namespace voice {
 /// works and are discarded (paced in real time) while it is lost and being
 /// reopened; the player keeps running and plays concealment meanwhile.
 /// The stream starts when the buffer is first full (start threshold); after
-/// an underrun or a reopen it is primed with (buffer - period) frames of
-/// silence so the player's next period starts it without a burst of writes.
+/// an underrun or a reopen it is primed with (buffer - wake-up size) frames
+/// of silence so the player's next write starts it without a burst of writes.
 /// See AudioDevice for the threads and the recovery rules.
 class PlaybackDevice final : public AudioDevice {
 public:
@@ -31,6 +31,15 @@ public:
 
 private:
     int restart(Pcm& pcm, bool first) override;
+    /// Sleeps until the device should have room for `frames` (at most its
+    /// wake-up size), reckoned from its avail and rate; returns at once when
+    /// it has, or on an error (the write reports it). The device's own wait
+    /// would do, but ALSA's pulse plugin says "ready" as soon as a period is
+    /// free whatever avail_min asks: waking once per codec frame takes this
+    /// timer. (Capture does not do the same: with a timer instead of its
+    /// wait, a pulse server going away deadlocks inside libpulse, seen in
+    /// alsa_pulse_test.)
+    void sleepUntilRoom(Pcm& pcm, size_t frames);
 
     std::vector<int16_t> silence_; // allocated once, for priming
 };

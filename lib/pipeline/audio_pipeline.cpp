@@ -50,6 +50,46 @@ constexpr size_t kAlignWindow = 8;
 /// device never gets a stream of tiny writes.
 constexpr std::chrono::nanoseconds kMinSilenceWrite = 1ms;
 
+/// Audio a device buffer holds beyond one codec frame when the pipeline
+/// wakes once per frame: capture must not overrun while the recorder waits
+/// for a whole frame; playback keeps at least this much queued while the
+/// player waits for room for the next frame (8 x 5 ms in all for 20 ms
+/// frames, the buffer that rode out load spikes through a sound server).
+constexpr std::chrono::milliseconds kCaptureSpare{10};
+constexpr std::chrono::milliseconds kPlaybackSpare{20};
+/// A capture period left to the default is cut to this share of a short
+/// codec frame. A sound server that hands capture over in periods at a
+/// drifting phase (PulseAudio's null source; timer-driven servers in
+/// general) delays each frame by up to a period, and the peer's jitter
+/// buffer must cover that: 5 ms on a 5 ms frame would double its latency.
+/// On 20 ms frames the default 5 ms period is already a quarter.
+constexpr uint32_t kCapturePeriodsPerFrame = 4;
+
+/// Fits a device to the codec frame (see AudioPipelineConfig::wakePerFrame):
+/// it wakes once per frame and its buffer holds the frame and `spare` more.
+/// Settings the config made already are kept, and a frame that is not a
+/// whole number of periods keeps the device as it is.
+void fitToFrame(PcmConfig& pcm, size_t frameSamples, std::chrono::milliseconds spare) {
+    const uint32_t period = pcm.effectivePeriodFrames();
+    if (pcm.wakeFrames != 0 || frameSamples < period || frameSamples % period != 0) {
+        return;
+    }
+    const auto spareFrames = static_cast<uint64_t>(spare.count()) * pcm.format.rate() / 1000;
+    const auto periods = static_cast<uint32_t>((frameSamples + spareFrames + period - 1) / period);
+    pcm.periods = std::min<uint32_t>(32, std::max(pcm.periods, periods));
+    pcm.wakeFrames = static_cast<uint32_t>(frameSamples);
+}
+
+/// The capture period for the frame when the config left it to the default.
+void fitCapturePeriod(PcmConfig& capture, size_t frameSamples) {
+    const size_t period = frameSamples / kCapturePeriodsPerFrame;
+    if (capture.periodFrames != 0 || period >= capture.effectivePeriodFrames() ||
+        frameSamples % kCapturePeriodsPerFrame != 0 || period < 16) {
+        return;
+    }
+    capture.periodFrames = static_cast<uint32_t>(period);
+}
+
 int64_t monotonicNs() {
     timespec ts{};
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -148,10 +188,17 @@ AudioPipeline::make(const AudioPipelineConfig& config, MediaTransport& transport
     p->fecActive_.store(config.codec.codec == CodecId::Opus && config.codec.fec,
                         std::memory_order_relaxed);
     p->fecExpectedLoss_.store(config.codec.expectedLossPercent, std::memory_order_relaxed);
-    p->capture_ = std::make_unique<CaptureDevice>(config.capture, config.deviceOptions,
-                                                  std::move(captureOpener));
-    p->playback_ = std::make_unique<PlaybackDevice>(config.playback, config.deviceOptions,
-                                                    std::move(playbackOpener));
+    PcmConfig capture = config.capture;
+    PcmConfig playback = config.playback;
+    if (config.wakePerFrame) {
+        fitCapturePeriod(capture, p->frameSamples_);
+        fitToFrame(capture, p->frameSamples_, kCaptureSpare);
+        fitToFrame(playback, p->frameSamples_, kPlaybackSpare);
+    }
+    p->capture_ =
+        std::make_unique<CaptureDevice>(capture, config.deviceOptions, std::move(captureOpener));
+    p->playback_ =
+        std::make_unique<PlaybackDevice>(playback, config.deviceOptions, std::move(playbackOpener));
     return p;
 }
 
@@ -220,8 +267,9 @@ void AudioPipeline::becomeRealtime(std::atomic<int>& got, int priority) {
 void AudioPipeline::recorder() {
     nameThread("voice-recorder");
     becomeRealtime(recorderPriority_, config_.realtimePriority);
-    // Allocated before the real-time loop; one period of the device.
-    std::vector<int16_t> period(std::max<size_t>(1, capture_->params().periodFrames));
+    // Allocated before the real-time loop: what the device wakes for, one
+    // period or one codec frame (wakePerFrame).
+    std::vector<int16_t> period(std::max<size_t>(1, capture_->params().effectiveWakeFrames()));
     uint64_t position = 0; // frames stored in the ring so far
     while (running_.load(std::memory_order_acquire)) {
         capture_->read(period);

@@ -129,6 +129,15 @@ struct AudioPipelineConfig {
     int realtimePriority = 20;
     /// Capacity of the capture ring; audio beyond it is dropped and counted.
     std::chrono::milliseconds captureBuffer{200};
+    /// Fit the devices to the codec frame: the recorder and the player wait
+    /// for a whole frame (avail_min; the player also by a timer, as ALSA's
+    /// pulse plugin wakes per period whatever avail_min says), each buffer
+    /// grows to hold a frame and room to spare, and a capture period left
+    /// to the default is cut to a quarter of a short frame. The devices
+    /// still move audio in periods, so a frame is read the moment its last
+    /// period is in, as before; a 20 ms frame over 5 ms periods costs a
+    /// quarter of the wake-ups. Settings made in `capture`/`playback` stay.
+    bool wakePerFrame = true;
     /// Playout alignment (above). Off: the player writes whole frames at the
     /// device's own phase (bit-exact PCM playout, a frame more of latency).
     bool alignPlayout = true;

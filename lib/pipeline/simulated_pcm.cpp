@@ -109,11 +109,12 @@ ssize_t SimulatedPcm::writei(const int16_t* samples, size_t frames) {
 int SimulatedPcm::wait(int timeoutMs) {
     const int64_t now = monotonicNs();
     const int64_t avail = available(now);
-    if (avail < 0 || avail >= static_cast<int64_t>(params_.periodFrames) || !running_) {
+    const auto wake = static_cast<int64_t>(params_.effectiveWakeFrames());
+    if (avail < 0 || avail >= wake || !running_) {
         return 1; // an xrun or a stopped stream: report "ready" so the caller sees it
     }
-    // When a period is available: the hardware must move (period - avail) frames.
-    const int64_t missing = static_cast<int64_t>(params_.periodFrames) - avail;
+    // When avail_min is available: the hardware must move (wake - avail) frames.
+    const int64_t missing = wake - avail;
     const int64_t rate = params_.format.rate();
     const int64_t target = hardwareFrames(now) + missing;
     const int64_t readyNs = startNs_ + (target * 1'000'000'000 + rate - 1) / rate;
@@ -135,6 +136,11 @@ int SimulatedPcm::start() {
     return 0;
 }
 
+ssize_t SimulatedPcm::avail() {
+    const int64_t avail = available(monotonicNs());
+    return avail < 0 ? -EPIPE : static_cast<ssize_t>(avail);
+}
+
 int SimulatedPcm::delay(long* frames) {
     const int64_t now = monotonicNs();
     if (stream_ == PcmStream::Capture) {
@@ -153,6 +159,7 @@ Result<std::unique_ptr<Pcm>> SimulatedPcmOpener::open(const PcmConfig& config, P
     params.format = config.format;
     params.periodFrames = config.effectivePeriodFrames();
     params.bufferFrames = params.periodFrames * config.periods;
+    params.wakeFrames = config.effectiveWakeFrames(params.periodFrames, params.bufferFrames);
     return std::unique_ptr<Pcm>(new SimulatedPcm(stream, params, tape_));
 }
 

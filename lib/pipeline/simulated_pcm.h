@@ -47,7 +47,7 @@ private:
 /// playback drains at the rate once the buffer was filled (start threshold
 /// = full buffer); a reader or writer that falls a whole buffer behind gets
 /// -EPIPE (an xrun), exactly as ALSA would report it. Non-blocking; wait()
-/// sleeps until a period is available. One audio thread at a time.
+/// sleeps until avail_min (a period, or wakeFrames) is available. One audio thread at a time.
 class SimulatedPcm final : public Pcm {
 public:
     SimulatedPcm(PcmStream stream, PcmParams params, std::shared_ptr<SimulatedTape> tape);
@@ -58,6 +58,7 @@ public:
     int prepare() override;
     int start() override;
     int resume() override { return -ENOSYS; }
+    ssize_t avail() override;
     int delay(long* frames) override;
     const PcmParams& params() const override { return params_; }
 

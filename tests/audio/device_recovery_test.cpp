@@ -330,8 +330,20 @@ TEST_F(DeviceTest, RefusesAConfigurationOutsideItsLimits) {
     config_.periodFrames = 100000;
     EXPECT_EQ(config_.validate().code(), Errc::InvalidArgument);
     config_.periodFrames = 0;
+    config_.wakeFrames = 8;
+    EXPECT_EQ(config_.validate().code(), Errc::InvalidArgument);
+    config_.wakeFrames = 0;
     config_.device.clear();
     EXPECT_EQ(config_.validate().code(), Errc::InvalidArgument);
+}
+
+TEST(APcmConfig, KeepsTheWakeUpSizeWithinAPeriodAndTheBufferLessAPeriod) {
+    PcmConfig c;
+    EXPECT_EQ(c.effectiveWakeFrames(240, 1920), 240u) << "0 means one period";
+    c.wakeFrames = 960;
+    EXPECT_EQ(c.effectiveWakeFrames(240, 1920), 960u);
+    EXPECT_EQ(c.effectiveWakeFrames(240, 960), 720u) << "a full capture buffer would overrun";
+    EXPECT_EQ(c.effectiveWakeFrames(1024, 2048), 1024u) << "never below a period";
 }
 
 TEST_F(DeviceTest, CountersAreReadableFromAnotherThreadWhileTheAudioThreadRecovers) {

@@ -203,6 +203,18 @@ public:
         backend_->resumeResults_.pop_front();
         return r;
     }
+    ssize_t avail() override {
+        std::lock_guard lock(backend_->mutex_);
+        if (gone()) {
+            return -ENODEV;
+        }
+        // Playback always has room (writei takes everything); capture holds
+        // what it can read.
+        if (backend_->paced_) {
+            return static_cast<ssize_t>(backend_->hardware_ - backend_->captured_);
+        }
+        return backend_->params_.bufferFrames;
+    }
     int delay(long* frames) override {
         *frames = backend_->params_.bufferFrames / 2;
         return 0;
