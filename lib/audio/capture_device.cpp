@@ -44,6 +44,18 @@ size_t CaptureDevice::read(std::span<int16_t> out) {
         }
     }
     updateDelay();
+    if (Pcm* pcm = active()) {
+        // What the device holds beyond the frames read: snd_pcm_delay, but
+        // no more than it has ready to read. A sound server's delay adds its
+        // own estimate of audio it has not handed over yet (ALSA's pulse
+        // plugin: zero or a whole period, whichever the last timing update
+        // caught), which is its buffering, as the playback side's beyond its
+        // buffer is; the capture timestamps must not jump by a period with it.
+        const ssize_t ready = pcm->avail();
+        const long delay = delayFrames();
+        heldFrames_.store(ready >= 0 ? std::min<long>(delay, ready) : delay,
+                          std::memory_order_relaxed);
+    }
     return live;
 }
 

@@ -25,9 +25,15 @@ public:
     /// the rest are silence, delivered because the device was lost. The
     /// stream starts on the first call after open().
     size_t read(std::span<int16_t> out);
+    /// Frames the device held after the last read(), captured after the
+    /// last frame read: the smaller of snd_pcm_delay() and what was ready
+    /// to read (see read()). The recorder dates its frames with this.
+    long heldFrames() const { return heldFrames_.load(std::memory_order_relaxed); }
 
 private:
     int restart(Pcm& pcm, bool first) override;
+
+    std::atomic<long> heldFrames_{0};
 };
 
 } // namespace voice

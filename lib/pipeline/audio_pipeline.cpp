@@ -276,7 +276,7 @@ void AudioPipeline::recorder() {
         const int64_t returned = monotonicNs();
         // The last frame read was captured before the frames the device
         // still holds; those came in after it.
-        const int64_t delay = std::max<long>(0, capture_->delayFrames());
+        const int64_t delay = std::max<long>(0, capture_->heldFrames());
         const int64_t endNs = returned - delay * 1'000'000'000 / rate_;
         // The mark goes first, so the transmitter finds it as soon as it
         // sees the frames (a DropIncoming write stores exactly this many).

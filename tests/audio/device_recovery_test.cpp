@@ -145,6 +145,20 @@ TEST_F(DeviceTest, CaptureReadsStayOnThePeriodGridWhateverTheWakeUpLatency) {
     }
 }
 
+TEST_F(DeviceTest, CaptureDatesItsFramesByWhatTheDeviceHoldsReadyNotByASoundServersDelay) {
+    // The fake's snd_pcm_delay says half the buffer whatever is there, as a
+    // sound server's delay adds audio it has not handed over. What the
+    // device holds after a read is what is ready: the 3 stragglers.
+    backend_->paceCapture(3);
+    auto dev = openCapture();
+    std::vector<int16_t> buf(kPeriod);
+    for (int i = 0; i < 5; ++i) {
+        ASSERT_EQ(dev->read(buf), kPeriod);
+        EXPECT_EQ(dev->delayFrames(), long{kBuffer / 2});
+        EXPECT_EQ(dev->heldFrames(), 3);
+    }
+}
+
 TEST_F(DeviceTest, CaptureRecoversAnOverrunInPlaceAndCountsIt) {
     auto dev = openCapture();
     std::vector<int16_t> buf(kPeriod);
