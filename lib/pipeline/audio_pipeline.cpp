@@ -530,6 +530,15 @@ void AudioPipeline::player() {
         } else {
             clock = expected + (sinceEpoch - expected) / 16;
         }
+        // The smoothed clock can be ahead of the time it is now (this pull
+        // came early: a sound server takes audio in bursts, so the blocking
+        // write returns early or late by a millisecond or two). The jitter
+        // buffer would take a packet still due by then for late, and stretch.
+        // Wait for the clock instead; the device holds a full buffer now.
+        const int64_t ahead = clock - (monotonicNs() - epochNs_);
+        if (ahead > 0) {
+            std::this_thread::sleep_for(std::chrono::nanoseconds(std::min(ahead, frameNs)));
+        }
         const JitterBuffer::PullResult result =
             jitter_->pull(std::chrono::nanoseconds(clock), frame);
         std::span<const int16_t> out(frame);
