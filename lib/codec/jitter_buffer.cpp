@@ -236,10 +236,11 @@ void JitterBuffer::updateEstimates(uint64_t ext, const QueuedPacket& packet) {
     // while the first is remembered shows real jitter and the target jumps.
     const int64_t relative = std::min(transit - minTransitNs(), maxDelayNs_);
     if (arrival > peakUpdatedNs_) {
-        // Cap the elapsed time so the product cannot overflow (arrival is a
-        // raw monotonic clock and peakUpdatedNs_ starts at 0); 100 s of decay
-        // already takes any peak to zero.
-        const int64_t elapsed = std::min<int64_t>(arrival - peakUpdatedNs_, 100 * kNanosPerSecond);
+        // Only the time since the hold ran out decays. Cap it so the product
+        // cannot overflow (arrival is a raw monotonic clock and the times
+        // start at 0); 100 s of decay already takes any peak to zero.
+        const int64_t from = std::max(peakUpdatedNs_, peakReachedNs_ + kPeakHold.count());
+        const int64_t elapsed = std::clamp<int64_t>(arrival - from, 0, 100 * kNanosPerSecond);
         const int64_t decay = elapsed * kPeakDecayPerSecond.count() / kNanosPerSecond;
         highestNs_ = std::max<int64_t>(0, highestNs_ - decay);
         peakNs_ = std::max<int64_t>(0, peakNs_ - decay);
@@ -250,6 +251,9 @@ void JitterBuffer::updateEstimates(uint64_t ext, const QueuedPacket& packet) {
         highestNs_ = relative;
     } else {
         peakNs_ = std::max(peakNs_, relative);
+    }
+    if (relative >= peakNs_) {
+        peakReachedNs_ = arrival;
     }
     targetDelayNs_.store(targetNs(), std::memory_order_relaxed);
 }

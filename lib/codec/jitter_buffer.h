@@ -24,7 +24,8 @@
 //   Only while packets carry FEC (seen within the last kFecMemory frames) is
 //   one frame added, so that the packet after a lost one has arrived when
 //   the lost one is due.
-//   The peak jumps up on the second late-ish packet and decays slowly
+//   The peak jumps up on the second late-ish packet, is held while packets
+//   keep reaching it and for kPeakHold after, and then decays slowly
 //   (kPeakDecayPerSecond), so the target grows quickly on jitter and shrinks
 //   slowly when calm, and never exceeds maxDelay.
 // * Below target the player inserts a concealed frame (stretch), unless the
@@ -85,6 +86,12 @@ public:
     static constexpr size_t kWindow = 128;
     /// How fast the peak transit (and so the target delay) falls when calm.
     static constexpr std::chrono::nanoseconds kPeakDecayPerSecond = std::chrono::milliseconds(4);
+    /// How long the peak is held before it decays: jitter that comes back
+    /// within this keeps the target where it was. A sound server that moves
+    /// capture in blocks whose phase drifts (PulseAudio's null source) makes
+    /// a sawtooth of up to a block in the transit, period about a second;
+    /// decaying between its peaks would let every peak run the buffer dry.
+    static constexpr std::chrono::nanoseconds kPeakHold = std::chrono::seconds(3);
     /// Length of one block of the sliding minimum-transit estimate.
     static constexpr std::chrono::nanoseconds kTransitBlock = std::chrono::seconds(2);
     /// Frames without FEC after which the target gives back the frame it
@@ -201,6 +208,7 @@ private:
     bool fecSeen_ = false;    // the stream carries FEC: keep the next packet buffered
     uint64_t lastFecSeq_ = 0; // the latest packet with FEC
     int64_t peakUpdatedNs_ = 0;
+    int64_t peakReachedNs_ = 0; // arrival of the last packet at or above the peak
     bool haveLastArrival_ = false;
     int64_t lastArrivalNs_ = 0;
     uint32_t lastTimestamp_ = 0;
