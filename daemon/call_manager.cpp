@@ -557,8 +557,11 @@ Status CallManager::startMedia(HandshakeResult result) {
     // A small fixed margin over the measured transit: the jitter buffer grows
     // by itself when arrivals jitter, so a large floor only adds latency
     // (15 ms measured 40 ms one-way in scripts/demo, 5 ms about 30 ms, with
-    // the same concealment).
-    pc.jitter.margin = std::chrono::milliseconds(5);
+    // the same concealment). 2 ms, the jitter buffer's default, once the
+    // peak transit is held through a sound server's capture sawtooth and the
+    // player no longer pulls ahead of its clock (bench/e2e_call_bench.sh:
+    // Opus 20 ms p50 25.8 ms, no more concealment than at 5 ms).
+    pc.jitter.margin = std::chrono::milliseconds(2);
     auto pipeline =
         AudioPipeline::make(pc, **transport, std::move(result.sealer), std::move(result.opener));
     if (!pipeline.ok()) {
