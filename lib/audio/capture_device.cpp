@@ -3,6 +3,7 @@
 #include "audio/capture_device.h"
 
 #include <algorithm>
+#include <thread>
 
 namespace voice {
 
@@ -43,6 +44,76 @@ size_t CaptureDevice::read(std::span<int16_t> out) {
             waitingSince = {};
         }
     }
+    noteHeldFrames();
+    return live;
+}
+
+size_t CaptureDevice::readAtLeast(std::span<int16_t> out, size_t minFrames) {
+    const size_t channels = config().format.channels();
+    const size_t capacity = out.size() / channels;
+    minFrames = std::min(minFrames, capacity);
+    size_t done = 0;
+    bool slept = false;
+    std::chrono::steady_clock::time_point waitingSince{}; // no progress since then
+    while (done < minFrames) {
+        Pcm* pcm = active();
+        if (pcm == nullptr) {
+            std::fill(out.begin() + static_cast<ptrdiff_t>(done * channels),
+                      out.begin() + static_cast<ptrdiff_t>(minFrames * channels), int16_t{0});
+            paceWhileLost(minFrames - done);
+            return minFrames;
+        }
+        const ssize_t ready = pcm->avail();
+        if (ready < 0) {
+            if (!recover(*pcm, ready)) {
+                waitingSince = {};
+            }
+            continue;
+        }
+        const auto have = done + static_cast<size_t>(ready);
+        if (have < minFrames && !slept) {
+            // Once per call, sleep until the rest should be there. A sound
+            // server signals every period whatever avail_min asks (ALSA's
+            // pulse plugin), and each of those wake-ups costs the thread
+            // and the client library's thread a context switch or more.
+            // Bounded: less than the buffer out can hold.
+            slept = true;
+            std::this_thread::sleep_for(config().format.framesToDuration(minFrames - have));
+            continue;
+        }
+        if (ready == 0) {
+            // Still short after the sleep: the device's own wait ends when
+            // the next period comes in, so the frame is read the moment it
+            // is whole and no later.
+            if (!waitReady(*pcm, waitingSince)) {
+                waitingSince = {};
+            }
+            continue;
+        }
+        // Everything that is ready, not just what is missing, and not even
+        // what avail() said a moment ago (more may have come in since): a
+        // sound server's block read in part stays pinned by the client
+        // library until the next read, and when the server goes away
+        // libpulse waits for that block with its lock held, so the next
+        // read never returns (seen in alsa_pulse_test). The device is
+        // non-blocking: the read takes what is there, whole blocks.
+        const ssize_t n = pcm->readi(out.data() + done * channels, capacity - done);
+        if (n > 0) {
+            done += static_cast<size_t>(n);
+            waitingSince = {};
+        } else if (n < 0 && n != -EAGAIN && !recover(*pcm, n)) {
+            waitingSince = {};
+        } else if (n == 0 || n == -EAGAIN) {
+            if (!waitReady(*pcm, waitingSince)) {
+                waitingSince = {};
+            }
+        }
+    }
+    noteHeldFrames();
+    return done;
+}
+
+void CaptureDevice::noteHeldFrames() {
     updateDelay();
     if (Pcm* pcm = active()) {
         // What the device holds beyond the frames read: snd_pcm_delay, but
@@ -56,7 +127,6 @@ size_t CaptureDevice::read(std::span<int16_t> out) {
         heldFrames_.store(ready >= 0 ? std::min<long>(delay, ready) : delay,
                           std::memory_order_relaxed);
     }
-    return live;
 }
 
 } // namespace voice

@@ -25,6 +25,15 @@ public:
     /// the rest are silence, delivered because the device was lost. The
     /// stream starts on the first call after open().
     size_t read(std::span<int16_t> out);
+    /// Audio (recorder) thread. Real-time safe. Reads at least `minFrames`
+    /// frames and takes everything else the device has ready, so a sound
+    /// server's blocks are never left half read: `out` must hold
+    /// `minFrames` and the device's buffer (params().bufferFrames) for
+    /// that. Sleeps until `minFrames` should have come in rather than
+    /// waking for every period the device signals, then waits on the
+    /// device for the rest. Returns the frames stored in `out`, silence
+    /// included while the device is lost (see read()).
+    size_t readAtLeast(std::span<int16_t> out, size_t minFrames);
     /// Frames the device held after the last read(), captured after the
     /// last frame read: the smaller of snd_pcm_delay() and what was ready
     /// to read (see read()). The recorder dates its frames with this.
@@ -32,6 +41,8 @@ public:
 
 private:
     int restart(Pcm& pcm, bool first) override;
+    /// What the device holds after a read: see heldFrames().
+    void noteHeldFrames();
 
     std::atomic<long> heldFrames_{0};
 };

@@ -159,6 +159,42 @@ TEST_F(DeviceTest, CaptureDatesItsFramesByWhatTheDeviceHoldsReadyNotByASoundServ
     }
 }
 
+TEST_F(DeviceTest, CaptureReadsAWholeFrameAndEverythingElseTheDeviceHasReady) {
+    // A frame of 3 periods: the read waits for all of them, then also takes
+    // the 3 frames that came in after the last wake-up, so the device is
+    // left with nothing half read.
+    backend_->paceCapture(3);
+    auto dev = openCapture();
+    std::vector<int16_t> buf(3 * kPeriod + kBuffer); // the frame and the device's buffer
+    uint64_t position = 0;
+    for (int i = 0; i < 20; ++i) {
+        const size_t got = dev->readAtLeast(buf, 3 * kPeriod);
+        ASSERT_GE(got, 3 * kPeriod);
+        ASSERT_LE(got, buf.size());
+        EXPECT_EQ(backend_->captureBacklog(), 0u) << "after read " << i;
+        EXPECT_EQ(dev->heldFrames(), 0);
+        for (size_t k = 0; k < got; ++k) {
+            ASSERT_EQ(buf[k], FakeBackend::captureSample(position + k)) << "read " << i;
+        }
+        position += got;
+    }
+}
+
+TEST_F(DeviceTest, CaptureReadsOfAWholeFrameDeliverSilenceWhileTheDeviceIsGone) {
+    auto dev = openCapture();
+    std::vector<int16_t> buf(kBuffer);
+    ASSERT_GE(dev->readAtLeast(buf, 2 * kPeriod), 2 * kPeriod);
+    backend_->unplug();
+    std::fill(buf.begin(), buf.end(), int16_t{7});
+    EXPECT_EQ(dev->readAtLeast(buf, 2 * kPeriod), 2 * kPeriod);
+    EXPECT_TRUE(std::all_of(buf.begin(), buf.begin() + 2 * kPeriod, [](int16_t s) {
+        return s == 0;
+    })) << "silence stands in for the lost audio";
+    EXPECT_FALSE(dev->connected());
+    EXPECT_EQ(dev->stats().losses, 1u);
+    EXPECT_GE(dev->stats().framesWhileLost, 2u * kPeriod);
+}
+
 TEST_F(DeviceTest, CaptureRecoversAnOverrunInPlaceAndCountsIt) {
     auto dev = openCapture();
     std::vector<int16_t> buf(kPeriod);
