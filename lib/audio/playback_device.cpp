@@ -41,7 +41,11 @@ int PlaybackDevice::restart(Pcm& pcm, bool first) {
 }
 
 void PlaybackDevice::sleepUntilRoom(Pcm& pcm, size_t frames) {
-    const size_t wanted = std::min<size_t>(frames, pcm.params().effectiveWakeFrames());
+    const PcmParams& params = pcm.params();
+    if (params.effectiveWakeFrames() <= params.periodFrames) {
+        return;
+    }
+    const size_t wanted = std::min<size_t>(frames, params.effectiveWakeFrames());
     const ssize_t avail = pcm.avail();
     if (avail < 0 || static_cast<size_t>(avail) >= wanted) {
         return;

@@ -36,9 +36,9 @@ private:
     /// it has, or on an error (the write reports it). The device's own wait
     /// would do, but ALSA's pulse plugin says "ready" as soon as a period is
     /// free whatever avail_min asks: waking once per codec frame takes this
-    /// timer. (Capture does not do the same: with a timer instead of its
-    /// wait, a pulse server going away deadlocks inside libpulse, seen in
-    /// alsa_pulse_test.)
+    /// timer. Not needed, and skipped, when the wake-up size is a period: a
+    /// sound server then makes room in whole periods, later than the rate
+    /// predicts, and the timer would only add a wake-up before the wait.
     void sleepUntilRoom(Pcm& pcm, size_t frames);
 
     std::vector<int16_t> silence_; // allocated once, for priming

@@ -53,38 +53,68 @@ constexpr std::chrono::nanoseconds kMinSilenceWrite = 1ms;
 /// Audio a device buffer holds beyond one codec frame when the pipeline
 /// wakes once per frame: capture must not overrun while the recorder waits
 /// for a whole frame; playback keeps at least this much queued while the
-/// player waits for room for the next frame (8 x 5 ms in all for 20 ms
-/// frames, the buffer that rode out load spikes through a sound server).
+/// player waits for room for the next frame (2 x 20 ms periods in all for
+/// 20 ms frames, as much as the 8 x 5 ms that rode out load spikes through
+/// a sound server).
 constexpr std::chrono::milliseconds kCaptureSpare{10};
 constexpr std::chrono::milliseconds kPlaybackSpare{20};
-/// A capture period left to the default is cut to this share of a short
-/// codec frame. A sound server that hands capture over in periods at a
-/// drifting phase (PulseAudio's null source; timer-driven servers in
-/// general) delays each frame by up to a period, and the peer's jitter
-/// buffer must cover that: 5 ms on a 5 ms frame would double its latency.
-/// On 20 ms frames the default 5 ms period is already a quarter.
+/// A capture period left to the default is cut to this share of a codec
+/// frame, and to kMaxCapturePeriod at most. A sound server that hands
+/// capture over in periods at a drifting phase (PulseAudio's null source;
+/// timer-driven servers in general) delays each frame by up to a period,
+/// and the peer's jitter buffer must cover that: 5 ms on a 5 ms frame would
+/// double its latency, and on a 20 ms frame it put one-way latency at
+/// 28 ms against 25.8 ms with 2.5 ms periods, for no measurable CPU (60 s
+/// calls, bench/e2e_call_bench.sh). The server's extra wake-ups per period
+/// land in its client thread, which the recorder does not wait for: it
+/// sleeps through a frame and reads it whole.
 constexpr uint32_t kCapturePeriodsPerFrame = 4;
+constexpr std::chrono::microseconds kMaxCapturePeriod{2500};
+/// A playback period left to the default becomes the codec frame, up to
+/// this many frames (170 ms at 48 kHz; Opus frames are at most 120 ms).
+constexpr size_t kMaxPlaybackPeriod = 8192;
 
-/// Fits a device to the codec frame (see AudioPipelineConfig::wakePerFrame):
-/// it wakes once per frame and its buffer holds the frame and `spare` more.
-/// Settings the config made already are kept, and a frame that is not a
-/// whole number of periods keeps the device as it is.
-void fitToFrame(PcmConfig& pcm, size_t frameSamples, std::chrono::milliseconds spare) {
+/// Grows a device's buffer to hold a codec frame and `spare` more (see
+/// AudioPipelineConfig::wakePerFrame). A frame that is not a whole number
+/// of periods keeps the device as it is; returns whether it fits.
+bool fitBufferToFrame(PcmConfig& pcm, size_t frameSamples, std::chrono::milliseconds spare) {
     const uint32_t period = pcm.effectivePeriodFrames();
-    if (pcm.wakeFrames != 0 || frameSamples < period || frameSamples % period != 0) {
-        return;
+    if (frameSamples < period || frameSamples % period != 0) {
+        return false;
     }
     const auto spareFrames = static_cast<uint64_t>(spare.count()) * pcm.format.rate() / 1000;
     const auto periods = static_cast<uint32_t>((frameSamples + spareFrames + period - 1) / period);
     pcm.periods = std::min<uint32_t>(32, std::max(pcm.periods, periods));
-    pcm.wakeFrames = static_cast<uint32_t>(frameSamples);
+    return true;
 }
 
-/// The capture period for the frame when the config left it to the default.
+/// Fits the playback device to the codec frame: a period left to the
+/// default becomes the frame (a sound server asks for audio once per
+/// period), the buffer holds the frame and kPlaybackSpare, and the device
+/// wakes the player once per frame.
+void fitPlaybackToFrame(PcmConfig& playback, size_t frameSamples) {
+    if (playback.wakeFrames != 0) {
+        return;
+    }
+    if (playback.periodFrames == 0 && frameSamples >= playback.effectivePeriodFrames() &&
+        frameSamples <= kMaxPlaybackPeriod) {
+        playback.periodFrames = static_cast<uint32_t>(frameSamples);
+        playback.periods = 2; // grown to the spare below
+    }
+    if (fitBufferToFrame(playback, frameSamples, kPlaybackSpare)) {
+        playback.wakeFrames = static_cast<uint32_t>(frameSamples);
+    }
+}
+
+/// The capture period for the frame when the config left it to the
+/// default (see kCapturePeriodsPerFrame). A frame that is not a whole
+/// number of such periods keeps the device's default.
 void fitCapturePeriod(PcmConfig& capture, size_t frameSamples) {
-    const size_t period = frameSamples / kCapturePeriodsPerFrame;
-    if (capture.periodFrames != 0 || period >= capture.effectivePeriodFrames() ||
-        frameSamples % kCapturePeriodsPerFrame != 0 || period < 16) {
+    const auto longest =
+        static_cast<size_t>(kMaxCapturePeriod.count()) * capture.format.rate() / 1'000'000;
+    const size_t period = std::min(frameSamples / kCapturePeriodsPerFrame, longest);
+    if (capture.periodFrames != 0 || period >= capture.effectivePeriodFrames() || period < 16 ||
+        frameSamples % period != 0) {
         return;
     }
     capture.periodFrames = static_cast<uint32_t>(period);
@@ -192,8 +222,8 @@ AudioPipeline::make(const AudioPipelineConfig& config, MediaTransport& transport
     PcmConfig playback = config.playback;
     if (config.wakePerFrame) {
         fitCapturePeriod(capture, p->frameSamples_);
-        fitToFrame(capture, p->frameSamples_, kCaptureSpare);
-        fitToFrame(playback, p->frameSamples_, kPlaybackSpare);
+        (void)fitBufferToFrame(capture, p->frameSamples_, kCaptureSpare);
+        fitPlaybackToFrame(playback, p->frameSamples_);
     }
     p->capture_ =
         std::make_unique<CaptureDevice>(capture, config.deviceOptions, std::move(captureOpener));
@@ -267,12 +297,21 @@ void AudioPipeline::becomeRealtime(std::atomic<int>& got, int priority) {
 void AudioPipeline::recorder() {
     nameThread("voice-recorder");
     becomeRealtime(recorderPriority_, config_.realtimePriority);
-    // Allocated before the real-time loop: what the device wakes for, one
-    // period or one codec frame (wakePerFrame).
-    std::vector<int16_t> period(std::max<size_t>(1, capture_->params().effectiveWakeFrames()));
+    // What each read waits for: a codec frame (wakePerFrame) or a period.
+    const PcmParams& params = capture_->params();
+    const size_t wake =
+        config_.wakePerFrame ? frameSamples_ : std::max<size_t>(1, params.effectiveWakeFrames());
+    // Allocated before the real-time loop: a read takes all the device
+    // holds on top of what it waits for (CaptureDevice::readAtLeast).
+    std::vector<int16_t> chunk(wake + params.bufferFrames);
     uint64_t position = 0; // frames stored in the ring so far
+    uint64_t captured = 0; // frames read from the device so far
     while (running_.load(std::memory_order_acquire)) {
-        capture_->read(period);
+        // Up to the end of the frame in progress, so frames are whole the
+        // moment their last period is read.
+        const size_t got = capture_->readAtLeast(chunk, wake - captured % wake);
+        captured += got;
+        const std::span<const int16_t> period(chunk.data(), got);
         const int64_t returned = monotonicNs();
         // The last frame read was captured before the frames the device
         // still holds; those came in after it.
@@ -314,6 +353,7 @@ void AudioPipeline::transmitter() {
     nameThread("voice-transmit");
     becomeRealtime(transmitterPriority_, config_.realtimePriority - 1);
     std::vector<int16_t> pcm(frameSamples_);
+    const uint64_t frameUs = uint64_t{frameSamples_} * 1'000'000 / rate_;
     // A loss report, when one is due, goes in front of the frame.
     std::vector<uint8_t> payload(LossReport::kSize + kMaxPayloadBytes);
     const std::span<uint8_t> audio = std::span(payload).subspan(LossReport::kSize);
@@ -334,7 +374,10 @@ void AudioPipeline::transmitter() {
             continue;
         }
         ring_->read(pcm);
-        header.timestampUs = captureTimeUs(position);
+        // Dated from the frame's end: the recorder reads a frame's last
+        // period the moment it comes in, while earlier periods may have
+        // waited for the read that took them (it sleeps through them).
+        header.timestampUs = captureTimeUs(position + frameSamples_) - frameUs;
         position += frameSamples_;
         if (muted_.load(std::memory_order_relaxed)) {
             std::fill(pcm.begin(), pcm.end(), int16_t{0});

@@ -129,14 +129,18 @@ struct AudioPipelineConfig {
     int realtimePriority = 20;
     /// Capacity of the capture ring; audio beyond it is dropped and counted.
     std::chrono::milliseconds captureBuffer{200};
-    /// Fit the devices to the codec frame: the recorder and the player wait
-    /// for a whole frame (avail_min; the player also by a timer, as ALSA's
-    /// pulse plugin wakes per period whatever avail_min says), each buffer
-    /// grows to hold a frame and room to spare, and a capture period left
-    /// to the default is cut to a quarter of a short frame. The devices
-    /// still move audio in periods, so a frame is read the moment its last
-    /// period is in, as before; a 20 ms frame over 5 ms periods costs a
-    /// quarter of the wake-ups. Settings made in `capture`/`playback` stay.
+    /// Fit the devices to the codec frame. The recorder sleeps until a
+    /// whole frame should be in, waits on the device (one period) for the
+    /// rest and takes the frame and all else that is ready in one read; the
+    /// player waits for room for a whole frame (avail_min, and a timer when
+    /// a frame spans periods: ALSA's pulse plugin wakes per period whatever
+    /// avail_min says). Each buffer grows to hold a frame and room to
+    /// spare. A capture period left to the default is cut to a quarter of
+    /// the frame and 2.5 ms at most; a playback period left to the default
+    /// becomes the frame, which a sound server then asks for once per
+    /// frame. A frame is still read the moment its last period is in; a
+    /// 20 ms frame costs the recorder two wake-ups, not one per period.
+    /// Settings made in `capture`/`playback` stay.
     bool wakePerFrame = true;
     /// Playout alignment (above). Off: the player writes whole frames at the
     /// device's own phase (bit-exact PCM playout, a frame more of latency).
