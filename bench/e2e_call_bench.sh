@@ -13,7 +13,7 @@
 #    wall time; the daemon's control thread is included.
 #
 # usage: [THREADS=1] bench/e2e_call_bench.sh [--seconds N] [BUILD_DIR]
-#        (THREADS=1 also lists alice's busiest threads)
+#        (THREADS=1 also lists alice's threads: % of a core and wake-ups/s)
 #        (BUILD_DIR defaults to ./build; needs pulseaudio, dbus-daemon, sox)
 # Wired into meson as a benchmark: `meson test -C build --benchmark e2e_call_bench`
 # (10 s calls there; run the script by hand for the 60 s figures).
@@ -72,6 +72,30 @@ stats_of() { # stats_of USER -> "p50 p99 loss concealed"
 print("%.1f %.1f %.2f %d" % (s["latency_p50_ms"], s["latency_p99_ms"], s["loss_percent"], s["concealed_frames"]))'
 }
 HZ=$(getconf CLK_TCK)
+# THREADS=1: alice's threads over the call, from schedstat (ns on the CPU,
+# times scheduled in), so a thread's share and wake-ups are exact, not ticks.
+thread_times() { # thread_times PID -> "tid name cpu_ns runs" per thread
+    local f tid
+    for f in /proc/$1/task/*; do
+        tid=${f##*/}
+        read -r ns _ runs <"$f/schedstat" 2>/dev/null || continue
+        echo "$tid $(cat "$f/comm" 2>/dev/null | tr ' ' _) $ns $runs"
+    done
+}
+thread_report() { # thread_report BEFORE AFTER T0 T1
+    python3 - "$@" <<'PY'
+import sys
+before = {l.split()[0]: l.split() for l in open(sys.argv[1])}
+wall = float(sys.argv[4]) - float(sys.argv[3])
+rows = []
+for l in open(sys.argv[2]):
+    tid, name, ns, runs = l.split()
+    b = before.get(tid, [tid, name, "0", "0"])
+    rows.append(((int(ns) - int(b[2])) / 1e9 / wall * 100, (int(runs) - int(b[3])) / wall, name))
+rows.sort(reverse=True)
+print("           alice threads: " + ", ".join("%s %.2f%% %.0f/s" % (n, c, r) for c, r, n in rows if c >= 0.01))
+PY
+}
 
 printf "%-10s %-22s %-22s %-18s %-18s\n" config "alice->bob p50/p99 ms" "bob->alice p50/p99 ms" \
     "cpu alice %core" "cpu bob %core"
@@ -88,13 +112,12 @@ run() { # run NAME CODEC FRAME
     waitfor 10 in_state bob in-call || fail "$name: bob not in call"
     local a0 b0 t0 a1 b1 t1
     a0=$(cpu_ticks ${VOICED_PID[alice]}); b0=$(cpu_ticks ${VOICED_PID[bob]}); t0=$(date +%s.%N)
+    [ -n "${THREADS:-}" ] && thread_times ${VOICED_PID[alice]} >"$T/threads0"
     sleep "$SECONDS_PER_CALL"
     a1=$(cpu_ticks ${VOICED_PID[alice]}); b1=$(cpu_ticks ${VOICED_PID[bob]}); t1=$(date +%s.%N)
-    if [ -n "${THREADS:-}" ]; then # THREADS=1: alice's threads, CPU ticks since start
-        for f in /proc/${VOICED_PID[alice]}/task/*/stat; do
-            awk '{print $14 + $15, $2}' "$f"
-        done | sort -rn | head -8 | tr '\n' ' '
-        echo
+    if [ -n "${THREADS:-}" ]; then
+        thread_times ${VOICED_PID[alice]} >"$T/threads1"
+        thread_report "$T/threads0" "$T/threads1" "$t0" "$t1"
     fi
     sleep 1.2 # one more stats update
     local sa sb
