@@ -12,8 +12,11 @@
 #    over the call (from in-call to just before the hangup), divided by the
 #    wall time; the daemon's control thread is included.
 #
-# usage: [THREADS=1] bench/e2e_call_bench.sh [--seconds N] [BUILD_DIR]
-#        (THREADS=1 also lists alice's threads: % of a core and wake-ups/s)
+# usage: [THREADS=1] [ONLY="opus-20 ..."] bench/e2e_call_bench.sh [--seconds N] [BUILD_DIR]
+#        (THREADS=1 also lists alice's threads: % of a core and wake-ups/s;
+#        ONLY runs just the named configurations; CONF_ALICE, CONF_BOB add
+#        voiced.conf lines to one side, e.g. CONF_BOB="audio_cpu = off"
+#        compares two settings in one run)
 #        (BUILD_DIR defaults to ./build; needs pulseaudio, dbus-daemon, sox)
 # Wired into meson as a benchmark: `meson test -C build --benchmark e2e_call_bench`
 # (10 s calls there; run the script by hand for the 60 s figures).
@@ -23,7 +26,7 @@ while [ $# -gt 0 ]; do
     case $1 in
     --seconds) SECONDS_PER_CALL=$2; shift 2 ;;
     --seconds=*) SECONDS_PER_CALL=${1#--seconds=}; shift ;;
-    -h|--help) sed -n 2,19p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,22p "$0"; exit 0 ;;
     *) break ;;
     esac
 done
@@ -102,7 +105,8 @@ printf "%-10s %-22s %-22s %-18s %-18s\n" config "alice->bob p50/p99 ms" "bob->al
 run() { # run NAME CODEC FRAME
     local name=$1 codec=$2 frame=$3 u
     for u in alice bob; do
-        { cat "$T/$u.base.conf"; echo "codec = $codec"; echo "frame = $frame"; } \
+        local extra=CONF_${u^^}
+        { cat "$T/$u.base.conf"; echo "codec = $codec"; echo "frame = $frame"; echo "${!extra:-}"; } \
             >"$T/$u/cfg/voiced/voiced.conf"
     done
     start_voiced alice
@@ -133,7 +137,12 @@ run() { # run NAME CODEC FRAME
     printf "%-10s %-22s %-22s %-18s %-18s\n" "$name" "$bp50 / $bp99" "$ap50 / $ap99" "$cpua" "$cpub"
     echo "           (loss % alice $aloss, bob $bloss; concealed frames alice $aconc, bob $bconc)"
 }
-run opus-20 opus 20ms
-run opus-10 opus 10ms
-run pcm-5 pcm 5ms
+for config in ${ONLY:-opus-20 opus-10 pcm-5}; do
+    case $config in
+    opus-20) run opus-20 opus 20ms ;;
+    opus-10) run opus-10 opus 10ms ;;
+    pcm-5) run pcm-5 pcm 5ms ;;
+    *) fail "unknown configuration $config (opus-20, opus-10, pcm-5)" ;;
+    esac
+done
 echo "calls of $SECONDS_PER_CALL s; targets: opus-20 p50 <= 28 ms, pcm-5 p50 <= 10 ms, cpu <= 2 %"
