@@ -546,6 +546,7 @@ Status CallManager::startMedia(HandshakeResult result) {
     pc.capture.device = config_.captureDevice;
     pc.playback.device = config_.playbackDevice;
     pc.playback.periods = 8;
+    pc.cpu = chooseAudioCpu(config_.audioCpu);
     pc.codec.codec = config_.codec;
     pc.codec.frameDuration = config_.frameDuration;
     pc.codec.bitrate = config_.bitrate;

@@ -163,9 +163,10 @@ Result<DaemonConfig> loadDaemonConfig(const CommandLine& cmd) {
     if (!file.ok()) {
         return file.status();
     }
-    if (Status s = file->checkKeys({"name", "relay", "relay_fingerprint", "capture", "playback",
-                                    "codec", "frame", "bitrate", "fec", "cipher", "media",
-                                    "media_relay", "auto_answer", "ring_timeout", "log_level"});
+    if (Status s =
+            file->checkKeys({"name", "relay", "relay_fingerprint", "capture", "playback",
+                             "audio_cpu", "codec", "frame", "bitrate", "fec", "cipher", "media",
+                             "media_relay", "auto_answer", "ring_timeout", "log_level"});
         !s.ok()) {
         return s;
     }
@@ -228,6 +229,16 @@ Result<DaemonConfig> loadDaemonConfig(const CommandLine& cmd) {
         c.playbackDevice.size() > 256) {
         return Status(Errc::InvalidArgument, "device names must be 1 to 256 characters");
     }
+
+    auto audioCpu = file->getString("audio_cpu", std::string("auto"), 16);
+    if (!audioCpu.ok()) {
+        return audioCpu.status();
+    }
+    auto placement = parseAudioCpu(*audioCpu);
+    if (!placement.ok()) {
+        return invalidOption("audio_cpu", *audioCpu, placement.status().detail());
+    }
+    c.audioCpu = *placement;
 
     auto codec = file->getChoice("codec", {"opus", "pcm"}, std::string("opus"));
     if (!codec.ok()) {

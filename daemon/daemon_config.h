@@ -2,6 +2,7 @@
 // DaemonConfig: voiced's settings from voiced.conf and the command line, checked and defaulted.
 #pragma once
 
+#include "audio/cpu_placement.h"
 #include "codec/codec_config.h"
 #include "codec/fec_controller.h"
 #include "core/log.h"
@@ -29,6 +30,8 @@ struct DaemonConfig {
     std::optional<Fingerprint> relayFingerprint;
     std::string captureDevice = "default";
     std::string playbackDevice = "default";
+    /// audio_cpu = auto (default) | off | N: the CPU for a call's audio work.
+    AudioCpuSetting audioCpu;
     CodecId codec = CodecId::Opus;
     std::chrono::microseconds frameDuration{20000};
     uint32_t bitrate = 32000;

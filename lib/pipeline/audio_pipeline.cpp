@@ -2,6 +2,8 @@
 // AudioPipeline: the recorder, transmitter, receiver and player loops.
 #include "pipeline/audio_pipeline.h"
 
+#include "audio/alsa_pcm.h"
+#include "audio/cpu_placement.h"
 #include "audio/realtime.h"
 #include "codec/codec_factory.h"
 #include "core/deferred_log.h"
@@ -225,6 +227,14 @@ AudioPipeline::make(const AudioPipelineConfig& config, MediaTransport& transport
         (void)fitBufferToFrame(capture, p->frameSamples_, kCaptureSpare);
         fitPlaybackToFrame(playback, p->frameSamples_);
     }
+    if (config.cpu) {
+        captureOpener = std::make_unique<PinnedPcmOpener>(
+            *config.cpu,
+            captureOpener ? std::move(captureOpener) : std::make_unique<AlsaPcmOpener>());
+        playbackOpener = std::make_unique<PinnedPcmOpener>(
+            *config.cpu,
+            playbackOpener ? std::move(playbackOpener) : std::make_unique<AlsaPcmOpener>());
+    }
     p->capture_ =
         std::make_unique<CaptureDevice>(capture, config.deviceOptions, std::move(captureOpener));
     p->playback_ =
@@ -261,9 +271,11 @@ Status AudioPipeline::start() {
         stop();
         return Status(Errc::Internal, std::string("cannot start an audio thread: ") + e.what());
     }
-    LOG_INFO("audio pipeline started: %s, %lld us frames",
+    const std::string placement =
+        config_.cpu ? "on CPU " + std::to_string(*config_.cpu) : "on the scheduler's CPUs";
+    LOG_INFO("audio pipeline started: %s, %lld us frames, %s",
              std::string(codecName(config_.codec.codec)).c_str(),
-             static_cast<long long>(config_.codec.frameDuration.count()));
+             static_cast<long long>(config_.codec.frameDuration.count()), placement.c_str());
     return {};
 }
 
@@ -286,7 +298,12 @@ void AudioPipeline::stop() {
     playback_->close();
 }
 
-void AudioPipeline::becomeRealtime(std::atomic<int>& got, int priority) {
+void AudioPipeline::setUpAudioThread(std::atomic<int>& got, int priority) {
+    if (config_.cpu) {
+        if (Status s = pinThisThread(*config_.cpu); !s) {
+            LOG_WARNING("audio thread stays unpinned: %s", s.toString().c_str());
+        }
+    }
     if (config_.realtime) {
         if (auto prio = makeThreadRealtime(std::max(1, priority))) {
             got.store(*prio, std::memory_order_relaxed);
@@ -296,7 +313,7 @@ void AudioPipeline::becomeRealtime(std::atomic<int>& got, int priority) {
 
 void AudioPipeline::recorder() {
     nameThread("voice-recorder");
-    becomeRealtime(recorderPriority_, config_.realtimePriority);
+    setUpAudioThread(recorderPriority_, config_.realtimePriority);
     // What each read waits for: a codec frame (wakePerFrame) or a period.
     const PcmParams& params = capture_->params();
     const size_t wake =
@@ -351,7 +368,7 @@ uint64_t AudioPipeline::captureTimeUs(uint64_t pos) {
 
 void AudioPipeline::transmitter() {
     nameThread("voice-transmit");
-    becomeRealtime(transmitterPriority_, config_.realtimePriority - 1);
+    setUpAudioThread(transmitterPriority_, config_.realtimePriority - 1);
     std::vector<int16_t> pcm(frameSamples_);
     const uint64_t frameUs = uint64_t{frameSamples_} * 1'000'000 / rate_;
     // A loss report, when one is due, goes in front of the frame.
@@ -488,7 +505,7 @@ bool AudioPipeline::takePeerReport(std::span<const uint8_t> block, int64_t nowNs
 
 void AudioPipeline::receiver() {
     nameThread("voice-receive");
-    becomeRealtime(receiverPriority_, config_.realtimePriority - 1);
+    setUpAudioThread(receiverPriority_, config_.realtimePriority - 1);
     std::vector<uint8_t> packet(MediaHeader::kMaxDatagram);
     std::vector<uint8_t> plaintext(MediaHeader::kMaxDatagram);
     const auto codec = static_cast<uint8_t>(config_.codec.codec);
@@ -542,7 +559,7 @@ void AudioPipeline::receiver() {
 
 void AudioPipeline::player() {
     nameThread("voice-player");
-    becomeRealtime(playerPriority_, config_.realtimePriority);
+    setUpAudioThread(playerPriority_, config_.realtimePriority);
     std::vector<int16_t> frame(frameSamples_);
     std::vector<int16_t> shortened(frameSamples_);
     const int64_t frameNs = jitter_->frameDuration().count();

@@ -91,6 +91,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <thread>
 
 namespace voice {
@@ -127,6 +128,11 @@ struct AudioPipelineConfig {
     /// must cover; neither thread runs long (one encode or decrypt per frame).
     bool realtime = true;
     int realtimePriority = 20;
+    /// The CPU for all of the call's audio work: the four threads and the
+    /// threads a device opens (a sound server's client thread), which get
+    /// it from the thread that opens the device (audio/cpu_placement.h for
+    /// why). None: the scheduler places them.
+    std::optional<int> cpu;
     /// Capacity of the capture ring; audio beyond it is dropped and counted.
     std::chrono::milliseconds captureBuffer{200};
     /// Fit the devices to the codec frame. The recorder sleeps until a
@@ -242,9 +248,10 @@ public:
 private:
     AudioPipeline(const AudioPipelineConfig& config, MediaTransport& transport);
 
-    /// At the start of a thread: SCHED_FIFO at `priority` (at least 1) when
-    /// config_.realtime, noting what it got in `got`.
-    void becomeRealtime(std::atomic<int>& got, int priority);
+    /// At the start of a thread: onto config_.cpu when set, then SCHED_FIFO
+    /// at `priority` (at least 1) when config_.realtime, noting what it got
+    /// in `got`.
+    void setUpAudioThread(std::atomic<int>& got, int priority);
     void recorder();
     void transmitter();
     void receiver();

@@ -126,4 +126,27 @@ TEST_F(ADaemonConfig, SendsMediaToANumericMediaRelayWhenGiven) {
     EXPECT_FALSE(load().ok());
 }
 
+TEST_F(ADaemonConfig, PutsACallsAudioOnOneCpuUnlessToldOtherwise) {
+    writeConfig("name = alice\nrelay = a:1\n");
+    auto plain = load();
+    ASSERT_TRUE(plain.ok()) << plain.status().toString();
+    EXPECT_EQ(plain->audioCpu.mode, AudioCpuSetting::Mode::Auto);
+    writeConfig("name = alice\nrelay = a:1\naudio_cpu = off\n");
+    auto off = load();
+    ASSERT_TRUE(off.ok()) << off.status().toString();
+    EXPECT_EQ(off->audioCpu.mode, AudioCpuSetting::Mode::Off);
+    writeConfig("name = alice\nrelay = a:1\naudio_cpu = 1\n");
+    auto fixed = load();
+    ASSERT_TRUE(fixed.ok()) << fixed.status().toString();
+    EXPECT_EQ(fixed->audioCpu.mode, AudioCpuSetting::Mode::Fixed);
+    EXPECT_EQ(fixed->audioCpu.cpu, 1);
+    for (const char* bad : {"-1", "1024", "all", "0-1"}) {
+        writeConfig(std::string("name = alice\nrelay = a:1\naudio_cpu = ") + bad + "\n");
+        auto c = load();
+        ASSERT_FALSE(c.ok()) << bad;
+        EXPECT_NE(c.status().detail().find("audio_cpu"), std::string::npos)
+            << c.status().toString();
+    }
+}
+
 } // namespace

@@ -8,7 +8,13 @@
 #include "pipeline/simulated_pcm.h"
 #include "pipeline_test_support.h"
 
+#include <filesystem>
+#include <fstream>
 #include <gtest/gtest.h>
+#include <map>
+#include <sched.h>
+#include <string>
+#include <unistd.h>
 
 using namespace std::chrono_literals;
 using namespace voice;
@@ -49,7 +55,107 @@ Side makeSide(const AudioPipelineConfig& config, MediaTransport& transport,
     return side;
 }
 
+/// The CPUs a thread may run on, from the kernel ("0-1", "3").
+std::string cpusAllowed(const std::string& tid) {
+    std::ifstream status("/proc/self/task/" + tid + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("Cpus_allowed_list:", 0) == 0) {
+            return line.substr(line.find_first_not_of(" \t", 18));
+        }
+    }
+    return "?";
+}
+
+/// Thread name -> allowed CPUs, for this process's threads named voice-*.
+std::map<std::string, std::string> audioThreadCpus() {
+    std::map<std::string, std::string> cpus;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+        std::ifstream commFile(task.path() / "comm");
+        std::string comm;
+        std::getline(commFile, comm);
+        if (comm.rfind("voice-", 0) == 0) {
+            cpus[comm] = cpusAllowed(task.path().filename());
+        }
+    }
+    return cpus;
+}
+
+std::string cpusOfThisThread() {
+    return cpusAllowed(std::to_string(gettid()));
+}
+
+/// Notes the CPUs of the thread that opens each device.
+class OpenerCpuProbe final : public PcmOpener {
+public:
+    OpenerCpuProbe(std::unique_ptr<PcmOpener> inner, std::string& seen)
+        : inner_(std::move(inner)), seen_(seen) {}
+    Result<std::unique_ptr<Pcm>> open(const PcmConfig& config, PcmStream stream) override {
+        seen_ = cpusOfThisThread();
+        return inner_->open(config, stream);
+    }
+
+private:
+    std::unique_ptr<PcmOpener> inner_;
+    std::string& seen_;
+};
+
 } // namespace
+
+TEST(AnAudioPipeline, RunsAllItsAudioWorkOnTheCpuItIsGiven) {
+    cpu_set_t allowed;
+    ASSERT_EQ(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
+    int cpu = CPU_SETSIZE - 1;
+    while (cpu > 0 && !CPU_ISSET(cpu, &allowed)) {
+        --cpu;
+    }
+    const std::string controlCpus = cpusOfThisThread();
+    auto pair = LoopbackTransport::makePair();
+    ASSERT_TRUE(pair.ok());
+    auto config = configFor(MediaDirection::CallerToCallee, CodecId::Opus, 20ms);
+    config.cpu = cpu;
+    auto tape = std::make_shared<SimulatedTape>(std::vector<int16_t>{}, 0);
+    std::string captureOpenedOn;
+    std::string playbackOpenedOn;
+    auto p = AudioPipeline::make(
+        config, *pair->a, sealerFor(config.sendDirection), openerFor(other(config.sendDirection)),
+        std::make_unique<OpenerCpuProbe>(std::make_unique<SimulatedPcmOpener>(tape),
+                                         captureOpenedOn),
+        std::make_unique<OpenerCpuProbe>(std::make_unique<SimulatedPcmOpener>(tape),
+                                         playbackOpenedOn));
+    ASSERT_TRUE(p.ok()) << p.status().toString();
+    ASSERT_TRUE((*p)->start().ok());
+    EXPECT_TRUE(waitUntil([&] { return (*p)->stats().framesPlayed >= 2; }));
+    const auto threads = audioThreadCpus();
+    (*p)->stop();
+    const std::string only = std::to_string(cpu);
+    EXPECT_EQ(threads.size(), 4u);
+    for (const char* name : {"voice-recorder", "voice-transmit", "voice-receive", "voice-player"}) {
+        ASSERT_TRUE(threads.count(name)) << name;
+        EXPECT_EQ(threads.at(name), only) << name;
+    }
+    // Threads a device starts while opening inherit the opener's CPUs.
+    EXPECT_EQ(captureOpenedOn, only);
+    EXPECT_EQ(playbackOpenedOn, only);
+    EXPECT_EQ(cpusOfThisThread(), controlCpus) << "the control thread keeps its CPUs";
+}
+
+TEST(AnAudioPipeline, LeavesItsThreadsToTheSchedulerWithoutACpu) {
+    const std::string controlCpus = cpusOfThisThread();
+    auto pair = LoopbackTransport::makePair();
+    ASSERT_TRUE(pair.ok());
+    auto config = configFor(MediaDirection::CallerToCallee, CodecId::Opus, 20ms);
+    Side side = makeSide(config, *pair->a, {}, 0);
+    ASSERT_TRUE(side.pipeline);
+    ASSERT_TRUE(side.pipeline->start().ok());
+    EXPECT_TRUE(waitUntil([&] { return side.pipeline->stats().framesPlayed >= 2; }));
+    const auto threads = audioThreadCpus();
+    side.pipeline->stop();
+    EXPECT_EQ(threads.size(), 4u);
+    for (const auto& [name, cpus] : threads) {
+        EXPECT_EQ(cpus, controlCpus) << name;
+    }
+}
 
 TEST(AnAudioPipeline, RefusesConfigurationsItCannotRun) {
     auto pair = LoopbackTransport::makePair();
