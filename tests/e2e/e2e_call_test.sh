@@ -96,6 +96,27 @@ cat "$T/alice_status.json"
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); s=d["stats"]
 assert s["duration_s"] >= 3, s
 assert s["latency_ms"] > 0, s' "$T/alice_status.json" || fail "stats not live"
+# audio_cpu = auto (the default): the four audio threads and the threads
+# ALSA's pulse plugin started while opening the devices (threaded-ml) all
+# run on one CPU, the same for all of them.
+audio_cpus() { # audio_cpus PID -> "name cpus" per audio or sound-server thread
+    local t
+    for t in /proc/$1/task/*; do
+        case $(cat "$t/comm") in
+        voice-* | threaded-ml)
+            echo "$(cat "$t/comm") $(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "$t/status")" ;;
+        esac
+    done
+}
+audio_cpus "${VOICED_PID[alice]}" >"$T/alice_cpus.txt"
+cat "$T/alice_cpus.txt"
+[ "$(grep -c '^voice-' "$T/alice_cpus.txt")" = 4 ] || fail "alice has not four audio threads"
+[ "$(grep -c '^threaded-ml' "$T/alice_cpus.txt")" = 2 ] || fail "no sound-server threads"
+[ "$(awk '{print $2}' "$T/alice_cpus.txt" | sort -u | wc -l)" = 1 ] \
+    || fail "alice's audio threads are not on one CPU"
+awk '{print $2}' "$T/alice_cpus.txt" | grep -qx '[0-9][0-9]*' \
+    || fail "alice's audio threads may run on several CPUs"
+echo "ok: alice's audio and sound-server threads all on CPU $(awk 'NR==1{print $2}' "$T/alice_cpus.txt")"
 
 # ---------------------------------------------------------------- busy
 # carol calls alice during the call: busy, and alice's call goes on without
