@@ -4,7 +4,6 @@
 
 #include "core/log.h"
 
-#include <cerrno>
 #include <charconv>
 #include <pthread.h>
 #include <string>
@@ -60,7 +59,8 @@ std::optional<int> chooseAudioCpu(const AudioCpuSetting& setting) {
                     setting.cpu);
         return std::nullopt;
     }
-    // Auto: where this thread runs now; it is allowed there by definition.
+    // Auto: where this thread runs now. Its mask may have changed since it
+    // was last scheduled, so check, and fall back to the first allowed CPU.
     const int current = sched_getcpu();
     if (current >= 0 && current < CPU_SETSIZE && CPU_ISSET(current, &allowed)) {
         return current;

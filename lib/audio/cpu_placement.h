@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <sched.h>
+#include <string>
 
 namespace voice {
 

@@ -228,12 +228,10 @@ AudioPipeline::make(const AudioPipelineConfig& config, MediaTransport& transport
         fitPlaybackToFrame(playback, p->frameSamples_);
     }
     if (config.cpu) {
-        captureOpener = std::make_unique<PinnedPcmOpener>(
-            *config.cpu,
-            captureOpener ? std::move(captureOpener) : std::make_unique<AlsaPcmOpener>());
-        playbackOpener = std::make_unique<PinnedPcmOpener>(
-            *config.cpu,
-            playbackOpener ? std::move(playbackOpener) : std::make_unique<AlsaPcmOpener>());
+        for (std::unique_ptr<PcmOpener>* device : {&captureOpener, &playbackOpener}) {
+            *device = std::make_unique<PinnedPcmOpener>(
+                *config.cpu, *device ? std::move(*device) : std::make_unique<AlsaPcmOpener>());
+        }
     }
     p->capture_ =
         std::make_unique<CaptureDevice>(capture, config.deviceOptions, std::move(captureOpener));
