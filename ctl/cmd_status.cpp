@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: MIT
+// voicectl's status commands: status, monitor, whoami.
+#include "cli.h"
+#include "voice_proxy.h"
+#include "wait.h"
+
+#include <cstdio>
+#include <iostream>
+#include <tuple>
+
+namespace voice::ctl {
+
+int cmdStatus(const Options& o) {
+    auto bus = connectSessionBus();
+    VoiceProxy proxy(*bus);
+    Json status;
+    try {
+        status = mapToJson(proxy.Status());
+    } catch (const sdbus::Error& e) {
+        throw fromDbus(e);
+    }
+    if (o.json) {
+        printJson(status);
+        return kExitOk;
+    }
+    std::cout << "state:       " << field(status, "state") << "\n";
+    const std::string peer = field(status, "peer");
+    if (!peer.empty()) {
+        std::cout << "peer:        " << peer << "\n";
+    }
+    std::cout << "registered:  " << field(status, "registered") << "\n"
+              << "muted:       " << field(status, "muted") << "\n"
+              << "name:        " << field(status, "name") << "\n"
+              << "fingerprint: " << field(status, "fingerprint") << "\n";
+    const std::string sas = field(status, "sas");
+    if (!sas.empty()) {
+        // Read aloud and compared with the peer's: equal codes mean no one in the middle.
+        std::cout << "code:        " << oneLine(sas) << "\n";
+    }
+    if (status.contains("stats") && status["stats"].is_object()) {
+        static const std::pair<const char*, const char*> kLabels[] = {
+            {"duration_s", "duration:    %s s"},
+            {"latency_ms", "latency:     %s ms (median)"},
+            {"latency_p99_ms", "latency p99: %s ms"},
+            {"jitter_ms", "jitter:      %s ms"},
+            {"loss_percent", "loss:        %s %%"},
+            {"concealed_frames", "concealed:   %s frames"},
+            {"codec", "codec:       %s"},
+            {"cipher", "cipher:      %s"},
+            {"packets_rejected", "rejected:    %s packets"},
+        };
+        const Json& stats = status["stats"];
+        for (const auto& [key, format] : kLabels) {
+            if (stats.contains(key)) {
+                std::printf(format, jsonToText(stats[key]).c_str());
+                std::printf("\n");
+            }
+        }
+    }
+    std::cout << std::flush;
+    return kExitOk;
+}
+
+int cmdMonitor(const Options& o) {
+    auto bus = connectSessionBus();
+    VoiceProxy proxy(*bus);
+    bool gone = false;
+    const sdbus::Slot watch = watchDaemon(*bus, &gone);
+    const SignalFd signals;
+
+    proxy.stateChangedHandler = [&](const std::string& state, const std::string& peer) {
+        if (o.json) {
+            printJson({{"event", "state-changed"}, {"state", state}, {"peer", peer}});
+        } else {
+            std::cout << "state: " << oneLine(state)
+                      << (peer.empty() ? "" : " (" + oneLine(peer) + ")") << std::endl;
+        }
+    };
+    proxy.incomingCallHandler = [&](const std::string& peer, const std::string& fingerprint,
+                                    const std::string& sas) {
+        if (o.json) {
+            printJson({{"event", "incoming-call"},
+                       {"peer", peer},
+                       {"fingerprint", fingerprint},
+                       {"sas", sas}});
+        } else {
+            std::cout << "incoming call from " << oneLine(peer) << " (fingerprint "
+                      << oneLine(fingerprint) << ", code " << oneLine(sas) << ")" << std::endl;
+        }
+    };
+    proxy.callEndedHandler = [&](const std::string& peer, const std::string& reason) {
+        if (o.json) {
+            printJson({{"event", "call-ended"}, {"peer", peer}, {"reason", reason}});
+        } else {
+            std::cout << "call with " << oneLine(peer) << " ended: " << oneLine(reason)
+                      << std::endl;
+        }
+    };
+    proxy.propertiesChangedHandler = [&](const VoiceProxy::PropertyMap& changed) {
+        if (o.json) {
+            printJson({{"event", "properties-changed"}, {"properties", mapToJson(changed)}});
+            return;
+        }
+        // State and Peer already came as StateChanged; Stats change every
+        // second during a call and belong in `status`.
+        for (const auto& [name, value] : changed) {
+            if (name != "State" && name != "Peer" && name != "Stats") {
+                std::cout << name << ": " << jsonToText(variantToJson(value)) << std::endl;
+            }
+        }
+    };
+
+    std::string state;
+    std::string peer;
+    try {
+        state = proxy.State();
+        peer = proxy.Peer();
+    } catch (const sdbus::Error& e) {
+        throw fromDbus(e);
+    }
+    // Printed only once subscribed: a reader may act on this line.
+    if (o.json) {
+        printJson({{"event", "state"}, {"state", state}, {"peer", peer}});
+    } else {
+        std::cout << "state: " << oneLine(state) << (peer.empty() ? "" : " (" + oneLine(peer) + ")")
+                  << std::endl;
+    }
+    const WaitEnd end = waitFor(*bus, signals, std::nullopt, [&] { return gone; });
+    if (end == WaitEnd::Signal) {
+        return kExitOk;
+    }
+    throw Failure{kExitNoDaemon, "voiced stopped"};
+}
+
+int cmdWhoami(const Options& o) {
+    auto bus = connectSessionBus();
+    VoiceProxy proxy(*bus);
+    std::string name;
+    std::string fingerprint;
+    try {
+        std::tie(name, fingerprint) = proxy.Whoami();
+    } catch (const sdbus::Error& e) {
+        throw fromDbus(e);
+    }
+    if (o.json) {
+        printJson({{"name", name}, {"fingerprint", fingerprint}});
+    } else {
+        std::cout << "name:        " << oneLine(name) << "\n"
+                  << "fingerprint: " << oneLine(fingerprint) << std::endl;
+    }
+    return kExitOk;
+}
+
+} // namespace voice::ctl
