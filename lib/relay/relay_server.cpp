@@ -175,7 +175,7 @@ Result<std::unique_ptr<RelayServer>> RelayServer::create(RelayConfig config, Rel
     }
     s->resumeTokens_.emplace(std::move(*tokens));
     if (s->config_.allowlist) {
-        auto allow = NameBindings::load(*s->config_.allowlist);
+        auto allow = NameBindings::loadAllowlist(*s->config_.allowlist);
         if (!allow.ok()) {
             return allow.status();
         }
@@ -1464,7 +1464,7 @@ void RelayServer::reload() {
     }
     std::optional<NameBindings> allow;
     if (fresh->allowlist) {
-        auto loaded = NameBindings::load(*fresh->allowlist);
+        auto loaded = NameBindings::loadAllowlist(*fresh->allowlist);
         if (!loaded.ok()) {
             LOG_ERROR("reload failed, keeping the old configuration: %s",
                       loaded.status().toString().c_str());
