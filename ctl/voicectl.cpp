@@ -99,8 +99,9 @@ struct CommandSpec {
 
 constexpr CommandSpec kCommands[] = {
     {"call", "call NAME [--no-wait] [--timeout SECONDS]", "call NAME and wait for the answer",
-     "Calls NAME and waits until the call is answered (exit 0) or fails (busy 4,\n"
-     "offline 5, declined 6, timeout 7, untrusted 8, ...), printing what happened.\n"
+     "Calls NAME and waits until the call is answered (exit 0) or fails (busy 4:\n"
+     "NAME or we are already in a call; offline 5, declined 6, timeout 7,\n"
+     "untrusted 8, ...), printing what happened.\n"
      "  --no-wait            return as soon as the call is under way\n"
      "  --timeout SECONDS    give up (hang up, exit 7) after SECONDS without an answer;\n"
      "                       by default voiced's own ring timeout applies\n"
@@ -511,7 +512,13 @@ int cmdCall(const Options& o) {
     try {
         proxy.Call(peer);
     } catch (const sdbus::Error& e) {
-        throw fromDbus(e);
+        Failure f = fromDbus(e);
+        if (f.code == kExitInvalidState) {
+            // voiced refuses a second call while one is ringing, being made
+            // or going on: for a script that is "busy", as when the peer is.
+            f = {kExitBusy, "busy: we are already in a call (" + oneLine(e.getMessage()) + ")"};
+        }
+        throw f;
     }
     if (o.noWait) {
         if (o.json) {
