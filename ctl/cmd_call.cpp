@@ -85,7 +85,13 @@ int cmdCall(const Options& o) {
     try {
         proxy.Call(peer);
     } catch (const sdbus::Error& e) {
-        throw fromDbus(e);
+        Failure f = fromDbus(e);
+        if (f.code == kExitInvalidState) {
+            // voiced refuses a second call while one is ringing, being made
+            // or going on: for a script that is "busy", as when the peer is.
+            f = {kExitBusy, "busy: we are already in a call (" + oneLine(e.getMessage()) + ")"};
+        }
+        throw f;
     }
     if (o.noWait) {
         if (o.json) {

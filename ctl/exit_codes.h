@@ -28,7 +28,7 @@ inline constexpr std::string_view kExitCodeHelp =
     "  1    other error\n"
     "  2    bad usage (command line, name, fingerprint)\n"
     "  3    voiced is not running\n"
-    "  4    busy\n"
+    "  4    busy (the peer or we are already in a call)\n"
     "  5    peer offline\n"
     "  6    call declined\n"
     "  7    timeout (no answer)\n"

@@ -156,10 +156,13 @@ Result<DaemonConfig> loadDaemonConfig(const CommandLine& cmd) {
     c.configDir = defaultConfigDir();
     c.configPath = cmd.configPath.value_or(c.configDir + "/voiced.conf");
 
+    // Only the default file may be missing (a fresh install runs on --name
+    // and --relay); a file named with --config must be there.
     auto loaded = ConfigFile::load(c.configPath);
-    Result<ConfigFile> file = loaded.ok() || loaded.status().code() != Errc::NotFound
-                                  ? std::move(loaded)
-                                  : ConfigFile::parse("", c.configPath);
+    Result<ConfigFile> file =
+        loaded.ok() || loaded.status().code() != Errc::NotFound || cmd.configPath
+            ? std::move(loaded)
+            : ConfigFile::parse("", c.configPath);
     if (!file.ok()) {
         return file.status();
     }
@@ -266,6 +269,16 @@ Result<DaemonConfig> loadDaemonConfig(const CommandLine& cmd) {
         return bitrate.status();
     }
     c.bitrate = static_cast<uint32_t>(*bitrate);
+    // The combination, by the rules every call applies (voiced.conf(5)): an
+    // Opus frame of 15 ms must stop the start, not fail each call later.
+    CodecConfig check;
+    check.codec = c.codec;
+    check.frameDuration = c.frameDuration;
+    check.bitrate = c.bitrate;
+    if (Status s = check.validate(); !s.ok()) {
+        return Status(Errc::InvalidArgument,
+                      c.configPath + ": frame and codec do not fit: " + s.detail());
+    }
 
     auto fec = file->getChoice("fec", {"auto", "off"}, std::string("auto"));
     if (!fec.ok()) {

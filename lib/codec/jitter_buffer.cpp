@@ -84,6 +84,7 @@ JitterBufferStats JitterBuffer::stats() const {
     s.framesSilent = get(silent_);
     s.decodeErrors = get(decodeErrors_);
     s.resyncs = get(resyncs_);
+    s.stalls = get(stalls_);
     s.currentDelay = std::chrono::nanoseconds(currentDelayNs_.load(std::memory_order_relaxed));
     s.targetDelay = std::chrono::nanoseconds(targetDelayNs_.load(std::memory_order_relaxed));
     s.jitter = std::chrono::nanoseconds(jitterStatNs_.load(std::memory_order_relaxed));
@@ -151,6 +152,11 @@ void JitterBuffer::accept(const QueuedPacket& packet) {
             slot.state = SlotState::LateSeen; // a second copy is a duplicate
         }
         bump(late_);
+        if (ext < staleBelow_) {
+            // Held up by our own stall, not by the network: it says nothing
+            // about the jitter to cover.
+            return;
+        }
         // Late packets are the best evidence that the delay is too short.
         updateEstimates(ext, packet);
         return;
@@ -286,6 +292,40 @@ void JitterBuffer::enterBuffering() {
     havePreviousBlock_ = false;
 }
 
+void JitterBuffer::skipStaleBacklog(int64_t nowNs) {
+    bump(stalls_);
+    if (state_ == State::Idle || (!haveCurrentBlock_ && !havePreviousBlock_)) {
+        return; // nothing to skip, or no transit to tell the due frame by
+    }
+    // The frame due now at the target delay. Sender time, transit and the
+    // target are those from before the stall: the stall was ours, the
+    // sender and the path went on as they were.
+    const int64_t dueSenderNs = nowNs - minTransitNs() - targetNs();
+    if (dueSenderNs < senderTimeNs(nextSeq_) + frameNs_) {
+        return; // less than a frame behind: the usual shrink handles it
+    }
+    const uint64_t due = anchorSeq_ + static_cast<uint64_t>(dueSenderNs / frameNs_);
+    for (Slot& slot : window_) {
+        if (slot.state == SlotState::Buffered && slot.sequence < due) {
+            slot.state = SlotState::Discarded;
+            --bufferedCount_;
+            bump(discarded_);
+        }
+    }
+    // The frames skipped were never played; those of a run of missing ones
+    // before the stall are lost now.
+    bump(lost_, missingRun_);
+    missingRun_ = 0;
+    bump(resyncs_);
+    nextSeq_ = due;
+    passedSeq_ = due;
+    staleBelow_ = due;
+    // Playing (not Buffering): a restart from the next packet would anchor
+    // the transit at a stale one. Nothing buffered: concealment until the
+    // frame due arrives, or a resync after maxDelay without any.
+    state_ = State::Playing;
+}
+
 JitterBuffer::PullResult JitterBuffer::insert(std::span<int16_t> out) {
     if (!hasPlayed_) {
         std::fill_n(out.begin(), frameSamples_, int16_t{0});
@@ -300,8 +340,15 @@ JitterBuffer::PullResult JitterBuffer::insert(std::span<int16_t> out) {
 
 JitterBuffer::PullResult JitterBuffer::pull(std::chrono::nanoseconds now, std::span<int16_t> out) {
     assert(out.size() >= frameSamples_);
-    drain();
     const int64_t nowNs = now.count();
+    // Before drain(): what the receiver queued during the stall must not
+    // reach the estimates before its frames are known to be stale.
+    if (havePulled_ && nowNs - lastPullNs_ > std::max(kStallGap.count(), 3 * frameNs_)) {
+        skipStaleBacklog(nowNs);
+    }
+    havePulled_ = true;
+    lastPullNs_ = nowNs;
+    drain();
     const int64_t target = targetNs();
     targetDelayNs_.store(target, std::memory_order_relaxed);
 

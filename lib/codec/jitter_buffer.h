@@ -33,6 +33,13 @@
 //   period short (pulls only sample the delay once a period); more than a
 //   frame and a quarter above target it discards one buffered frame
 //   (shrink).
+// * A gap between two pulls longer than kStallGap (the player, or the whole
+//   process, was stopped: SIGSTOP, a suspended VM, a device that blocked)
+//   skips playout forward to the frame due now at the target delay: the
+//   frames buffered before it are discarded at once, and packets older than
+//   it that arrive afterwards (the backlog the socket and the queue held
+//   through the stall) are dropped as late without feeding the estimates, so
+//   neither the delay nor the target is left high after the stall.
 #pragma once
 
 #include "codec/decoder.h"
@@ -75,6 +82,7 @@ struct JitterBufferStats {
     uint64_t framesSilent = 0;       ///< silence before the first packet
     uint64_t decodeErrors = 0;       ///< payloads the decoder rejected (then concealed)
     uint64_t resyncs = 0;            ///< restarts after a long gap
+    uint64_t stalls = 0;             ///< pull gaps after which playout skipped the backlog
     std::chrono::nanoseconds currentDelay{0}; ///< playout delay of the last frame played
     std::chrono::nanoseconds targetDelay{0};
     std::chrono::nanoseconds jitter{0}; ///< RFC 3550 interarrival jitter estimate
@@ -97,6 +105,9 @@ public:
     /// Frames without FEC after which the target gives back the frame it
     /// keeps for FEC (about 5 s at 20 ms).
     static constexpr uint64_t kFecMemory = 250;
+    /// A gap between pulls longer than this (and than three frames) is a
+    /// stall of the player: playout skips the backlog (see above).
+    static constexpr std::chrono::nanoseconds kStallGap = std::chrono::milliseconds(100);
 
     /// What one pull() produced.
     enum class Frame : uint8_t {
@@ -169,6 +180,7 @@ private:
     int64_t targetNs() const;
     void startPlaying();
     void enterBuffering();
+    void skipStaleBacklog(int64_t nowNs);
     PullResult playOne(std::span<int16_t> out);
     PullResult insert(std::span<int16_t> out);
     static PullResult withSlack(PullResult r, int64_t slackNs) {
@@ -198,6 +210,9 @@ private:
     uint64_t highestBuffered_ = 0;
     size_t bufferedCount_ = 0;
     size_t missingRun_ = 0; // consecutive frames played without a packet
+    bool havePulled_ = false;
+    int64_t lastPullNs_ = 0;
+    uint64_t staleBelow_ = 0; // packets below this were skipped after a stall
     int64_t currentBlockMin_ = 0;
     int64_t previousBlockMin_ = 0;
     bool haveCurrentBlock_ = false;
@@ -229,6 +244,7 @@ private:
     std::atomic<uint64_t> silent_{0};
     std::atomic<uint64_t> decodeErrors_{0};
     std::atomic<uint64_t> resyncs_{0};
+    std::atomic<uint64_t> stalls_{0};
     std::atomic<int64_t> currentDelayNs_{0};
     std::atomic<int64_t> targetDelayNs_{0};
     std::atomic<int64_t> jitterStatNs_{0};

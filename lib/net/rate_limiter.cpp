@@ -87,6 +87,31 @@ size_t ConnectionLimiter::count(const SocketAddress& address) const {
     return it == counts_.end() ? 0 : it->second;
 }
 
+bool PendingConnections::full(const SocketAddress& address) const {
+    return count(address) >= maxPerSource_;
+}
+
+const std::vector<uint64_t>& PendingConnections::of(const SocketAddress& address) const {
+    static const std::vector<uint64_t> kNone;
+    auto it = ids_.find(sourceKey(address));
+    return it == ids_.end() ? kNone : it->second;
+}
+
+void PendingConnections::add(const SocketAddress& address, uint64_t id) {
+    ids_[sourceKey(address)].push_back(id);
+}
+
+void PendingConnections::remove(const SocketAddress& address, uint64_t id) {
+    auto it = ids_.find(sourceKey(address));
+    if (it == ids_.end()) {
+        return;
+    }
+    std::erase(it->second, id);
+    if (it->second.empty()) {
+        ids_.erase(it);
+    }
+}
+
 SourceRateLimiter::SourceRateLimiter(const MonotonicClock& clock, double ratePerSecond,
                                      double burst, size_t maxSources)
     : clock_(clock), rate_(ratePerSecond), burst_(burst),

@@ -11,6 +11,7 @@
 #include <list>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace voice {
 
@@ -63,6 +64,36 @@ private:
     size_t maxPerSource_;
     size_t maxSources_;
     std::unordered_map<std::string, size_t> counts_;
+};
+
+/// Connections per source that have not authenticated yet, in arrival order,
+/// at most maxPerSource each. A full source does not refuse the next
+/// connection: the caller evicts one of the source's pending connections
+/// (of(), oldest first) and then adds the new one, so idle connections from a
+/// shared address (a NAT, a busy host) cannot lock out a client that is about
+/// to authenticate from it, while each source still holds at most
+/// maxPerSource unauthenticated connections. Authenticated connections are
+/// removed and counted elsewhere (by a total limit). Entries vanish when their
+/// source has no pending connection left. Not thread-safe: one loop thread.
+class PendingConnections {
+public:
+    explicit PendingConnections(size_t maxPerSource) : maxPerSource_(maxPerSource) {}
+
+    /// True when address's source holds maxPerSource pending connections.
+    bool full(const SocketAddress& address) const;
+    /// The source's pending connection ids, oldest first (empty when none).
+    const std::vector<uint64_t>& of(const SocketAddress& address) const;
+    /// Counts connection id from address; the caller made room first (full() is false).
+    void add(const SocketAddress& address, uint64_t id);
+    /// Uncounts id (authenticated or closed); unknown ids are ignored.
+    void remove(const SocketAddress& address, uint64_t id);
+    size_t count(const SocketAddress& address) const { return of(address).size(); }
+    size_t sources() const { return ids_.size(); }
+    size_t maxPerSource() const { return maxPerSource_; }
+
+private:
+    size_t maxPerSource_;
+    std::unordered_map<std::string, std::vector<uint64_t>> ids_;
 };
 
 /// A token bucket per source (sourceKey()), in a table of at most

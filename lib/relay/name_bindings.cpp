@@ -88,6 +88,14 @@ Result<NameBindings> NameBindings::load(const std::string& path) {
     return parse(*text, path);
 }
 
+Result<NameBindings> NameBindings::loadAllowlist(const std::string& path) {
+    auto text = readBoundedFile(path, kMaxFileBytes);
+    if (!text.ok()) {
+        return Status(text.status().code(), "allowlist: " + text.status().detail());
+    }
+    return parse(*text, path);
+}
+
 std::string NameBindings::serialize() const {
     static constexpr char kHex[] = "0123456789abcdef";
     std::string out = "# voice-relayd name bindings: name ed25519-public-key (first key wins)\n";

@@ -28,8 +28,11 @@ public:
     static constexpr size_t kMaxFileBytes = 96 * 1000000;
 
     static Result<NameBindings> parse(std::string_view text, std::string_view fileName);
-    /// A missing file is an empty table.
+    /// A missing file is an empty table (the bindings file before the first name).
     static Result<NameBindings> load(const std::string& path);
+    /// The allowlist file: missing or unreadable is an error ("allowlist:
+    /// PATH: why"), never an empty list that would refuse everyone.
+    static Result<NameBindings> loadAllowlist(const std::string& path);
     /// Writes the table atomically (temporary file, fsync, rename), mode 0600.
     Status save(const std::string& path) const;
     std::string serialize() const;

@@ -94,7 +94,8 @@ struct RelayServer::Connection {
     Clock::time_point lastHeard;
     Clock::time_point lingerDeadline;
     uint32_t watched = 0;
-    uint64_t call = 0; // serial of this connection's call (ringing or active), 0 if idle
+    bool pending = true; // counted in pending_ (not registered yet)
+    uint64_t call = 0;   // serial of this connection's call (ringing or active), 0 if idle
 };
 
 struct RelayServer::CallState {
@@ -174,15 +175,14 @@ Result<std::unique_ptr<RelayServer>> RelayServer::create(RelayConfig config, Rel
     }
     s->resumeTokens_.emplace(std::move(*tokens));
     if (s->config_.allowlist) {
-        auto allow = NameBindings::load(*s->config_.allowlist);
+        auto allow = NameBindings::loadAllowlist(*s->config_.allowlist);
         if (!allow.ok()) {
             return allow.status();
         }
         s->allowlist_ = std::move(*allow);
     }
     s->router_ = std::make_unique<MediaRouter>(s->config_.udpFreshness);
-    s->perSource_ = std::make_unique<ConnectionLimiter>(s->config_.maxConnectionsPerAddress,
-                                                        s->config_.maxClients);
+    s->pending_ = std::make_unique<PendingConnections>(s->config_.maxConnectionsPerAddress);
     s->newNames_ = std::make_unique<SourceRateLimiter>(
         MonotonicClock::system(), double(s->config_.newNamesPerMinute) / 60.0,
         double(s->config_.newNamesPerMinute), 100000);
@@ -530,15 +530,15 @@ void RelayServer::onAccept(int listenFd) {
             LOG_DEBUG("refusing %s: relay full", describe(peer).c_str());
             continue;
         }
-        Status allowed = perSource_->tryAcquire(peer);
-        if (!allowed.ok()) {
-            ++connectionsRefused_;
-            LOG_DEBUG("refusing %s: %s", describe(peer).c_str(), allowed.detail().c_str());
-            continue;
+        // Registered clients count only towards max_clients; unregistered
+        // ones are bounded per source. A full source makes room instead of
+        // refusing, so idle connections from a shared address cannot keep a
+        // client from registering (see evictPending()).
+        if (pending_->full(peer)) {
+            evictPending(peer);
         }
         auto tls = TlsConnection::accept(tls_, std::move(*fd));
         if (!tls.ok()) {
-            perSource_->release(peer);
             LOG_WARNING("TLS accept: %s", tls.status().toString().c_str());
             continue;
         }
@@ -554,13 +554,51 @@ void RelayServer::onAccept(int listenFd) {
         Status st = loop_->addFd(c->tls->fd(), c->watched,
                                  [this, id](uint32_t events) { onConnectionEvent(id, events); });
         if (!st.ok()) {
-            perSource_->release(peer);
             LOG_WARNING("watch: %s", st.toString().c_str());
             continue;
         }
         LOG_DEBUG("connection %llu from %s", (unsigned long long)id, describe(peer).c_str());
+        pending_->add(peer, id);
         connections_.emplace(id, std::move(c));
     }
+}
+
+void RelayServer::evictPending(const SocketAddress& peer) {
+    // The victim is the connection that got least far (closing, then still
+    // in the TLS handshake, then waiting for Hello, then for Register), the
+    // oldest among equals: idle flooders stay in the handshake, while a real
+    // client gets past it within a round trip or two, so it outlasts them.
+    auto rank = [](Connection::State s) {
+        switch (s) {
+        case Connection::State::Closing:
+            return 0;
+        case Connection::State::Handshake:
+            return 1;
+        case Connection::State::AwaitHello:
+            return 2;
+        default:
+            return 3;
+        }
+    };
+    uint64_t victim = 0;
+    int best = 4;
+    for (uint64_t id : pending_->of(peer)) {
+        Connection* c = find(id);
+        if (!c) {
+            continue;
+        }
+        if (int r = rank(c->state); r < best) {
+            best = r;
+            victim = id;
+        }
+    }
+    if (victim == 0) {
+        return;
+    }
+    ++connectionsEvicted_;
+    LOG_DEBUG("%s holds %zu unregistered connections: closing connection %llu for a new one",
+              describe(peer).c_str(), pending_->count(peer), (unsigned long long)victim);
+    destroy(victim);
 }
 
 void RelayServer::updateWatch(Connection& c) {
@@ -764,7 +802,9 @@ void RelayServer::destroy(uint64_t id) {
         closeGracefully(c);
     }
     loop_->removeFd(c.tls->fd());
-    perSource_->release(c.peer);
+    if (c.pending) {
+        pending_->remove(c.peer, c.id);
+    }
     connections_.erase(it);
 }
 
@@ -925,6 +965,10 @@ void RelayServer::handleRegister(Connection& c, const msg::Register& m) {
     c.name = m.name;
     c.key = m.identityKey;
     c.state = Connection::State::Registered;
+    if (c.pending) {
+        c.pending = false;
+        pending_->remove(c.peer, c.id); // from now on only max_clients bounds it
+    }
     names_[c.name] = c.id;
     ++registrations_;
     msg::Registered r;
@@ -1420,7 +1464,7 @@ void RelayServer::reload() {
     }
     std::optional<NameBindings> allow;
     if (fresh->allowlist) {
-        auto loaded = NameBindings::load(*fresh->allowlist);
+        auto loaded = NameBindings::loadAllowlist(*fresh->allowlist);
         if (!loaded.ok()) {
             LOG_ERROR("reload failed, keeping the old configuration: %s",
                       loaded.status().toString().c_str());
@@ -1598,6 +1642,9 @@ std::string RelayServer::renderMetrics() const {
            registrationsRefused_);
     metric("voice_relayd_connections_refused_total", "counter",
            "Connections closed at accept by a limit.", connectionsRefused_);
+    metric("voice_relayd_connections_evicted_total", "counter",
+           "Unregistered connections closed to make room for a newer one from the same address.",
+           connectionsEvicted_);
     metric("voice_relayd_protocol_errors_total", "counter", "Connections closed for bad frames.",
            protocolErrors_);
     metric("voice_relayd_slow_readers_dropped_total", "counter",

@@ -69,6 +69,7 @@ private:
     RelayServer() = default;
     Status bindSockets();
     void onAccept(int listenFd);
+    void evictPending(const SocketAddress& peer);
     void onConnectionEvent(uint64_t id, uint32_t events);
     void updateWatch(Connection& c);
     void handleFrame(Connection& c, const Frame& frame);
@@ -130,7 +131,7 @@ private:
 
     std::unique_ptr<MediaRouter> router_;
     std::vector<std::unique_ptr<MediaThread>> mediaThreads_;
-    std::unique_ptr<ConnectionLimiter> perSource_;
+    std::unique_ptr<PendingConnections> pending_; // not yet registered, per source
     std::unique_ptr<SourceRateLimiter> newNames_;
 
     std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
@@ -149,6 +150,7 @@ private:
     uint64_t registrations_ = 0;
     uint64_t registrationsRefused_ = 0;
     uint64_t connectionsRefused_ = 0;
+    uint64_t connectionsEvicted_ = 0;
     uint64_t protocolErrors_ = 0;
     uint64_t slowReadersDropped_ = 0;
     uint64_t timeouts_ = 0;

@@ -538,6 +538,66 @@ TEST_F(AJitterBuffer, PicksUpWhereASenderPausedForTwoSecondsWithoutLosingFrames)
     EXPECT_EQ(s.targetDelay, 2ms);
 }
 
+// The whole receiving process stopped for 10 s (kill -STOP, then -CONT): no
+// pulls and no pushes meanwhile; then the receiver pushes the backlog its
+// socket held (the first second of the stall) in one burst, stamped with the
+// time it ran again, and fresh packets follow at their usual pace.
+TEST_F(AJitterBuffer, DropsTheStaleBacklogAfterAStallInsteadOfDrainingIt) {
+    Harness h(decoder);
+    JitterBuffer& jb = h.jb();
+    std::vector<int16_t> out(jb.frameSamples());
+    constexpr int64_t kPeriod = 10 * kMs, kTransit = 5 * kMs, kPhase = 7 * kMs;
+    constexpr int64_t kStop = 3000 * kMs, kCont = 13000 * kMs;
+    const auto push = [&](uint32_t i, int64_t at) {
+        return jb.push(1000 + i, (1000 + i) * 480, std::chrono::nanoseconds(at),
+                       pcmPayload(1000 + i));
+    };
+    uint32_t sent = 0; // next packet index; packet i is sent at i * kPeriod
+    int64_t now = kPhase;
+    for (; now < kStop; now += kPeriod) {
+        for (; int64_t(sent) * kPeriod + kTransit <= now; ++sent) {
+            ASSERT_TRUE(push(sent, int64_t(sent) * kPeriod + kTransit));
+        }
+        jb.pull(std::chrono::nanoseconds(now), out);
+    }
+    const auto before = jb.stats();
+    ASSERT_EQ(before.targetDelay, 2ms);
+    // The socket kept the first 100 packets of the stall and dropped the
+    // rest; the queue takes what it can of them.
+    for (uint32_t i = 0; i < 100; ++i) {
+        (void)push(sent + i, kCont);
+    }
+    sent = uint32_t(kCont / kPeriod);
+    int64_t settledAt = -1;
+    std::vector<std::pair<int64_t, int64_t>> after; // (delay - target, target) per pull
+    for (now = kCont + kPhase; now < kCont + 5000 * kMs; now += kPeriod) {
+        for (; int64_t(sent) * kPeriod + kTransit <= now; ++sent) {
+            (void)push(sent, int64_t(sent) * kPeriod + kTransit); // the queue may be full at first
+        }
+        const auto r = jb.pull(std::chrono::nanoseconds(now), out);
+        const auto s = jb.stats();
+        if (r.frame == Frame::Decoded) {
+            after.emplace_back((s.currentDelay - s.targetDelay).count(), s.targetDelay.count());
+            if (settledAt < 0 && std::abs((s.currentDelay - s.targetDelay).count()) <= 20 * kMs) {
+                settledAt = now - kCont;
+            }
+        }
+    }
+    ASSERT_GE(settledAt, 0) << "the delay never came back near the target";
+    EXPECT_LE(settledAt, 2000 * kMs);
+    // From then on it stays there, and the target is what it was: the stale
+    // packets did not count as jitter.
+    ASSERT_FALSE(after.empty());
+    for (const auto& [over, target] : after) {
+        ASSERT_LE(std::abs(over), 20 * kMs);
+        ASSERT_LE(target, 20 * kMs);
+    }
+    const auto s = jb.stats();
+    EXPECT_EQ(s.stalls, 1u);
+    EXPECT_EQ(s.targetDelay, 2ms);
+    EXPECT_LE(s.currentDelay, 12ms);
+}
+
 TEST_F(AJitterBuffer, FollowsASenderClockThatRunsFastByATenthOfAPercent) {
     // 60 s of audio arrives 60 ms early in total: about six frames to shed.
     Harness h(decoder);

@@ -107,6 +107,44 @@ TEST_F(ADaemonConfig, RefusesBadValuesWithClearErrors) {
     EXPECT_FALSE(load({"--name"}).ok());
 }
 
+TEST_F(ADaemonConfig, FailsOnAMissingConfigFileNamedOnTheCommandLine) {
+    const std::string missing = (dir_ / "nowhere" / "voiced.conf").string();
+    for (auto args : {std::vector<std::string>{"--config", missing},
+                      std::vector<std::string>{"--config", missing, "--name", "bob", "--relay",
+                                               "127.0.0.1:9"}}) {
+        auto c = load(args);
+        ASSERT_FALSE(c.ok());
+        EXPECT_EQ(c.status().code(), Errc::NotFound) << c.status().toString();
+        EXPECT_NE(c.status().detail().find(missing), std::string::npos) << c.status().detail();
+    }
+    // The default file may be missing: a fresh install runs on --name/--relay.
+    EXPECT_TRUE(load({"--name", "bob", "--relay", "127.0.0.1:9"}).ok());
+}
+
+TEST_F(ADaemonConfig, RefusesFrameAndCodecCombinationsACallWouldRefuse) {
+    // voiced.conf(5): Opus frames are 10 or 20 ms; PCM frames at most 10 ms
+    // (longer ones are cut) and a whole number of samples.
+    for (const char* bad :
+         {"frame = 15ms\n", "frame = 5ms\n", "frame = 60ms\n", "codec = pcm\nframe = 7.3ms\n"}) {
+        writeConfig(std::string("name = alice\nrelay = a:1\n") + bad);
+        auto c = load();
+        ASSERT_FALSE(c.ok()) << bad;
+        EXPECT_NE(c.status().detail().find("frame"), std::string::npos) << c.status().detail();
+    }
+    for (const char* good : {"frame = 10ms\n", "frame = 20ms\nbitrate = 6000\n",
+                             "codec = pcm\nframe = 5ms\n", "codec = pcm\nframe = 20ms\n"}) {
+        writeConfig(std::string("name = alice\nrelay = a:1\n") + good);
+        auto c = load();
+        EXPECT_TRUE(c.ok()) << good << c.status().toString();
+    }
+    // The codec from the command line counts too.
+    writeConfig("name = alice\nrelay = a:1\nframe = 15ms\n");
+    EXPECT_FALSE(load().ok());
+    writeConfig("name = alice\nrelay = a:1\ncodec = pcm\nframe = 15ms\n");
+    EXPECT_TRUE(load().ok());
+    EXPECT_FALSE(load({"--codec", "opus"}).ok());
+}
+
 TEST_F(ADaemonConfig, SendsMediaToANumericMediaRelayWhenGiven) {
     writeConfig("name = alice\nrelay = a:1\n");
     auto plain = load();

@@ -344,12 +344,20 @@ TEST_F(AVoiceService, VoicectlCallExitsNotRegisteredWithoutARelay) {
     EXPECT_NE(r.err.find("not registered"), std::string::npos) << r.err;
 }
 
-TEST_F(AVoiceService, VoicectlCallExitsInvalidStateDuringACall) {
+TEST_F(AVoiceService, VoicectlCallExitsBusyWhileWeAreInACall) {
+    // voicectl(1) and `voicectl --help`: 4 is busy, the peer or we are in a call.
     onControl([this] { control_.ring("carol", "", ""); });
     const CtlRun r = voicectl({"call", "bob"});
-    EXPECT_EQ(r.code, 10) << r.err;
+    EXPECT_EQ(r.code, 4) << r.err;
     expectOneErrorLine(r);
+    EXPECT_NE(r.err.find("busy: we are already in a call"), std::string::npos) << r.err;
+    const CtlRun j = voicectl({"call", "--json", "bob"});
+    EXPECT_EQ(j.code, 4) << j.err;
+    EXPECT_EQ(parseJson(j.out)["error"], "busy");
     EXPECT_EQ(state(), CallState::Ringing) << "the ringing call must be left alone";
+    const CtlRun help = voicectl({"--help"});
+    EXPECT_NE(help.out.find("4    busy (the peer or we are already in a call)"), std::string::npos)
+        << help.out;
 }
 
 TEST_F(AVoiceService, VoicectlCallExitsWithTheCodeOfEachWayTheCallEnds) {

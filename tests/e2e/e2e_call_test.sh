@@ -30,6 +30,15 @@ XDG_CONFIG_HOME=$T/none "$VOICED" --name alice --relay 127.0.0.1:1 --codec mp3 2
 [ $rc -eq 2 ] && grep -q "codec" "$T/bad.err" || fail "bad --codec: exit $rc, $(cat "$T/bad.err")"
 XDG_CONFIG_HOME=$T/none "$VOICED" --relay 127.0.0.1:1 2>"$T/bad.err"; rc=$?
 [ $rc -eq 2 ] && grep -q "no name" "$T/bad.err" || fail "missing name: exit $rc"
+# A config file named with --config must exist, also with --name/--relay given.
+XDG_CONFIG_HOME=$T/none "$VOICED" --config "$T/none/missing.conf" --name alice \
+    --relay 127.0.0.1:1 2>"$T/bad.err"; rc=$?
+[ $rc -eq 2 ] && grep -q "missing.conf" "$T/bad.err" || fail "missing --config file: exit $rc, $(cat "$T/bad.err")"
+# A frame Opus cannot do stops the start (it used to fail every call instead).
+mkdir -p "$T/badframe"
+printf 'name = alice\nrelay = 127.0.0.1:1\nframe = 15ms\n' >"$T/badframe/voiced.conf"
+XDG_CONFIG_HOME=$T/none "$VOICED" --config "$T/badframe/voiced.conf" 2>"$T/bad.err"; rc=$?
+[ $rc -eq 2 ] && grep -q "frame" "$T/bad.err" || fail "frame = 15ms with opus: exit $rc, $(cat "$T/bad.err")"
 echo "ok: command line"
 
 # ---------------------------------------------------------------- start
@@ -131,6 +140,9 @@ for i in 1 2 3; do
     ctl carol call alice; rc=$?
     [ $rc -eq 4 ] || fail "call to a busy peer exited $rc, want 4"
 done
+# Calling while in a call is busy too (voicectl(1): 4, the peer or we are in a call).
+ctl alice call carol; rc=$?
+[ $rc -eq 4 ] || fail "call while in a call exited $rc, want 4"
 in_state alice in-call || fail "busy call disturbed alice"
 [ "$(json_field alice peer)" = bob ] || fail "alice's peer changed"
 sleep 3 # let the counters catch up (stats come once a second)

@@ -73,6 +73,26 @@ TEST(AConnectionLimiter, KeepsItsTableBoundedAndForgetsIdleSources) {
     EXPECT_EQ(limiter.sources(), 3u);
 }
 
+TEST(PendingConnections, CountsEachSourceInArrivalOrderAndForgetsEmptySources) {
+    PendingConnections pending(2);
+    pending.add(addr("192.0.2.1:1000"), 1);
+    EXPECT_FALSE(pending.full(addr("192.0.2.1:7")));
+    pending.add(addr("192.0.2.1:1001"), 2);
+    EXPECT_TRUE(pending.full(addr("192.0.2.1:7")));
+    EXPECT_FALSE(pending.full(addr("192.0.2.2:7")));
+    EXPECT_EQ(pending.of(addr("192.0.2.1:9")), (std::vector<uint64_t>{1, 2}));
+    // The caller makes room (an authenticated or evicted connection leaves).
+    pending.remove(addr("192.0.2.1:1000"), 1);
+    EXPECT_FALSE(pending.full(addr("192.0.2.1:7")));
+    pending.add(addr("192.0.2.1:1002"), 3);
+    EXPECT_EQ(pending.of(addr("192.0.2.1:9")), (std::vector<uint64_t>{2, 3}));
+    pending.remove(addr("192.0.2.1:1"), 99); // unknown: harmless
+    pending.remove(addr("192.0.2.1:1"), 2);
+    pending.remove(addr("192.0.2.1:1"), 3);
+    EXPECT_EQ(pending.sources(), 0u);
+    EXPECT_TRUE(pending.of(addr("192.0.2.1:1")).empty());
+}
+
 TEST(ASourceRateLimiter, LimitsEachSourceSeparately) {
     ManualClock clock;
     SourceRateLimiter limiter(clock, 1.0, 2.0, 100);

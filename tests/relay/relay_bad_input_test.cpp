@@ -2,9 +2,13 @@
 // voice-relayd under bad input: garbage, bad lengths, slow writers, floods, spoofed media.
 #include "relay_harness.h"
 
+#include <atomic>
+#include <cstdio>
+#include <deque>
 #include <gtest/gtest.h>
 #include <random>
 #include <sys/socket.h>
+#include <thread>
 
 namespace voice::test {
 namespace {
@@ -188,12 +192,55 @@ TEST_F(ARelayUnderBadInput, LimitsIdleConnectionsFromOneAddress) {
         double n = relay.metric("voice_relayd_connections");
         return n >= 0 && n <= 2 + 16;
     }));
-    EXPECT_TRUE(
-        waitUntil([&] { return relay.metric("voice_relayd_connections_refused_total") >= 900; }));
+    // Each newcomer past the 16 closed either itself (old relays) or an older idle one.
+    EXPECT_TRUE(waitUntil([&] {
+        return relay.metric("voice_relayd_connections_refused_total") +
+                   relay.metric("voice_relayd_connections_evicted_total") >=
+               900;
+    }));
     expectHonestClientsWork();
     expectBoundedMemory();
     // The ones let in are dropped at the registration deadline.
     EXPECT_TRUE(waitUntil([&] { return relay.metric("voice_relayd_connections") == 2; }));
+}
+
+TEST_F(ARelayUnderBadInput, LetsANewClientRegisterFromAnAddressFloodedWithIdleConnections) {
+    // alice and bob are registered from 127.0.0.1; a flood of idle
+    // connections from the same address (a NAT, a shared host) goes on while
+    // carol registers from it too.
+    std::atomic<bool> stop{false};
+    std::thread flood([&] {
+        std::deque<UniqueFd> open;
+        for (int i = 0; i < 200; ++i) {
+            open.push_back(rawConnect(relay.port(), "127.0.0.1"));
+        }
+        const auto end = std::chrono::steady_clock::now() + 15s;
+        while (!stop && std::chrono::steady_clock::now() < end) {
+            open.push_back(rawConnect(relay.port(), "127.0.0.1"));
+            if (open.size() > 64) {
+                open.pop_front();
+            }
+            std::this_thread::sleep_for(10ms);
+        }
+    });
+    ASSERT_TRUE(waitUntil([&] { return relay.metric("voice_relayd_connections") >= 2 + 16; }));
+    const auto start = std::chrono::steady_clock::now();
+    auto carol = Client::connect(relay.port());
+    ASSERT_TRUE(carol);
+    Identity carolId = Identity::generate().value();
+    auto answer = carol->registerAs("carol", carolId);
+    const auto took = std::chrono::steady_clock::now() - start;
+    ASSERT_TRUE(answer && std::holds_alternative<msg::Registered>(*answer));
+    EXPECT_LT(took, 2s);
+    std::printf("carol registered under the flood in %lld ms\n",
+                (long long)std::chrono::duration_cast<std::chrono::milliseconds>(took).count());
+    // Unregistered connections from the address stay bounded all the same.
+    const double connections = relay.metric("voice_relayd_connections");
+    EXPECT_LE(connections, 3 + 16);
+    EXPECT_GT(relay.metric("voice_relayd_connections_evicted_total"), 0);
+    stop = true;
+    flood.join();
+    expectHonestClientsWork();
 }
 
 TEST_F(ARelayUnderBadInput, ClosesAClientThatFloodsMessages) {

@@ -2,9 +2,11 @@
 // voice-relayd as a real process on loopback: registration, matching, media, faults, lifecycle.
 #include "relay_harness.h"
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 namespace voice::test {
 namespace {
@@ -425,6 +427,48 @@ TEST(ARelayWithAnAllowlist, AdmitsOnlyListedNamesWithTheirKeys) {
         auto b = Client::connect(relay.port());
         return b && b->registerOk("bob", *bob);
     }));
+}
+
+TEST(ARelayWithAnAllowlist, RefusesToStartWhenTheAllowlistIsMissing) {
+    const char* binary = std::getenv("VOICE_RELAYD");
+    ASSERT_TRUE(binary);
+    RelayProcess scratch; // only for its directory
+    const std::string dir = scratch.dir();
+    std::ofstream(dir + "/missing.conf") << "allowlist = " << dir << "/no-such-allowlist\n";
+    const std::string cmd = std::string(binary) + " --config " + dir + "/missing.conf --listen " +
+                            "127.0.0.1:0 --state-dir " + dir + "/state 2>" + dir + "/err";
+    const int status = std::system(cmd.c_str());
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << status;
+    std::ifstream err(dir + "/err");
+    std::string text((std::istreambuf_iterator<char>(err)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("allowlist"), std::string::npos) << text;
+    EXPECT_NE(text.find("no-such-allowlist"), std::string::npos) << text;
+}
+
+TEST(ARelayWithAnAllowlist, KeepsTheOldListWhenItVanishesBeforeAReload) {
+    auto alice = Identity::generate();
+    ASSERT_TRUE(alice.ok());
+    RelayProcess relay;
+    std::string hex;
+    for (uint8_t b : alice->publicKey()) {
+        char buf[3];
+        std::snprintf(buf, sizeof buf, "%02x", b);
+        hex += buf;
+    }
+    std::ofstream(relay.dir() + "/allow") << "alice " << hex << "\n";
+    relay.rewriteConfig("allowlist = " + relay.dir() + "/allow\n");
+    ASSERT_TRUE(relay.start());
+    ASSERT_EQ(::unlink((relay.dir() + "/allow").c_str()), 0);
+    relay.sendSignal(SIGHUP);
+    // The reload is done when the relay says READY=1 again.
+    EXPECT_TRUE(waitUntil([&] {
+        auto n = relay.notifications();
+        return std::count(n.begin(), n.end(), "READY=1") >= 2;
+    }));
+    ASSERT_TRUE(relay.running());
+    auto c = Client::connect(relay.port());
+    ASSERT_TRUE(c);
+    EXPECT_TRUE(c->registerOk("alice", *alice));
 }
 
 TEST(ARelayCommandLine, PrintsVersionAndRejectsUnknownOptions) {
