@@ -65,6 +65,8 @@ std::string_view kindForExitCode(int code) {
         return "not-registered";
     case kExitInvalidState:
         return "invalid-state";
+    case kExitRateLimited:
+        return "rate-limited";
     case kExitInterrupted:
         return "interrupted";
     default:
@@ -110,6 +112,12 @@ constexpr CommandSpec kCommands[] = {
     {"reject", "reject", "decline the ringing call",
      "Declines the ringing call; the caller sees \"declined\".\n", 0, 0, false},
     {"hangup", "hangup", "end the call or call attempt", "Ends the current call or call attempt.\n",
+     0, 0, false},
+    {"register", "register", "register at the relay now (take the name back)",
+     "Registers at the relay now and waits (up to 15 s) for the outcome: after another\n"
+     "device with the same key took the name ('replaced'), takes it back; after the\n"
+     "relay refused the name, asks again; while waiting to reconnect, skips the wait.\n"
+     "Exits 0 once registered, 9 if the relay refused or did not answer.\n",
      0, 0, false},
     {"status", "status", "show state, peer, identity and call statistics",
      "Prints the call state, peer, registration, mute, identity and call statistics.\n", 0, 0,
@@ -594,7 +602,14 @@ int cmdStatus(const Options& o) {
     if (!peer.empty()) {
         std::cout << "peer:        " << peer << "\n";
     }
-    std::cout << "registered:  " << field(status, "registered") << "\n"
+    std::cout << "registered:  " << field(status, "registered") << "\n";
+    const std::string registration = field(status, "registration");
+    if (registration == "replaced" || registration == "refused") {
+        // "registration refused: name taken (...)"; `voicectl register` retries.
+        std::cout << "registration " << registration << ": "
+                  << field(status, "registration_detail") << "\n";
+    }
+    std::cout
               << "muted:       " << field(status, "muted") << "\n"
               << "name:        " << field(status, "name") << "\n"
               << "fingerprint: " << field(status, "fingerprint") << "\n";
@@ -624,6 +639,38 @@ int cmdStatus(const Options& o) {
         }
     }
     std::cout << std::flush;
+    return kExitOk;
+}
+
+/// `voicectl register`: Register(), then Registration until it settles.
+int cmdRegister(const Options& o) {
+    auto bus = connectSessionBus();
+    VoiceProxy proxy(*bus);
+    const auto deadline = Clock::now() + std::chrono::seconds(15);
+    std::string state;
+    std::string detail;
+    try {
+        proxy.Register();
+        for (;;) {
+            state = proxy.Registration();
+            if (state != "connecting" || Clock::now() >= deadline) {
+                break;
+            }
+            ::poll(nullptr, 0, 100);
+        }
+        detail = proxy.RegistrationDetail();
+    } catch (const sdbus::Error& e) {
+        throw fromDbus(e);
+    }
+    if (state != "registered") {
+        throw Failure{kExitNotRegistered,
+                      "not registered: " + state + (detail.empty() ? "" : ": " + detail)};
+    }
+    if (o.json) {
+        printJson({{"registration", state}});
+    } else {
+        std::cout << "registered" << std::endl;
+    }
     return kExitOk;
 }
 
@@ -787,6 +834,9 @@ int run(const Options& o) {
     }
     if (name == "status") {
         return cmdStatus(o);
+    }
+    if (name == "register") {
+        return cmdRegister(o);
     }
     if (name == "monitor") {
         return cmdMonitor(o);

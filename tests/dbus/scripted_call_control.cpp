@@ -101,8 +101,15 @@ CallResult ScriptedCallControl::trust(const std::string& peer, const std::string
     return CallResult::success();
 }
 
+CallResult ScriptedCallControl::reregister() {
+    log.push_back("register");
+    return CallResult::success();
+}
+
 CallSnapshot ScriptedCallControl::snapshot() const {
     CallSnapshot s;
+    s.registration = registration;
+    s.registrationDetail = registrationDetail;
     s.state = machine.state();
     s.peer = machine.peer();
     s.registered = machine.registered();

@@ -35,6 +35,9 @@ public:
     std::string fingerprint = "0123 4567 89ab cdef 0123 4567 89ab cdef";
     std::optional<CallStats> stats;
     std::string sas; ///< of the current call (set by ring()); shown while not idle
+    /// Registration and its detail as the snapshot shows them.
+    std::string registration = "connecting";
+    std::string registrationDetail;
 
     // ---- what happened ----
     std::vector<std::string> log; ///< "call bob", "trust bob <fp>", "hangup", ...
@@ -55,6 +58,7 @@ public:
     CallResult hangup() override;
     CallResult setMuted(bool mute) override;
     CallResult trust(const std::string& peer, const std::string& fp) override;
+    CallResult reregister() override;
     CallSnapshot snapshot() const override;
 
 private:
