@@ -606,11 +606,10 @@ int cmdStatus(const Options& o) {
     const std::string registration = field(status, "registration");
     if (registration == "replaced" || registration == "refused") {
         // "registration refused: name taken (...)"; `voicectl register` retries.
-        std::cout << "registration " << registration << ": "
-                  << field(status, "registration_detail") << "\n";
+        std::cout << "registration " << registration << ": " << field(status, "registration_detail")
+                  << "\n";
     }
-    std::cout
-              << "muted:       " << field(status, "muted") << "\n"
+    std::cout << "muted:       " << field(status, "muted") << "\n"
               << "name:        " << field(status, "name") << "\n"
               << "fingerprint: " << field(status, "fingerprint") << "\n";
     const std::string sas = field(status, "sas");

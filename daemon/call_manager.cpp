@@ -292,52 +292,51 @@ bool CallManager::sameCall(const CallId& id) const {
 }
 
 void CallManager::onRelayMessage(const msg::Message& message) {
-    std::visit(msg::Overloaded{
-                   [this](const msg::Ringing& m) { handleRinging(m); },
-                   [this](const msg::IncomingCall& m) { handleIncoming(m); },
-                   [this](const msg::CallStarted& m) { handleCallStarted(m); },
-                   [this](const msg::Hangup& m) { handleHangup(m); },
-                   [this](const msg::E2eHandshake& m) { handleHandshake(m); },
-                   [this](const msg::MediaTunnel& m) { handleTunnel(m); },
-                   [this](const msg::ResumeToken& m) { handleResumeToken(m); },
-                   [this](const msg::Busy& m) {
-                       const auto cancelled = takeAnswer();
-                       if (cancelled && !*cancelled && machine_.state() == CallState::Calling &&
-                           machine_.peer() == m.callee) {
-                           endCall(EndReason::Busy, std::nullopt);
-                       }
-                   },
-                   [this](const msg::Offline& m) {
-                       const auto cancelled = takeAnswer();
-                       if (cancelled && !*cancelled && machine_.state() == CallState::Calling &&
-                           machine_.peer() == m.callee) {
-                           endCall(EndReason::Offline, std::nullopt);
-                       }
-                   },
-                   [this](const msg::Error& m) {
-                       LOG_WARNING("relay error %s: %s", std::string(errorCodeName(m.code)).c_str(),
-                                   m.text.c_str());
-                       const bool callAnswer =
-                           m.code == ErrorCode::BadState && !unanswered_.empty();
-                       if (callAnswer) {
-                           // The relay refused a Call ("already in a call").
-                           const auto cancelled = takeAnswer();
-                           if (!*cancelled && machine_.state() == CallState::Calling && call_ &&
-                               !call_->haveId) {
-                               endCall(EndReason::Error, std::nullopt);
-                           }
-                       } else if (m.code != ErrorCode::UnknownCall &&
-                                  machine_.state() == CallState::Calling && call_ &&
-                                  !call_->haveId) {
-                           endCall(EndReason::Error, std::nullopt);
-                       } else if (call_ && call_->away && machine_.registered()) {
-                           // The relay refused our Resume: the call cannot come back.
-                           endCall(EndReason::PeerLost, std::nullopt);
-                       }
-                   },
-                   [](const auto&) {},
-               },
-               message);
+    std::visit(
+        msg::Overloaded{
+            [this](const msg::Ringing& m) { handleRinging(m); },
+            [this](const msg::IncomingCall& m) { handleIncoming(m); },
+            [this](const msg::CallStarted& m) { handleCallStarted(m); },
+            [this](const msg::Hangup& m) { handleHangup(m); },
+            [this](const msg::E2eHandshake& m) { handleHandshake(m); },
+            [this](const msg::MediaTunnel& m) { handleTunnel(m); },
+            [this](const msg::ResumeToken& m) { handleResumeToken(m); },
+            [this](const msg::Busy& m) {
+                const auto cancelled = takeAnswer();
+                if (cancelled && !*cancelled && machine_.state() == CallState::Calling &&
+                    machine_.peer() == m.callee) {
+                    endCall(EndReason::Busy, std::nullopt);
+                }
+            },
+            [this](const msg::Offline& m) {
+                const auto cancelled = takeAnswer();
+                if (cancelled && !*cancelled && machine_.state() == CallState::Calling &&
+                    machine_.peer() == m.callee) {
+                    endCall(EndReason::Offline, std::nullopt);
+                }
+            },
+            [this](const msg::Error& m) {
+                LOG_WARNING("relay error %s: %s", std::string(errorCodeName(m.code)).c_str(),
+                            m.text.c_str());
+                const bool callAnswer = m.code == ErrorCode::BadState && !unanswered_.empty();
+                if (callAnswer) {
+                    // The relay refused a Call ("already in a call").
+                    const auto cancelled = takeAnswer();
+                    if (!*cancelled && machine_.state() == CallState::Calling && call_ &&
+                        !call_->haveId) {
+                        endCall(EndReason::Error, std::nullopt);
+                    }
+                } else if (m.code != ErrorCode::UnknownCall &&
+                           machine_.state() == CallState::Calling && call_ && !call_->haveId) {
+                    endCall(EndReason::Error, std::nullopt);
+                } else if (call_ && call_->away && machine_.registered()) {
+                    // The relay refused our Resume: the call cannot come back.
+                    endCall(EndReason::PeerLost, std::nullopt);
+                }
+            },
+            [](const auto&) {},
+        },
+        message);
 }
 
 bool CallManager::checkPin(const std::string& peer, const std::string& fingerprint) {

@@ -7,7 +7,8 @@
 namespace voice {
 
 ReconnectBackoff::ReconnectBackoff(uint64_t seed)
-    : random_(seed != 0 ? seed : (uint64_t(std::random_device{}()) << 32) ^ std::random_device{}()) {}
+    : random_(seed != 0 ? seed
+                        : (uint64_t(std::random_device{}()) << 32) ^ std::random_device{}()) {}
 
 std::chrono::milliseconds ReconnectBackoff::next() {
     const int64_t high = ceiling_.count();

@@ -303,9 +303,9 @@ void RelayClient::handle(const msg::Message& m) {
             [this](const msg::Refused& r) {
                 if (r.reason == RefuseReason::RateLimited || r.reason == RefuseReason::ServerFull ||
                     r.reason == RefuseReason::Timeout) {
-                    lost(Status(Errc::Busy, "relay refused registration as " + config_.name +
-                                                ": " + std::string(refuseReasonName(r.reason)) +
-                                                " (" + r.text + ")"));
+                    lost(Status(Errc::Busy, "relay refused registration as " + config_.name + ": " +
+                                                std::string(refuseReasonName(r.reason)) + " (" +
+                                                r.text + ")"));
                     return;
                 }
                 // Retrying cannot change the relay's mind (name taken, not
