@@ -103,6 +103,14 @@ CallResult ScriptedCallControl::trust(const std::string& peer, const std::string
 
 CallResult ScriptedCallControl::reregister() {
     log.push_back("register");
+    if (!refuseRegister) {
+        registration = "registered";
+        registrationDetail.clear();
+        machine.setRegistered(true);
+        if (service) {
+            service->propertiesChanged();
+        }
+    }
     return CallResult::success();
 }
 

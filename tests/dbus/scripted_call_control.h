@@ -38,6 +38,8 @@ public:
     /// Registration and its detail as the snapshot shows them.
     std::string registration = "connecting";
     std::string registrationDetail;
+    /// reregister() leaves the registration as it is (the relay refuses again).
+    bool refuseRegister = false;
 
     // ---- what happened ----
     std::vector<std::string> log; ///< "call bob", "trust bob <fp>", "hangup", ...

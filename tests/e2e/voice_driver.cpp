@@ -122,8 +122,7 @@ bool waitUntil(std::chrono::milliseconds limit, F&& done) {
     return true;
 }
 
-int flood(const std::string& bus, const std::string& peer, const std::string& peerBus,
-          int pairs) {
+int flood(const std::string& bus, const std::string& peer, const std::string& peerBus, int pairs) {
     Daemon a(bus);
     Daemon b(peerBus);
     std::map<std::string, int> callErrors, hangupErrors;
@@ -206,9 +205,9 @@ int glare(const std::string& busA, const std::string& nameA, const std::string& 
             ++passed;
         } else {
             ++failed;
-            std::fprintf(stderr, "round %d: replies '%s' '%s', states %s %s (no single ringing call)\n",
-                         round, a.reply().c_str(), b.reply().c_str(), a.state().c_str(),
-                         b.state().c_str());
+            std::fprintf(
+                stderr, "round %d: replies '%s' '%s', states %s %s (no single ringing call)\n",
+                round, a.reply().c_str(), b.reply().c_str(), a.state().c_str(), b.state().c_str());
         }
         (void)small.call("Hangup");
         (void)big.call("Hangup");
