@@ -114,10 +114,8 @@ constexpr CommandSpec kCommands[] = {
     {"hangup", "hangup", "end the call or call attempt", "Ends the current call or call attempt.\n",
      0, 0, false},
     {"register", "register", "register at the relay now (take the name back)",
-     "Registers at the relay now and waits (up to 15 s) for the outcome: after another\n"
-     "device with the same key took the name ('replaced'), takes it back; after the\n"
-     "relay refused the name, asks again; while waiting to reconnect, skips the wait.\n"
-     "Exits 0 once registered, 9 if the relay refused or did not answer.\n",
+     "Registers now and waits (up to 15 s): takes the name back from another device\n"
+     "with our key ('replaced'), asks again after a refusal. Exits 0 or 9.\n",
      0, 0, false},
     {"status", "status", "show state, peer, identity and call statistics",
      "Prints the call state, peer, registration, mute, identity and call statistics.\n", 0, 0,
@@ -641,34 +639,28 @@ int cmdStatus(const Options& o) {
     return kExitOk;
 }
 
-/// `voicectl register`: Register(), then Registration until it settles.
+/// `voicectl register`: Register(), then Registration until it leaves "connecting".
 int cmdRegister(const Options& o) {
     auto bus = connectSessionBus();
     VoiceProxy proxy(*bus);
-    const auto deadline = Clock::now() + std::chrono::seconds(15);
     std::string state;
-    std::string detail;
     try {
         proxy.Register();
-        for (;;) {
-            state = proxy.Registration();
-            if (state != "connecting" || Clock::now() >= deadline) {
-                break;
-            }
+        const auto deadline = Clock::now() + std::chrono::seconds(15);
+        while ((state = proxy.Registration()) == "connecting" && Clock::now() < deadline) {
             ::poll(nullptr, 0, 100);
         }
-        detail = proxy.RegistrationDetail();
+        if (state != "registered") {
+            const std::string detail = proxy.RegistrationDetail();
+            throw Failure{kExitNotRegistered, "not registered: " + state + ": " + detail};
+        }
     } catch (const sdbus::Error& e) {
         throw fromDbus(e);
-    }
-    if (state != "registered") {
-        throw Failure{kExitNotRegistered,
-                      "not registered: " + state + (detail.empty() ? "" : ": " + detail)};
     }
     if (o.json) {
         printJson({{"registration", state}});
     } else {
-        std::cout << "registered" << std::endl;
+        std::cout << state << std::endl;
     }
     return kExitOk;
 }
