@@ -487,6 +487,14 @@ std::string endMessage(const std::string& peer, const std::string& reason) {
     return "the call to " + peer + " failed (" + oneLine(reason) + ")";
 }
 
+bool peerRingsUs(VoiceProxy& proxy, const std::string& peer) {
+    try {
+        return proxy.State() == "ringing" && proxy.Peer() == peer;
+    } catch (const sdbus::Error&) {
+        return false;
+    }
+}
+
 int cmdCall(const Options& o) {
     const std::string peer = o.args.at(0);
     requireValidPeer(peer, o);
@@ -557,6 +565,11 @@ int cmdCall(const Options& o) {
             std::cout << "in call with " << peer << std::endl;
         }
         return kExitOk;
+    }
+    if (endReason == "busy" && peerRingsUs(proxy, peer)) {
+        // Glare: peer called us at the same moment and its call won.
+        throw Failure{kExitBusy, peer + " called you at the same moment; that call rings now "
+                                        "('voicectl answer' takes it)"};
     }
     if (endReason) {
         throw Failure{exitCodeForEndReason(*endReason), endMessage(peer, *endReason)};

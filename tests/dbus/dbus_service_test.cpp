@@ -374,6 +374,15 @@ TEST_F(AVoiceService, VoicectlCallExitsWithTheCodeOfEachWayTheCallEnds) {
     }
 }
 
+TEST_F(AVoiceService, VoicectlCallSaysWhenThePeersCrossingCallRingsInstead) {
+    onControl([&] { control_.glareAfterCall["bob"] = true; });
+    const CtlRun r = voicectl({"call", "bob"});
+    EXPECT_EQ(r.code, 4) << r.err;
+    expectOneErrorLine(r);
+    EXPECT_NE(r.err.find("bob called you at the same moment"), std::string::npos) << r.err;
+    EXPECT_EQ(state(), CallState::Ringing);
+}
+
 TEST_F(AVoiceService, VoicectlCallGivesUpAfterItsTimeoutAndHangsUp) {
     const CtlRun r = voicectl({"call", "--timeout", "0.3", "--json", "bob"});
     EXPECT_EQ(r.code, 7) << r.err;

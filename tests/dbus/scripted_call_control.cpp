@@ -65,6 +65,12 @@ CallResult ScriptedCallControl::call(const std::string& peer) {
             const EndReason reason = it->second;
             later([this, reason] { peerEnds(reason); });
         }
+        if (glareAfterCall.count(peer) != 0 && later) {
+            later([this, peer] {
+                peerEnds(EndReason::Busy);
+                ring(peer, "", "123456");
+            });
+        }
     }
     return r;
 }

@@ -29,6 +29,8 @@ public:
     std::map<std::string, CallResult> refuseCall;
     /// call(peer) succeeds, then (posted, after the reply) the call ends with this reason.
     std::map<std::string, EndReason> endAfterCall;
+    /// call(peer) succeeds, then (posted) loses glare: ends busy and peer rings us.
+    std::map<std::string, bool> glareAfterCall;
     /// call() throws a non-D-Bus exception (the adaptor must contain it).
     bool throwOnCall = false;
     std::string name = "alice";
