@@ -29,6 +29,8 @@ std::string_view kindForExitCode(int code) {
         return "not-registered";
     case kExitInvalidState:
         return "invalid-state";
+    case kExitRateLimited:
+        return "rate-limited";
     case kExitInterrupted:
         return "interrupted";
     default:

@@ -86,6 +86,7 @@ int cmdMute(const Options& o, bool muted);
 int cmdStatus(const Options& o);
 int cmdMonitor(const Options& o);
 int cmdWhoami(const Options& o);
+int cmdRegister(const Options& o);
 // cmd_trust.cpp: keys and contacts
 int cmdTrust(const Options& o);
 

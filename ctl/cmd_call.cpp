@@ -38,6 +38,14 @@ std::string endMessage(const std::string& peer, const std::string& reason) {
     return "the call to " + peer + " failed (" + oneLine(reason) + ")";
 }
 
+bool peerRingsUs(VoiceProxy& proxy, const std::string& peer) {
+    try {
+        return proxy.State() == "ringing" && proxy.Peer() == peer;
+    } catch (const sdbus::Error&) {
+        return false;
+    }
+}
+
 int cmdSimple(const Options& o, const std::function<void(VoiceProxy&)>& action,
               const Json& jsonResult) {
     auto bus = connectSessionBus();
@@ -131,6 +139,11 @@ int cmdCall(const Options& o) {
             std::cout << "in call with " << peer << std::endl;
         }
         return kExitOk;
+    }
+    if (endReason == "busy" && peerRingsUs(proxy, peer)) {
+        // Glare: peer called us at the same moment and its call won.
+        throw Failure{kExitBusy, peer + " called you at the same moment; that call rings now "
+                                        "('voicectl answer' takes it)"};
     }
     if (endReason) {
         throw Failure{exitCodeForEndReason(*endReason), endMessage(peer, *endReason)};

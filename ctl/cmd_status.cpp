@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
-// voicectl's status commands: status, monitor, whoami.
+// voicectl's status commands: status, monitor, whoami, register.
 #include "cli.h"
 #include "voice_proxy.h"
 #include "wait.h"
 
 #include <cstdio>
 #include <iostream>
+#include <poll.h>
 #include <tuple>
 
 namespace voice::ctl {
@@ -28,8 +29,14 @@ int cmdStatus(const Options& o) {
     if (!peer.empty()) {
         std::cout << "peer:        " << peer << "\n";
     }
-    std::cout << "registered:  " << field(status, "registered") << "\n"
-              << "muted:       " << field(status, "muted") << "\n"
+    std::cout << "registered:  " << field(status, "registered") << "\n";
+    const std::string registration = field(status, "registration");
+    if (registration == "replaced" || registration == "refused") {
+        // "registration refused: name taken (...)"; `voicectl register` retries.
+        std::cout << "registration " << registration << ": " << field(status, "registration_detail")
+                  << "\n";
+    }
+    std::cout << "muted:       " << field(status, "muted") << "\n"
               << "name:        " << field(status, "name") << "\n"
               << "fingerprint: " << field(status, "fingerprint") << "\n";
     const std::string sas = field(status, "sas");
@@ -147,6 +154,32 @@ int cmdWhoami(const Options& o) {
     } else {
         std::cout << "name:        " << oneLine(name) << "\n"
                   << "fingerprint: " << oneLine(fingerprint) << std::endl;
+    }
+    return kExitOk;
+}
+
+/// `voicectl register`: Register(), then Registration until it leaves "connecting".
+int cmdRegister(const Options& o) {
+    auto bus = connectSessionBus();
+    VoiceProxy proxy(*bus);
+    std::string state;
+    try {
+        proxy.Register();
+        const auto deadline = Clock::now() + std::chrono::seconds(15);
+        while ((state = proxy.Registration()) == "connecting" && Clock::now() < deadline) {
+            ::poll(nullptr, 0, 100);
+        }
+        if (state != "registered") {
+            const std::string detail = proxy.RegistrationDetail();
+            throw Failure{kExitNotRegistered, "not registered: " + state + ": " + detail};
+        }
+    } catch (const sdbus::Error& e) {
+        throw fromDbus(e);
+    }
+    if (o.json) {
+        printJson({{"registration", state}});
+    } else {
+        std::cout << state << std::endl;
     }
     return kExitOk;
 }

@@ -18,6 +18,7 @@ enum ExitCode : int {
     kExitUntrusted = 8,     ///< the peer's key is not the pinned one
     kExitNotRegistered = 9, ///< we are not registered at a relay
     kExitInvalidState = 10, ///< the command does not apply now (no call to answer...)
+    kExitRateLimited = 11,  ///< requests come faster than the relay allows; nothing was sent
     kExitInterrupted = 130, ///< SIGINT/SIGTERM while waiting for a call (the attempt is hung up)
 };
 
@@ -35,6 +36,7 @@ inline constexpr std::string_view kExitCodeHelp =
     "  8    peer key untrusted\n"
     "  9    not registered at a relay\n"
     "  10   invalid state (e.g. no call to answer)\n"
+    "  11   rate limited (requests faster than the relay allows; try again)\n"
     "  130  interrupted while waiting\n";
 
 /// Exit code for a D-Bus error name returned by voiced or the bus.
@@ -62,6 +64,9 @@ inline int exitCodeForDbusError(std::string_view name) {
         }
         if (kind == "InvalidState") {
             return kExitInvalidState;
+        }
+        if (kind == "RateLimited") {
+            return kExitRateLimited;
         }
         if (kind == "InvalidArgument") {
             return kExitUsage;

@@ -39,6 +39,10 @@ constexpr CommandSpec kCommands[] = {
      "Declines the ringing call; the caller sees \"declined\".\n", 0, 0, false},
     {"hangup", "hangup", "end the call or call attempt", "Ends the current call or call attempt.\n",
      0, 0, false},
+    {"register", "register", "register at the relay now (take the name back)",
+     "Registers now and waits (up to 15 s): takes the name back from another device\n"
+     "with our key ('replaced'), asks again after a refusal. Exits 0 or 9.\n",
+     0, 0, false},
     {"status", "status", "show state, peer, identity and call statistics",
      "Prints the call state, peer, registration, mute, identity and call statistics.\n", 0, 0,
      false},
@@ -205,6 +209,9 @@ int run(const Options& o) {
     }
     if (name == "status") {
         return cmdStatus(o);
+    }
+    if (name == "register") {
+        return cmdRegister(o);
     }
     if (name == "monitor") {
         return cmdMonitor(o);

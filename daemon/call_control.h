@@ -55,6 +55,12 @@ struct CallSnapshot {
     CallState state = CallState::Idle;
     std::string peer;        ///< empty when idle
     bool registered = false; ///< registered at the relay
+    /// "connecting", "registered", "replaced" (another device took the name)
+    /// or "refused" (the relay refused the name or key): the D-Bus
+    /// Registration property. The last two wait for reregister().
+    std::string registration = "connecting";
+    /// Why registration stopped ("replaced", "refused"); empty otherwise.
+    std::string registrationDetail;
     bool muted = false;
     std::string name;               ///< our name at the relay
     std::string fingerprint;        ///< our identity fingerprint
@@ -85,6 +91,9 @@ public:
     /// Pins fingerprint (canonical form, see normalizeFingerprint()) as
     /// peer's key; an empty fingerprint means the key peer presented last.
     virtual CallResult trust(const std::string& peer, const std::string& fingerprint) = 0;
+    /// Registers at the relay now: takes the name back after "replaced",
+    /// tries again after "refused", skips a pending reconnect wait.
+    virtual CallResult reregister() = 0;
     /// The current state, for properties and Status(). Cheap; called often.
     virtual CallSnapshot snapshot() const = 0;
 };

@@ -62,6 +62,8 @@ CallSnapshot CallManager::snapshot() const {
     s.state = machine_.state();
     s.peer = machine_.peer();
     s.registered = machine_.registered();
+    s.registration = std::string(RelayClient::stateName(relay_.state()));
+    s.registrationDetail = relay_.stopDetail();
     s.muted = muted_;
     s.name = config_.name;
     s.fingerprint = identity_.fingerprint();
@@ -86,6 +88,12 @@ CallResult CallManager::call(const std::string& peer) {
     if (peer == config_.name) {
         return {CallError::InvalidArgument, "cannot call yourself"};
     }
+    if (machine_.state() == CallState::Idle && machine_.registered() && !relay_.canStartCall()) {
+        // Refused here, before anything is sent: past the relay's message
+        // limit the relay would drop our connection and our registration.
+        return {CallError::RateLimited,
+                "calls come faster than the relay's message limit allows; try again in a moment"};
+    }
     CallTransition t = machine_.apply(CallEvent::dial(peer));
     if (!t.result.ok()) {
         return t.result;
@@ -99,6 +107,7 @@ CallResult CallManager::call(const std::string& peer) {
         call_.reset();
         return {CallError::NotRegistered, "the relay connection is down"};
     }
+    unanswered_.push_back({peer, false});
     LOG_INFO("calling %s", peer.c_str());
     notifyState();
     return CallResult::success();
@@ -175,7 +184,34 @@ CallResult CallManager::trust(const std::string& peer, const std::string& finger
     return CallResult::success();
 }
 
+CallResult CallManager::reregister() {
+    relay_.registerNow();
+    if (service_ != nullptr) {
+        service_->propertiesChanged();
+    }
+    return CallResult::success();
+}
+
 // ---------------------------------------------------------------- relay events
+
+void CallManager::onRegistrationStopped() {
+    // No reconnect is coming, so a call held for resuming cannot come back.
+    if (call_ && call_->away) {
+        endCall(EndReason::PeerLost, std::nullopt);
+    }
+    if (service_ != nullptr) {
+        service_->propertiesChanged();
+    }
+}
+
+std::optional<bool> CallManager::takeAnswer() {
+    if (unanswered_.empty()) {
+        return std::nullopt;
+    }
+    const bool cancelled = unanswered_.front().cancelled;
+    unanswered_.pop_front();
+    return cancelled;
+}
 
 void CallManager::onRegistered(const msg::Registered&) {
     machine_.setRegistered(true);
@@ -196,6 +232,7 @@ void CallManager::onRegistered(const msg::Registered&) {
 void CallManager::onRelayLost() {
     const bool was = machine_.registered();
     machine_.setRegistered(false);
+    unanswered_.clear(); // a new connection answers nothing of the old one
     if (call_ && call_->away) {
         // Lost again while resuming: keep waiting (the bound still runs).
     } else if (call_ && call_->pipeline && !call_->resumeToken.empty()) {
@@ -255,37 +292,51 @@ bool CallManager::sameCall(const CallId& id) const {
 }
 
 void CallManager::onRelayMessage(const msg::Message& message) {
-    std::visit(msg::Overloaded{
-                   [this](const msg::Ringing& m) { handleRinging(m); },
-                   [this](const msg::IncomingCall& m) { handleIncoming(m); },
-                   [this](const msg::CallStarted& m) { handleCallStarted(m); },
-                   [this](const msg::Hangup& m) { handleHangup(m); },
-                   [this](const msg::E2eHandshake& m) { handleHandshake(m); },
-                   [this](const msg::MediaTunnel& m) { handleTunnel(m); },
-                   [this](const msg::ResumeToken& m) { handleResumeToken(m); },
-                   [this](const msg::Busy& m) {
-                       if (machine_.state() == CallState::Calling && machine_.peer() == m.callee) {
-                           endCall(EndReason::Busy, std::nullopt);
-                       }
-                   },
-                   [this](const msg::Offline& m) {
-                       if (machine_.state() == CallState::Calling && machine_.peer() == m.callee) {
-                           endCall(EndReason::Offline, std::nullopt);
-                       }
-                   },
-                   [this](const msg::Error& m) {
-                       LOG_WARNING("relay error %s: %s", std::string(errorCodeName(m.code)).c_str(),
-                                   m.text.c_str());
-                       if (machine_.state() == CallState::Calling && call_ && !call_->haveId) {
-                           endCall(EndReason::Error, std::nullopt);
-                       } else if (call_ && call_->away && machine_.registered()) {
-                           // The relay refused our Resume: the call cannot come back.
-                           endCall(EndReason::PeerLost, std::nullopt);
-                       }
-                   },
-                   [](const auto&) {},
-               },
-               message);
+    std::visit(
+        msg::Overloaded{
+            [this](const msg::Ringing& m) { handleRinging(m); },
+            [this](const msg::IncomingCall& m) { handleIncoming(m); },
+            [this](const msg::CallStarted& m) { handleCallStarted(m); },
+            [this](const msg::Hangup& m) { handleHangup(m); },
+            [this](const msg::E2eHandshake& m) { handleHandshake(m); },
+            [this](const msg::MediaTunnel& m) { handleTunnel(m); },
+            [this](const msg::ResumeToken& m) { handleResumeToken(m); },
+            [this](const msg::Busy& m) {
+                const auto cancelled = takeAnswer();
+                if (cancelled && !*cancelled && machine_.state() == CallState::Calling &&
+                    machine_.peer() == m.callee) {
+                    endCall(EndReason::Busy, std::nullopt);
+                }
+            },
+            [this](const msg::Offline& m) {
+                const auto cancelled = takeAnswer();
+                if (cancelled && !*cancelled && machine_.state() == CallState::Calling &&
+                    machine_.peer() == m.callee) {
+                    endCall(EndReason::Offline, std::nullopt);
+                }
+            },
+            [this](const msg::Error& m) {
+                LOG_WARNING("relay error %s: %s", std::string(errorCodeName(m.code)).c_str(),
+                            m.text.c_str());
+                const bool callAnswer = m.code == ErrorCode::BadState && !unanswered_.empty();
+                if (callAnswer) {
+                    // The relay refused a Call ("already in a call").
+                    const auto cancelled = takeAnswer();
+                    if (!*cancelled && machine_.state() == CallState::Calling && call_ &&
+                        !call_->haveId) {
+                        endCall(EndReason::Error, std::nullopt);
+                    }
+                } else if (m.code != ErrorCode::UnknownCall &&
+                           machine_.state() == CallState::Calling && call_ && !call_->haveId) {
+                    endCall(EndReason::Error, std::nullopt);
+                } else if (call_ && call_->away && machine_.registered()) {
+                    // The relay refused our Resume: the call cannot come back.
+                    endCall(EndReason::PeerLost, std::nullopt);
+                }
+            },
+            [](const auto&) {},
+        },
+        message);
 }
 
 bool CallManager::checkPin(const std::string& peer, const std::string& fingerprint) {
@@ -308,19 +359,19 @@ bool CallManager::checkPin(const std::string& peer, const std::string& fingerpri
 }
 
 void CallManager::handleRinging(const msg::Ringing& m) {
-    if (machine_.state() != CallState::Calling || !call_ || call_->haveId ||
+    const auto cancelled = takeAnswer();
+    if (!cancelled) {
+        return; // we asked for no call
+    }
+    if (*cancelled || machine_.state() != CallState::Calling || !call_ || call_->haveId ||
         m.callee != machine_.peer()) {
-        if (!cancelledCallee_.empty() && m.callee == cancelledCallee_) {
-            // We hung up before the relay named the call: cancel it now.
-            msg::Hangup h;
-            h.callId = m.callId;
-            h.reason = HangupReason::Normal;
-            relay_.send(h);
-            cancelledCallee_.clear();
-        }
+        // We hung up before the relay named the call (or it lost glare): cancel it now.
+        msg::Hangup h;
+        h.callId = m.callId;
+        h.reason = HangupReason::Normal;
+        relay_.send(h);
         return;
     }
-    cancelledCallee_.clear();
     call_->haveId = true;
     call_->id = m.callId;
     call_->peerFingerprint = fingerprintOfKey(m.calleeKey);
@@ -343,6 +394,17 @@ void CallManager::handleRinging(const msg::Ringing& m) {
 }
 
 void CallManager::handleIncoming(const msg::IncomingCall& m) {
+    if (machine_.state() == CallState::Calling && call_ && call_->caller &&
+        machine_.peer() == m.caller && m.caller < config_.name) {
+        // Glare: the peer called us while we called it. The relay's rule
+        // (relay/README.md) lets the call from the smaller name ring and
+        // answers the other Busy: that is theirs, so ours is cancelled and
+        // theirs rings here. Refusing it as busy would leave no call at all.
+        LOG_INFO("glare: %s calls us while we call it; its call wins (smaller name), ours is "
+                 "cancelled",
+                 m.caller.c_str());
+        endCall(EndReason::Busy, HangupReason::Normal);
+    }
     CallTransition t = machine_.apply(CallEvent::incoming(m.caller));
     if (!t.result.ok()) {
         // One call at a time (the relay refuses busy callees too).
@@ -658,8 +720,8 @@ void CallManager::endCall(EndReason reason, std::optional<HangupReason> tellRela
     if (call_ && call_->away) {
         leaveAway();
     }
-    if (tellRelay && call_ && call_->caller && !call_->haveId) {
-        cancelledCallee_ = machine_.peer();
+    if (tellRelay && call_ && call_->caller && !call_->haveId && !unanswered_.empty()) {
+        unanswered_.back().cancelled = true; // its answer gets a Hangup (Ringing) or is ignored
     }
     if (tellRelay && call_ && call_->haveId) {
         msg::Hangup h;

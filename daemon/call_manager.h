@@ -21,6 +21,7 @@
 #include "wire/messages.h"
 
 #include <chrono>
+#include <deque>
 #include <memory>
 #include <optional>
 
@@ -48,12 +49,15 @@ public:
     CallResult hangup() override;
     CallResult setMuted(bool muted) override;
     CallResult trust(const std::string& peer, const std::string& fingerprint) override;
+    CallResult reregister() override;
     CallSnapshot snapshot() const override;
 
     // Relay events (from RelayClient's handlers).
     void onRegistered(const msg::Registered& registered);
     void onRelayMessage(const msg::Message& message);
     void onRelayLost();
+    /// The relay client stopped retrying (replaced by another device, or refused).
+    void onRegistrationStopped();
 
     /// True unless a call's recorder or player made no progress since the
     /// last call of this (for the watchdog, called every WATCHDOG_USEC / 2).
@@ -103,6 +107,11 @@ private:
     /// The call was resumed at the relay, or ended while away: back to normal reconnects.
     void leaveAway();
     bool sameCall(const CallId& id) const;
+    /// The relay answers every Call, in order, with one of Ringing, Busy,
+    /// Offline or Error{bad-state}. Pops the oldest unanswered attempt:
+    /// nullopt if there is none (a stale answer), true if it was cancelled
+    /// (hung up before its answer, or lost glare), false for the current one.
+    std::optional<bool> takeAnswer();
     /// Checks a peer key against the pins; false (and the call is ended) when it changed.
     bool checkPin(const std::string& peer, const std::string& fingerprint);
     /// Caller: sends the CallerHello (on Ringing, so the SAS is known while ringing).
@@ -135,8 +144,13 @@ private:
     EventLoop::TimerId probeTimer_ = 0;
     EventLoop::TimerId ringTimer_ = 0;
     EventLoop::TimerId awayTimer_ = 0;
-    /// A call we hung up before the relay gave it an id: cancel it when Ringing arrives.
-    std::string cancelledCallee_;
+    /// Calls sent to the relay and not answered yet, oldest first. A
+    /// cancelled one's Ringing gets a Hangup; its other answers are ignored.
+    struct Attempt {
+        std::string callee;
+        bool cancelled = false;
+    };
+    std::deque<Attempt> unanswered_;
     uint64_t lastCaptured_ = 0; ///< audio progress at the last audioHealthy()
     uint64_t lastPlayed_ = 0;
 };

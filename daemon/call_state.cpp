@@ -91,6 +91,8 @@ std::string_view callErrorName(CallError error) {
         return "untrusted";
     case CallError::Failed:
         return "failed";
+    case CallError::RateLimited:
+        return "rate-limited";
     }
     return "failed";
 }
@@ -117,6 +119,8 @@ std::string_view callErrorDbusName(CallError error) {
         return "Untrusted";
     case CallError::Failed:
         return "Failed";
+    case CallError::RateLimited:
+        return "RateLimited";
     }
     return "Failed";
 }

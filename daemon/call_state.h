@@ -64,9 +64,10 @@ enum class CallError {
     Timeout,         ///< a deadline passed
     Untrusted,       ///< the peer's key is not the pinned one
     Failed,          ///< anything else
+    RateLimited,     ///< more requests than the relay's message limit allows; try again
 };
 /// "none", "invalid-argument", "invalid-state", "not-registered", "busy",
-/// "offline", "declined", "timeout", "untrusted", "failed".
+/// "offline", "declined", "timeout", "untrusted", "failed", "rate-limited".
 std::string_view callErrorName(CallError error);
 /// The last component of the D-Bus error name: "InvalidArgument", "Busy", ...
 /// ("" for None).

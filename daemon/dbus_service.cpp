@@ -123,6 +123,10 @@ void DBusService::Hangup() {
     guarded("Hangup", [&] { throwIfFailed(control_.hangup()); });
 }
 
+void DBusService::Register() {
+    guarded("Register", [&] { throwIfFailed(control_.reregister()); });
+}
+
 std::map<std::string, sdbus::Variant> DBusService::Status() {
     return guarded("Status", [&] {
         const CallSnapshot s = snapshot();
@@ -130,6 +134,8 @@ std::map<std::string, sdbus::Variant> DBusService::Status() {
         out["state"] = sdbus::Variant(std::string(callStateName(s.state)));
         out["peer"] = sdbus::Variant(s.peer);
         out["registered"] = sdbus::Variant(s.registered);
+        out["registration"] = sdbus::Variant(s.registration);
+        out["registration_detail"] = sdbus::Variant(s.registrationDetail);
         out["muted"] = sdbus::Variant(s.muted);
         out["name"] = sdbus::Variant(s.name);
         out["fingerprint"] = sdbus::Variant(s.fingerprint);
@@ -179,6 +185,14 @@ bool DBusService::Registered() {
     return guarded("Registered", [&] { return snapshot().registered; });
 }
 
+std::string DBusService::Registration() {
+    return guarded("Registration", [&] { return snapshot().registration; });
+}
+
+std::string DBusService::RegistrationDetail() {
+    return guarded("RegistrationDetail", [&] { return snapshot().registrationDetail; });
+}
+
 bool DBusService::Muted() {
     return guarded("Muted", [&] { return snapshot().muted; });
 }
@@ -212,6 +226,12 @@ void DBusService::publish() {
         }
         if (now.registered != published_.registered) {
             changed.emplace_back("Registered");
+        }
+        if (now.registration != published_.registration) {
+            changed.emplace_back("Registration");
+        }
+        if (now.registrationDetail != published_.registrationDetail) {
+            changed.emplace_back("RegistrationDetail");
         }
         if (now.muted != published_.muted) {
             changed.emplace_back("Muted");

@@ -65,7 +65,7 @@ public:
     void stateChanged();
     /// Call statistics changed: PropertiesChanged(Stats) if they differ.
     void statsUpdated();
-    /// Registered, Muted, Name, Fingerprint or Sas changed.
+    /// Registered, Registration, Muted, Name, Fingerprint or Sas changed.
     void propertiesChanged();
     /// A peer rings us: emits IncomingCall. Call stateChanged() first so
     /// State already reads "ringing" when the signal arrives.
@@ -85,6 +85,7 @@ private:
     void Answer() override;
     void Reject() override;
     void Hangup() override;
+    void Register() override;
     std::map<std::string, sdbus::Variant> Status() override;
     void SetMuted(const bool& muted) override;
     void Trust(const std::string& peer, const std::string& fingerprint) override;
@@ -94,6 +95,8 @@ private:
     std::string State() override;
     std::string Peer() override;
     bool Registered() override;
+    std::string Registration() override;
+    std::string RegistrationDetail() override;
     bool Muted() override;
     std::string Name() override;
     std::string Fingerprint() override;

@@ -10,10 +10,29 @@
 namespace voice {
 
 namespace {
-constexpr std::chrono::milliseconds kInitialBackoff{500};
-constexpr std::chrono::milliseconds kMaxBackoff{30000};
 constexpr std::chrono::seconds kRegisterTimeout{15};
+
+/// "name-taken" -> "name taken", for people.
+std::string spaced(std::string_view name) {
+    std::string out(name);
+    std::replace(out.begin(), out.end(), '-', ' ');
+    return out;
+}
 } // namespace
+
+std::string_view RelayClient::stateName(State state) {
+    switch (state) {
+    case State::Connecting:
+        return "connecting";
+    case State::Registered:
+        return "registered";
+    case State::Replaced:
+        return "replaced";
+    case State::Refused:
+        return "refused";
+    }
+    return "connecting";
+}
 
 RelayClient::RelayClient(EventLoop& loop, const DaemonConfig& config, const Identity& identity,
                          KnownRelays& knownRelays, Handlers handlers)
@@ -26,22 +45,62 @@ RelayClient::~RelayClient() {
 
 void RelayClient::start() {
     running_ = true;
+    state_ = State::Connecting;
     connect();
 }
 
 void RelayClient::stop() {
     running_ = false;
-    for (EventLoop::TimerId* t : {&reconnectTimer_, &keepaliveTimer_, &registerTimer_}) {
+    dropConnection();
+}
+
+void RelayClient::dropConnection() {
+    for (EventLoop::TimerId* t :
+         {&reconnectTimer_, &keepaliveTimer_, &registerTimer_, &drainTimer_}) {
         if (*t != 0) {
             loop_.cancelTimer(*t);
             *t = 0;
         }
     }
+    pacer_.clearQueue(); // frames for a connection that is gone mean nothing to the next one
     if (stream_) {
+        // Destroying the stream inside its own callback is allowed (TlsStream keeps itself alive).
         stream_->close();
         stream_.reset();
     }
     registered_ = false;
+}
+
+void RelayClient::halt(State state, const std::string& detail) {
+    LOG_ERROR("relay %s: %s; not retrying (voicectl register tries again)",
+              config_.relay.toString().c_str(), detail.c_str());
+    running_ = false;
+    dropConnection();
+    state_ = state;
+    stopDetail_ = detail;
+    if (handlers_.onLost) {
+        handlers_.onLost(Status(Errc::Closed, detail));
+    }
+    if (handlers_.onStopped) {
+        handlers_.onStopped(state, detail);
+    }
+}
+
+void RelayClient::registerNow() {
+    if (registered_ || (running_ && stream_)) {
+        return; // registered, or an attempt is under way
+    }
+    LOG_NOTICE("registering at relay %s as %s on request", config_.relay.toString().c_str(),
+               config_.name.c_str());
+    running_ = true;
+    state_ = State::Connecting;
+    stopDetail_.clear();
+    backoff_.reset();
+    if (reconnectTimer_ != 0) {
+        loop_.cancelTimer(reconnectTimer_);
+        reconnectTimer_ = 0;
+    }
+    connect();
 }
 
 SocketAddress RelayClient::mediaAddress() const {
@@ -136,19 +195,9 @@ void RelayClient::onConnected() {
 
 void RelayClient::lost(const Status& status) {
     const bool wasRegistered = registered_;
-    registered_ = false;
-    if (keepaliveTimer_ != 0) {
-        loop_.cancelTimer(keepaliveTimer_);
-        keepaliveTimer_ = 0;
-    }
-    if (registerTimer_ != 0) {
-        loop_.cancelTimer(registerTimer_);
-        registerTimer_ = 0;
-    }
-    if (stream_) {
-        // Destroying the stream inside its own callback is allowed (TlsStream keeps itself alive).
-        stream_->close();
-        stream_.reset();
+    dropConnection();
+    if (running_) {
+        state_ = State::Connecting;
     }
     if (status.code() == Errc::Auth) {
         // A changed relay key: retrying cannot fix it.
@@ -181,14 +230,14 @@ void RelayClient::scheduleReconnect() {
     if (!running_ || reconnectTimer_ != 0) {
         return;
     }
-    const auto delay = fastReconnect_ ? std::min(backoff_, kFastBackoff) : backoff_;
+    const auto drawn = backoff_.next();
+    const auto delay = fastReconnect_ ? std::min(drawn, kFastBackoff) : drawn;
     if (fastReconnect_) {
         LOG_DEBUG("reconnecting to the relay in %lld ms", static_cast<long long>(delay.count()));
     } else {
         LOG_INFO("reconnecting to the relay in %lld ms", static_cast<long long>(delay.count()));
     }
     reconnectTimer_ = loop_.addTimer(delay, [this] { connect(); });
-    backoff_ = std::min(backoff_ * 2, kMaxBackoff);
 }
 
 void RelayClient::onData(std::span<const std::byte> data) {
@@ -235,8 +284,9 @@ void RelayClient::handle(const msg::Message& m) {
             },
             [this](const msg::Registered& r) {
                 registered_ = true;
+                state_ = State::Registered;
                 udpPort_ = r.udpPort;
-                backoff_ = kInitialBackoff;
+                backoff_.reset();
                 if (registerTimer_ != 0) {
                     loop_.cancelTimer(registerTimer_);
                     registerTimer_ = 0;
@@ -251,17 +301,28 @@ void RelayClient::handle(const msg::Message& m) {
                 }
             },
             [this](const msg::Refused& r) {
-                Status s(Errc::Auth, "relay refused registration as " + config_.name + ": " +
-                                         std::string(refuseReasonName(r.reason)) + " (" + r.text +
-                                         ")");
                 if (r.reason == RefuseReason::RateLimited || r.reason == RefuseReason::ServerFull ||
                     r.reason == RefuseReason::Timeout) {
-                    lost(Status(Errc::Busy, s.detail()));
+                    lost(Status(Errc::Busy, "relay refused registration as " + config_.name + ": " +
+                                                std::string(refuseReasonName(r.reason)) + " (" +
+                                                r.text + ")"));
                     return;
                 }
-                stop();
-                if (handlers_.onFatal) {
-                    handlers_.onFatal(s);
+                // Retrying cannot change the relay's mind (name taken, not
+                // allowed, bad key...): stay up, say why, wait to be asked.
+                halt(State::Refused, spaced(refuseReasonName(r.reason)) + " (" + r.text + ")");
+            },
+            [this](const msg::Error& e) {
+                if (e.code == ErrorCode::Replaced) {
+                    // Another device with our key took the name. Taking it
+                    // back on our own would make the two fight forever: the
+                    // newer registration wins until the user asks otherwise.
+                    halt(State::Replaced, "another device registered as " + config_.name +
+                                              " with the same key (" + e.text + ")");
+                    return;
+                }
+                if (registered_ && handlers_.onMessage) {
+                    handlers_.onMessage(msg::Message(e));
                 }
             },
             [this](const msg::Keepalive& k) {
@@ -280,6 +341,58 @@ void RelayClient::handle(const msg::Message& m) {
 }
 
 bool RelayClient::sendBytes(const std::vector<uint8_t>& bytes) {
+    if (!stream_ || !stream_->open()) {
+        return false;
+    }
+    switch (pacer_.offer(bytes)) {
+    case SendPacer::Verdict::SendNow:
+        return write(bytes);
+    case SendPacer::Verdict::Queued:
+        scheduleDrain();
+        return true;
+    case SendPacer::Verdict::Dropped:
+        if (pacerDropped_++ % 100 == 0) {
+            LOG_WARNING("relay: %zu frames wait for the message limit; dropping more (%llu so far)",
+                        pacer_.queued(), static_cast<unsigned long long>(pacerDropped_));
+        }
+        return false;
+    }
+    return false;
+}
+
+bool RelayClient::sendMedia(const std::vector<uint8_t>& bytes) {
+    if (!stream_ || !stream_->open() || !pacer_.offerMedia()) {
+        return false; // over the message limit: dropped like a lost datagram
+    }
+    return write(bytes);
+}
+
+void RelayClient::scheduleDrain() {
+    if (drainTimer_ != 0) {
+        return;
+    }
+    const auto due = pacer_.nextDue();
+    if (!due) {
+        return;
+    }
+    drainTimer_ = loop_.addTimer(std::max(*due, std::chrono::milliseconds(1)), [this] {
+        drainTimer_ = 0;
+        drain();
+    });
+}
+
+void RelayClient::drain() {
+    TlsStream* current = stream_.get();
+    while (auto frame = pacer_.takeDue()) {
+        write(*frame);
+        if (stream_.get() != current) {
+            return; // the write failed and dropped the connection (and the queue)
+        }
+    }
+    scheduleDrain();
+}
+
+bool RelayClient::write(const std::vector<uint8_t>& bytes) {
     if (!stream_ || !stream_->open()) {
         return false;
     }

@@ -95,6 +95,9 @@ int VoiceDaemon::run() {
     h.onRegistered = [this](const msg::Registered& r) { calls_->onRegistered(r); };
     h.onMessage = [this](const msg::Message& m) { calls_->onRelayMessage(m); };
     h.onLost = [this](const Status&) { calls_->onRelayLost(); };
+    h.onStopped = [this](RelayClient::State, const std::string&) {
+        calls_->onRegistrationStopped();
+    };
     h.onFatal = [this](const Status& s) {
         LOG_ERROR("%s", s.detail().c_str());
         exitCode_ = 1;

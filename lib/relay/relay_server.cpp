@@ -957,8 +957,10 @@ void RelayServer::handleRegister(Connection& c, const msg::Register& m) {
         if (Connection* old = find(existing->second)) {
             LOG_INFO("'%s' registered again from %s; closing the old connection", m.name.c_str(),
                      describe(c.peer).c_str());
-            sendErrorAndClose(*old, ErrorCode::BadState,
-                              "this name was registered by another connection");
+            // Replaced, not bad-state: the old client (another device with
+            // the same key) must stop, not reconnect and take the name back.
+            sendErrorAndClose(*old, ErrorCode::Replaced,
+                              "'" + m.name + "' was registered again from another connection");
         }
         names_.erase(m.name);
     }

@@ -53,7 +53,7 @@ bool knownHangupReason(HangupReason r) {
     return r >= HangupReason::Normal && r <= HangupReason::Error;
 }
 bool knownErrorCode(ErrorCode c) {
-    return c >= ErrorCode::Protocol && c <= ErrorCode::Internal;
+    return c >= ErrorCode::Protocol && c <= ErrorCode::Replaced;
 }
 
 /// u8 length ‖ bytes. Callers validated the length already.
@@ -164,6 +164,8 @@ std::string_view errorCodeName(ErrorCode code) {
         return "rate-limited";
     case ErrorCode::Internal:
         return "internal";
+    case ErrorCode::Replaced:
+        return "replaced";
     }
     return "unknown";
 }

@@ -111,6 +111,9 @@ enum class ErrorCode : uint8_t {
     BadState = 5,           ///< the request does not fit the call's state
     RateLimited = 6,        ///< too many messages
     Internal = 7,           ///< the other side failed
+    /// The same name and key registered from another connection (another
+    /// device): this one is closed and should not reconnect on its own.
+    Replaced = 8,
 };
 
 /// Stable lower-case names for logs and D-Bus ("name-taken", "peer-lost", ...);

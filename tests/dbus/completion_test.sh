@@ -32,4 +32,6 @@ expect "--no-wait" voicectl call bob --no
 expect "--json --help" voicectl status --
 expect "" voicectl call --timeout ""
 expect "trust" voicectl help tr
+expect "reject register" voicectl re
+expect "--json --help" voicectl register --
 exit $fail

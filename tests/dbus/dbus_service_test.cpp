@@ -324,6 +324,7 @@ TEST_F(AVoiceService, VoicectlCallExitsWithTheCodeOfEachRefusal) {
         {"slow-bob", CallError::Timeout, 7, "timeout"},
         {"evil-bob", CallError::Untrusted, 8, "untrusted"},
         {"weird-bob", CallError::Failed, 1, "error"},
+        {"fast-bob", CallError::RateLimited, 11, "rate-limited"},
     };
     for (const auto& c : cases) {
         onControl([&] { control_.refuseCall[c.peer] = CallResult(c.error, "scripted refusal"); });
@@ -379,6 +380,15 @@ TEST_F(AVoiceService, VoicectlCallExitsWithTheCodeOfEachWayTheCallEnds) {
         EXPECT_NE(r.err.find(c.peer), std::string::npos) << r.err;
         EXPECT_EQ(state(), CallState::Idle);
     }
+}
+
+TEST_F(AVoiceService, VoicectlCallSaysWhenThePeersCrossingCallRingsInstead) {
+    onControl([&] { control_.glareAfterCall["bob"] = true; });
+    const CtlRun r = voicectl({"call", "bob"});
+    EXPECT_EQ(r.code, 4) << r.err;
+    expectOneErrorLine(r);
+    EXPECT_NE(r.err.find("bob called you at the same moment"), std::string::npos) << r.err;
+    EXPECT_EQ(state(), CallState::Ringing);
 }
 
 TEST_F(AVoiceService, VoicectlCallGivesUpAfterItsTimeoutAndHangsUp) {
@@ -470,6 +480,46 @@ TEST_F(AVoiceService, VoicectlStatusJsonShowsTheCallAndItsStats) {
     EXPECT_NE(text.out.find("latency:     42.5 ms"), std::string::npos) << text.out;
     EXPECT_NE(text.out.find("latency p99: 61.5 ms"), std::string::npos) << text.out;
     EXPECT_NE(text.out.find("code:        042917"), std::string::npos) << text.out;
+}
+
+TEST_F(AVoiceService, VoicectlStatusSaysWhyRegistrationStopped) {
+    onControl([this] {
+        control_.registration = "refused";
+        control_.registrationDetail =
+            "name taken ('alice' is registered with another identity key)";
+        control_.setRegistered(false);
+    });
+    const CtlRun text = voicectl({"status"});
+    ASSERT_EQ(text.code, 0) << text.err;
+    EXPECT_NE(text.out.find("registration refused: name taken ('alice' is registered with another "
+                            "identity key)\n"),
+              std::string::npos)
+        << text.out;
+    const CtlRun r = voicectl({"status", "--json"});
+    const Json j = parseJson(r.out);
+    EXPECT_EQ(j["registered"], false);
+    EXPECT_EQ(j["registration"], "refused");
+    EXPECT_EQ(j["registration_detail"],
+              "name taken ('alice' is registered with another identity key)");
+}
+
+TEST_F(AVoiceService, VoicectlRegisterAsksTheDaemonAndWaitsForTheOutcome) {
+    onControl([this] {
+        control_.registration = "replaced";
+        control_.registrationDetail = "another device registered as alice with the same key";
+        control_.refuseRegister = true;
+        control_.setRegistered(false);
+    });
+    CtlRun r = voicectl({"register"});
+    EXPECT_EQ(r.code, 9) << r.err;
+    expectOneErrorLine(r);
+    EXPECT_NE(r.err.find("replaced: another device"), std::string::npos) << r.err;
+    onControl([this] { control_.refuseRegister = false; });
+    r = voicectl({"--json", "register"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(parseJson(r.out)["registration"], "registered");
+    EXPECT_EQ(onControl([this] { return control_.log; }),
+              (std::vector<std::string>{"register", "register"}));
 }
 
 TEST_F(AVoiceService, VoicectlStatusShowsNoStatsWhenIdle) {
@@ -624,12 +674,13 @@ TEST_F(AVoiceService, VoicectlRefusesBadUsageWithExitCode2) {
 TEST_F(AVoiceService, VoicectlHelpListsCommandsAndExitCodes) {
     CtlRun r = voicectl({"--help"});
     EXPECT_EQ(r.code, 0);
-    for (const char* word : {"call", "answer", "reject", "hangup", "status", "monitor", "mute",
-                             "unmute", "whoami", "trust", "Exit codes", "not registered"}) {
+    for (const char* word :
+         {"call", "answer", "reject", "hangup", "status", "monitor", "mute", "unmute", "whoami",
+          "trust", "register", "Exit codes", "not registered", "11   rate limited"}) {
         EXPECT_NE(r.out.find(word), std::string::npos) << word;
     }
-    for (const char* command : {"call", "answer", "reject", "hangup", "status", "monitor", "mute",
-                                "unmute", "whoami", "trust"}) {
+    for (const char* command : {"call", "answer", "reject", "hangup", "register", "status",
+                                "monitor", "mute", "unmute", "whoami", "trust"}) {
         r = voicectl({command, "--help"});
         EXPECT_EQ(r.code, 0) << command;
         EXPECT_NE(r.out.find(std::string("voicectl [--json] ") + command), std::string::npos)

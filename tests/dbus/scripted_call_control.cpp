@@ -65,6 +65,12 @@ CallResult ScriptedCallControl::call(const std::string& peer) {
             const EndReason reason = it->second;
             later([this, reason] { peerEnds(reason); });
         }
+        if (glareAfterCall.count(peer) != 0 && later) {
+            later([this, peer] {
+                peerEnds(EndReason::Busy);
+                ring(peer, "", "123456");
+            });
+        }
     }
     return r;
 }
@@ -101,8 +107,23 @@ CallResult ScriptedCallControl::trust(const std::string& peer, const std::string
     return CallResult::success();
 }
 
+CallResult ScriptedCallControl::reregister() {
+    log.push_back("register");
+    if (!refuseRegister) {
+        registration = "registered";
+        registrationDetail.clear();
+        machine.setRegistered(true);
+        if (service) {
+            service->propertiesChanged();
+        }
+    }
+    return CallResult::success();
+}
+
 CallSnapshot ScriptedCallControl::snapshot() const {
     CallSnapshot s;
+    s.registration = registration;
+    s.registrationDetail = registrationDetail;
     s.state = machine.state();
     s.peer = machine.peer();
     s.registered = machine.registered();

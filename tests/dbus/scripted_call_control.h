@@ -29,12 +29,19 @@ public:
     std::map<std::string, CallResult> refuseCall;
     /// call(peer) succeeds, then (posted, after the reply) the call ends with this reason.
     std::map<std::string, EndReason> endAfterCall;
+    /// call(peer) succeeds, then (posted) loses glare: ends busy and peer rings us.
+    std::map<std::string, bool> glareAfterCall;
     /// call() throws a non-D-Bus exception (the adaptor must contain it).
     bool throwOnCall = false;
     std::string name = "alice";
     std::string fingerprint = "0123 4567 89ab cdef 0123 4567 89ab cdef";
     std::optional<CallStats> stats;
     std::string sas; ///< of the current call (set by ring()); shown while not idle
+    /// Registration and its detail as the snapshot shows them.
+    std::string registration = "connecting";
+    std::string registrationDetail;
+    /// reregister() leaves the registration as it is (the relay refuses again).
+    bool refuseRegister = false;
 
     // ---- what happened ----
     std::vector<std::string> log; ///< "call bob", "trust bob <fp>", "hangup", ...
@@ -55,6 +62,7 @@ public:
     CallResult hangup() override;
     CallResult setMuted(bool mute) override;
     CallResult trust(const std::string& peer, const std::string& fp) override;
+    CallResult reregister() override;
     CallSnapshot snapshot() const override;
 
 private:

@@ -145,6 +145,8 @@ TEST_F(ARelay, ReplacesTheOldConnectionWhenTheSameKeyRegistersAgain) {
     auto fresh = registered("alice", aliceId);
     auto err = old->expect<msg::Error>();
     ASSERT_TRUE(err) << old->lastUnexpected();
+    // A reason of its own, so the replaced device knows not to take the name back.
+    EXPECT_EQ(err->code, ErrorCode::Replaced);
     EXPECT_TRUE(old->waitClosed());
     auto hangup = bob->expect<msg::Hangup>();
     ASSERT_TRUE(hangup);

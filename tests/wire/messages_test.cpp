@@ -159,9 +159,10 @@ TEST(ControlMessages, RefuseUnknownEnumValues) {
         EXPECT_FALSE(decodeMessage(FrameType::Hangup, withByte(bad)).ok()) << int(bad);
         EXPECT_FALSE(decodeMessage(FrameType::Refused, bytes({bad, 0})).ok()) << int(bad);
     }
-    for (uint8_t bad : {0, 8, 0xFF}) {
+    for (uint8_t bad : {0, 9, 0xFF}) {
         EXPECT_FALSE(decodeMessage(FrameType::Error, bytes({bad, 0})).ok()) << int(bad);
     }
+    EXPECT_TRUE(decodeMessage(FrameType::Error, bytes({8, 0})).ok()); // replaced
     for (uint8_t good = 1; good <= 8; ++good) {
         EXPECT_TRUE(decodeMessage(FrameType::Hangup, withByte(good)).ok()) << int(good);
     }
@@ -287,7 +288,9 @@ TEST(EnumNames, AreStableAndCoverEveryValue) {
         EXPECT_NE(hangupReasonName(static_cast<HangupReason>(v)), "unknown");
         EXPECT_NE(refuseReasonName(static_cast<RefuseReason>(v)), "unknown");
     }
-    for (int v = 1; v <= 7; ++v) {
+    for (int v = 1; v <= 8; ++v) {
         EXPECT_NE(errorCodeName(static_cast<ErrorCode>(v)), "unknown");
     }
+    EXPECT_EQ(errorCodeName(ErrorCode::Replaced), "replaced");
+    EXPECT_EQ(errorCodeName(static_cast<ErrorCode>(9)), "unknown");
 }
