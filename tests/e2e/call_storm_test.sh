@@ -8,8 +8,9 @@
 #    itself under the relay's message limit (refusing calls locally with
 #    Error.RateLimited), so neither daemon is unregistered at any moment and
 #    the relay never closes a connection for "too many messages".
-# 2. 50 rounds of glare (alice and bob call each other at the same moment):
-#    every round ends in exactly one ringing call, alice's (the smaller name).
+# 2. 50 rounds of glare (alice and bob call each other at the same moment,
+#    both Calls at the relay before it answers either): every round ends in
+#    exactly one ringing call, alice's (the smaller name).
 #
 # usage: call_storm_test.sh RELAYD VOICED VOICECTL VOICE_DRIVER
 #   PAIRS=N, ROUNDS=N override the counts (PAIRS=0 skips the pairs).
@@ -43,8 +44,11 @@ echo "ok: $PAIRS Call/Hangup pairs, both registered throughout"
 fi
 
 # ---------------------------------------------------------------- glare
-OUT=$("$DRIVER" glare "${BUS[alice]}" alice "${BUS[bob]}" bob "$ROUNDS") || fail "glare: $OUT"
+# The relay is held (SIGSTOP) while both send their Call, so every round is a
+# true glare: both calls reach the relay before it answers either.
+OUT=$("$DRIVER" glare "${BUS[alice]}" alice "${BUS[bob]}" bob "$ROUNDS" $RELAY_PID) || fail "glare: $OUT"
 echo "glare: $OUT"
+echo "$OUT" | grep -q "both_dialled=$ROUNDS " || fail "not every round was a glare: $OUT"
 for u in alice bob; do
     [ "$(grep -c 'registered at relay' "$T/$u.log")" = 1 ] || fail "$u registered more than once"
 done

@@ -7,9 +7,12 @@
 //       fails if either daemon (the caller, or PEER at PEER_BUS) was
 //       unregistered at any moment (a PropertiesChanged Registered=false),
 //       or is not idle and registered at the end.
-//   voice_driver glare BUS_A NAME_A BUS_B NAME_B ROUNDS
+//   voice_driver glare BUS_A NAME_A BUS_B NAME_B ROUNDS [RELAY_PID]
 //       each round, A calls B and B calls A at the same moment (two
-//       asynchronous Calls sent back to back); the round passes when exactly
+//       asynchronous Calls sent back to back; with RELAY_PID, the relay is
+//       held with SIGSTOP until both daemons have sent their Call, so both
+//       reach it before it answers either: true glare every round, in
+//       whichever order its event loop reads them); the round passes when exactly
 //       one call rings: when both Calls were accepted, the call from the
 //       smaller name (the relay's rule); when one side was already rung
 //       before its Call (InvalidState), the other's. Rounds where a side was
@@ -21,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <sdbus-c++/sdbus-c++.h>
+#include <signal.h>
 #include <string>
 #include <thread>
 #include <vector>
@@ -160,8 +164,28 @@ int flood(const std::string& bus, const std::string& peer, const std::string& pe
     return a.unregistered == 0 && b.unregistered == 0 && settled && placed > 0 ? 0 : 1;
 }
 
+/// Holds a process with SIGSTOP for its lifetime (none for pid 0).
+class Hold {
+public:
+    explicit Hold(pid_t pid) : pid_(pid) {
+        if (pid_ > 0) {
+            ::kill(pid_, SIGSTOP);
+        }
+    }
+    ~Hold() {
+        if (pid_ > 0) {
+            ::kill(pid_, SIGCONT);
+        }
+    }
+    Hold(const Hold&) = delete;
+    Hold& operator=(const Hold&) = delete;
+
+private:
+    pid_t pid_;
+};
+
 int glare(const std::string& busA, const std::string& nameA, const std::string& busB,
-          const std::string& nameB, int rounds) {
+          const std::string& nameB, int rounds, pid_t relay) {
     Daemon a(busA);
     Daemon b(busB);
     // The relay's rule: the call from the smaller name rings.
@@ -174,15 +198,18 @@ int glare(const std::string& busA, const std::string& nameA, const std::string& 
             std::fprintf(stderr, "round %d: not idle before the round\n", round);
             return 1;
         }
-        a.callAsync(nameB);
-        b.callAsync(nameA);
-        if (!waitUntil(std::chrono::seconds(10), [&] {
-                a.pump();
-                b.pump();
-                return a.replied() && b.replied();
-            })) {
-            std::fprintf(stderr, "round %d: no reply to Call\n", round);
-            return 1;
+        {
+            const Hold held(relay);
+            a.callAsync(nameB);
+            b.callAsync(nameA);
+            if (!waitUntil(std::chrono::seconds(10), [&] {
+                    a.pump();
+                    b.pump();
+                    return a.replied() && b.replied();
+                })) {
+                std::fprintf(stderr, "round %d: no reply to Call\n", round);
+                return 1;
+            }
         }
         if (a.reply() == "RateLimited" || b.reply() == "RateLimited") {
             ++retries;
@@ -228,11 +255,13 @@ int main(int argc, char** argv) {
         if (args.size() == 5 && args[0] == "flood") {
             return flood(args[1], args[2], args[3], std::stoi(args[4]));
         }
-        if (args.size() == 6 && args[0] == "glare") {
-            return glare(args[1], args[2], args[3], args[4], std::stoi(args[5]));
+        if ((args.size() == 6 || args.size() == 7) && args[0] == "glare") {
+            return glare(args[1], args[2], args[3], args[4], std::stoi(args[5]),
+                         args.size() == 7 ? pid_t(std::stoi(args[6])) : 0);
         }
         std::fprintf(stderr, "usage: voice_driver flood BUS PEER PEER_BUS PAIRS\n"
-                             "       voice_driver glare BUS_A NAME_A BUS_B NAME_B ROUNDS\n");
+                             "       voice_driver glare BUS_A NAME_A BUS_B NAME_B ROUNDS "
+                             "[RELAY_PID]\n");
         return 2;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "voice_driver: %s\n", e.what());
