@@ -8,8 +8,9 @@
 #     full address makes room instead of refusing);
 #  2. in a call alice -> bob, bob's voiced is stopped for 10 s (kill -STOP,
 #     then -CONT): within 2 s its playout delay must be back within 20 ms of
-#     its target, and the target must not have grown by more than 20 ms
-#     (the stale backlog is dropped, not drained).
+#     its target, the target no more than 20 ms above where it was, and
+#     from then on the delay must not show the backlog again (the stale
+#     backlog is dropped, not drained).
 # Run under tests/tools/with-pulse.sh (see meson.build).
 #
 # usage: flood_stall_test.sh RELAYD VOICED VOICECTL
@@ -101,33 +102,46 @@ D0=$D TGT0=$TGT F0=$F
 kill -STOP ${VOICED_PID[bob]}
 echo "before the stall: delay $D0 ms, target $TGT0 ms, frames played $F0"
 sleep 10
-kill -CONT ${VOICED_PID[bob]}
-t0=$(now)
-# Samples for 6 s. Stats are refreshed once a second: a sample with more
-# frames played than at the stop is a snapshot from after the stall, at most
-# a second old.
-settled=""
-bad=""
-: >"$T/after"
-while le "$(elapsed "$t0" "$(now)")" 6; do
-    read -r D TGT F <<<"$(delays bob)" || continue
-    at=$(elapsed "$t0" "$(now)")
-    echo "$at $D $TGT $F" >>"$T/after"
-    sleep 0.1
-    [ "$F" -gt "$((F0 + 10))" ] || continue
-    if python3 -c "import sys; d,t,t0=map(float,sys.argv[1:]); sys.exit(0 if abs(d-t)<=20 and t<=t0+20 else 1)" \
-        "$D" "$TGT" "$TGT0"; then
-        [ -n "$settled" ] || settled=$at
-    else
-        # Past the bound every sample must be settled.
-        le "$BOUND_S" "$at" && bad="$bad $at:$D/$TGT"
-    fi
-done
-echo "after the stall (s since CONT, delay ms, target ms, frames played):"
-cat "$T/after"
+# One poller (no process start-up per sample on a loaded machine) sends
+# SIGCONT and reads bob's stats every 50 ms for 6 s. Stats are refreshed
+# once a second: a sample whose frames_played changed since the previous one
+# is a new snapshot, made since that sample, so its time is known to within
+# a poll. The first sample is only the reference (it may be a snapshot made
+# before the stop that nobody read).
+DBUS_SESSION_BUS_ADDRESS=${BUS[bob]} python3 - "$VOICECTL" "${VOICED_PID[bob]}" \
+    "$BOUND_S" "$D0" "$TGT0" "$F0" <<'PY' || fail "playout delay after the stall"
+import json, os, signal, subprocess, sys, time
+ctl, pid = sys.argv[1], int(sys.argv[2])
+bound, d0, t0, f0 = float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])
+os.kill(pid, signal.SIGCONT)
+start = time.monotonic()
+last_f, settled, bad = None, None, []
+print("after the stall (s since SIGCONT, delay ms, target ms, frames played), new snapshots:")
+while time.monotonic() - start < 6:
+    out = subprocess.run([ctl, "status", "--json"], capture_output=True, text=True, timeout=10)
+    at = time.monotonic() - start
+    s = json.loads(out.stdout)["stats"]
+    d, t, f = s["buffer_delay_ms"], s["buffer_target_ms"], s["frames_played"]
+    if last_f is not None and f != last_f and f > f0:  # a snapshot from after the stall
+        print("%.2f %.1f %.1f %d" % (at, d, t, f))
+        if settled is None and abs(d - t) <= 20 and t <= t0 + 20:
+            settled = at
+        # Past the bound no snapshot may show the backlog kept: the old code
+        # held the maximum, ~200 ms, for half a minute. (The delay may stray
+        # further than 20 ms from the target on a loaded machine, before the
+        # stall too: the buffer drops a frame only 1.25 frames above the
+        # target, and the target follows real jitter, 20..100 ms seen here.)
+        if at > bound and d >= 150 and d > max(d0, t0) + 50:
+            bad.append("%.2f:%.1f/%.1f" % (at, d, t))
+    last_f = f
+    time.sleep(0.05)
+if settled is None:
+    sys.exit("FAIL: bob's playout delay did not come back within 20 ms of its target")
+print("stall: bob's playout delay within 20 ms of its target %.2f s after SIGCONT" % settled)
+if settled > bound:
+    sys.exit("FAIL: settled only after %.2f s (bound %.1f s)" % (settled, bound))
+if bad:
+    sys.exit("FAIL: a stale backlog (150 ms or more, 50 above before) past %.1f s: %s" % (bound, " ".join(bad)))
+PY
 in_state bob in-call || fail "bob left the call"
-[ -n "$settled" ] || fail "bob's playout delay did not come back within 20 ms of its target"
-echo "stall: bob's playout delay within 20 ms of its target ${settled} s after SIGCONT"
-le "$settled" "$BOUND_S" || fail "settled only after ${settled} s (bound ${BOUND_S} s)"
-[ -z "$bad" ] || fail "not settled past ${BOUND_S} s:$bad"
 echo "ok: playout delay after a 10 s stall"
