@@ -144,4 +144,6 @@ if bad:
     sys.exit("FAIL: a stale backlog (150 ms or more, 50 above before) past %.1f s: %s" % (bound, " ".join(bad)))
 PY
 in_state bob in-call || fail "bob left the call"
+read -r DA TGTA FA <<<"$(delays alice)"
+echo "alice (the caller, not stopped) then: delay $DA ms, target $TGTA ms"
 echo "ok: playout delay after a 10 s stall"
