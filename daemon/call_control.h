@@ -41,6 +41,7 @@ struct CallStats {
     std::uint64_t packetsReceived = 0;     ///< authentic packets received
     std::uint64_t packetsLost = 0;         ///< sequence numbers that never arrived in time
     double bufferDelayMs = 0;              ///< jitter-buffer playout delay now
+    double bufferTargetMs = 0;             ///< the delay the jitter buffer aims for now
     std::uint64_t xruns = 0;               ///< capture + playback xruns recovered
     std::string mediaPath;                 ///< "udp" or "tunnel" (what we send through)
     std::uint64_t packetsTunnelledIn = 0;  ///< media packets that came through the relay connection

@@ -782,6 +782,7 @@ void CallManager::updateStats() {
         s.packetsReceived = p.packetsReceived;
         s.packetsLost = p.jitter.packetsLost;
         s.bufferDelayMs = std::chrono::duration<double, std::milli>(p.jitter.currentDelay).count();
+        s.bufferTargetMs = std::chrono::duration<double, std::milli>(p.jitter.targetDelay).count();
         s.xruns = p.capture.xruns + p.playback.xruns;
     }
     if (call_->transport) {

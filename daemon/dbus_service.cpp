@@ -73,6 +73,7 @@ std::map<std::string, sdbus::Variant> statsToDbus(const std::optional<CallStats>
     out["packets_received"] = sdbus::Variant(stats->packetsReceived);
     out["packets_lost"] = sdbus::Variant(stats->packetsLost);
     out["buffer_delay_ms"] = sdbus::Variant(stats->bufferDelayMs);
+    out["buffer_target_ms"] = sdbus::Variant(stats->bufferTargetMs);
     out["xruns"] = sdbus::Variant(stats->xruns);
     out["media_path"] = sdbus::Variant(stats->mediaPath);
     out["tunnelled_in"] = sdbus::Variant(stats->packetsTunnelledIn);

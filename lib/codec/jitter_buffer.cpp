@@ -206,9 +206,11 @@ void JitterBuffer::accept(const QueuedPacket& packet) {
 
 void JitterBuffer::updateEstimates(uint64_t ext, const QueuedPacket& packet) {
     const int64_t arrival = packet.arrivalNs;
+    // Read late by our own catch-up after a stall (kStallSettle), not by the network.
+    const bool settling = arrival < settleUntilNs_;
 
     // RFC 3550 section 6.4.1 interarrival jitter, in arrival order.
-    if (haveLastArrival_) {
+    if (haveLastArrival_ && !settling) {
         const auto tsDelta = static_cast<int32_t>(packet.timestamp - lastTimestamp_);
         const int64_t tsDeltaNs = int64_t{tsDelta} * kNanosPerSecond / sampleRate_;
         const double d = static_cast<double>((arrival - lastArrivalNs_) - tsDeltaNs);
@@ -232,6 +234,9 @@ void JitterBuffer::updateEstimates(uint64_t ext, const QueuedPacket& packet) {
         haveCurrentBlock_ = true;
     } else {
         currentBlockMin_ = std::min(currentBlockMin_, transit);
+    }
+    if (settling) {
+        return; // the minimum above only falls: a packet that came in time still counts
     }
 
     // Peak of the transit above that minimum: up at once, down slowly. The
@@ -294,6 +299,7 @@ void JitterBuffer::enterBuffering() {
 
 void JitterBuffer::skipStaleBacklog(int64_t nowNs) {
     bump(stalls_);
+    settleUntilNs_ = nowNs + kStallSettle.count();
     if (state_ == State::Idle || (!haveCurrentBlock_ && !havePreviousBlock_)) {
         return; // nothing to skip, or no transit to tell the due frame by
     }

@@ -39,7 +39,11 @@
 //   frames buffered before it are discarded at once, and packets older than
 //   it that arrive afterwards (the backlog the socket and the queue held
 //   through the stall) are dropped as late without feeding the estimates, so
-//   neither the delay nor the target is left high after the stall.
+//   neither the delay nor the target is left high after the stall. For
+//   kStallSettle after it, arrivals do not raise the jitter estimates
+//   either: the receiver is still working through what piled up (socket,
+//   queue, the relay's tunnel), so fresh packets are read late by our own
+//   catch-up, not by the network.
 #pragma once
 
 #include "codec/decoder.h"
@@ -49,6 +53,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <span>
 #include <vector>
@@ -108,6 +113,8 @@ public:
     /// A gap between pulls longer than this (and than three frames) is a
     /// stall of the player: playout skips the backlog (see above).
     static constexpr std::chrono::nanoseconds kStallGap = std::chrono::milliseconds(100);
+    /// How long after a stall arrivals do not count as jitter.
+    static constexpr std::chrono::nanoseconds kStallSettle = std::chrono::seconds(2);
 
     /// What one pull() produced.
     enum class Frame : uint8_t {
@@ -213,6 +220,7 @@ private:
     bool havePulled_ = false;
     int64_t lastPullNs_ = 0;
     uint64_t staleBelow_ = 0; // packets below this were skipped after a stall
+    int64_t settleUntilNs_ = std::numeric_limits<int64_t>::min(); // see kStallSettle
     int64_t currentBlockMin_ = 0;
     int64_t previousBlockMin_ = 0;
     bool haveCurrentBlock_ = false;

@@ -437,10 +437,14 @@ TEST(ARelayWithAnAllowlist, RefusesToStartWhenTheAllowlistIsMissing) {
     RelayProcess scratch; // only for its directory
     const std::string dir = scratch.dir();
     std::ofstream(dir + "/missing.conf") << "allowlist = " << dir << "/no-such-allowlist\n";
-    const std::string cmd = std::string(binary) + " --config " + dir + "/missing.conf --listen " +
-                            "127.0.0.1:0 --state-dir " + dir + "/state 2>" + dir + "/err";
+    // timeout(1): a relay that starts anyway must not hang the test (exit 124).
+    const std::string cmd = "timeout 10 " + std::string(binary) + " --config " + dir +
+                            "/missing.conf --listen 127.0.0.1:0 --state-dir " + dir + "/state 2>" +
+                            dir + "/err";
     const int status = std::system(cmd.c_str());
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << status;
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_NE(WEXITSTATUS(status), 0);
+    EXPECT_NE(WEXITSTATUS(status), 124) << "the relay started without its allowlist";
     std::ifstream err(dir + "/err");
     std::string text((std::istreambuf_iterator<char>(err)), std::istreambuf_iterator<char>());
     EXPECT_NE(text.find("allowlist"), std::string::npos) << text;
