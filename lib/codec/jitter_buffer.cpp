@@ -349,7 +349,7 @@ JitterBuffer::PullResult JitterBuffer::pull(std::chrono::nanoseconds now, std::s
     const int64_t nowNs = now.count();
     // Before drain(): what the receiver queued during the stall must not
     // reach the estimates before its frames are known to be stale.
-    if (havePulled_ && nowNs - lastPullNs_ > std::max(kStallGap.count(), 3 * frameNs_)) {
+    if (havePulled_ && nowNs - lastPullNs_ > std::max(maxDelayNs_, 3 * frameNs_)) {
         skipStaleBacklog(nowNs);
     }
     havePulled_ = true;

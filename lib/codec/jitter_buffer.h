@@ -33,8 +33,10 @@
 //   period short (pulls only sample the delay once a period); more than a
 //   frame and a quarter above target it discards one buffered frame
 //   (shrink).
-// * A gap between two pulls longer than kStallGap (the player, or the whole
-//   process, was stopped: SIGSTOP, a suspended VM, a device that blocked)
+// * A gap between two pulls longer than maxDelay (and three frames; the
+//   player, or the whole process, was stopped: SIGSTOP, a suspended VM, a
+//   device that blocked; shorter hiccups of a busy host are left to the
+//   one-frame shrink)
 //   skips playout forward to the frame due now at the target delay: the
 //   frames buffered before it are discarded at once, and packets older than
 //   it that arrive afterwards (the backlog the socket and the queue held
@@ -110,9 +112,6 @@ public:
     /// Frames without FEC after which the target gives back the frame it
     /// keeps for FEC (about 5 s at 20 ms).
     static constexpr uint64_t kFecMemory = 250;
-    /// A gap between pulls longer than this (and than three frames) is a
-    /// stall of the player: playout skips the backlog (see above).
-    static constexpr std::chrono::nanoseconds kStallGap = std::chrono::milliseconds(100);
     /// How long after a stall arrivals do not count as jitter.
     static constexpr std::chrono::nanoseconds kStallSettle = std::chrono::seconds(2);
 

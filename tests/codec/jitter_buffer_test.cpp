@@ -608,6 +608,30 @@ TEST_F(AJitterBuffer, DropsTheStaleBacklogAfterAStallInsteadOfDrainingIt) {
     EXPECT_LE(s.currentDelay, 12ms);
 }
 
+TEST_F(AJitterBuffer, LeavesAPlayerHiccupShorterThanTheMaximumDelayToTheShrink) {
+    Harness h(decoder);
+    JitterBuffer& jb = h.jb();
+    std::vector<int16_t> out(jb.frameSamples());
+    const auto script = steady(400);
+    size_t next = 0;
+    for (int64_t now = 7 * kMs; now < 4100 * kMs; now += 10 * kMs) {
+        if (now > 2000 * kMs && now < 2150 * kMs) {
+            continue; // the player was held up for 150 ms (max delay 200 ms)
+        }
+        for (; next < script.size() && script[next].at <= now; ++next) {
+            ASSERT_TRUE(jb.push(script[next].sequence, script[next].timestamp,
+                                std::chrono::nanoseconds(script[next].at),
+                                pcmPayload(script[next].sequence)));
+        }
+        jb.pull(std::chrono::nanoseconds(now), out);
+    }
+    const auto s = jb.stats();
+    EXPECT_EQ(s.stalls, 0u);
+    EXPECT_EQ(s.packetsLost, 0u);
+    EXPECT_EQ(s.framesDecoded + s.packetsDiscarded, 400u);
+    EXPECT_EQ(s.targetDelay, 2ms);
+}
+
 TEST_F(AJitterBuffer, FollowsASenderClockThatRunsFastByATenthOfAPercent) {
     // 60 s of audio arrives 60 ms early in total: about six frames to shed.
     Harness h(decoder);

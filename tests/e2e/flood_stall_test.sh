@@ -8,7 +8,8 @@
 #     full address makes room instead of refusing);
 #  2. in a call alice -> bob, bob's voiced is stopped for 10 s (kill -STOP,
 #     then -CONT): within 2 s its playout delay must be back within 20 ms of
-#     its target, the target no more than 20 ms above where it was, and
+#     its target, the target no more than 45 ms above where it was (a
+#     frame for the FEC the loss turns on, and some jitter), and
 #     from then on the delay must not show the backlog again (the stale
 #     backlog is dropped, not drained).
 # Run under tests/tools/with-pulse.sh (see meson.build).
@@ -124,7 +125,9 @@ while time.monotonic() - start < 6:
     d, t, f = s["buffer_delay_ms"], s["buffer_target_ms"], s["frames_played"]
     if last_f is not None and f != last_f and f > f0:  # a snapshot from after the stall
         print("%.2f %.1f %.1f %d" % (at, d, t, f))
-        if settled is None and abs(d - t) <= 20 and t <= t0 + 20:
+        # The target may gain a frame (20 ms) on top of real jitter: the loss
+        # bob reports after the stall turns alice's FEC on.
+        if settled is None and abs(d - t) <= 20 and t <= t0 + 45:
             settled = at
         # Past the bound no snapshot may show the backlog kept: the old code
         # held the maximum, ~200 ms, for half a minute. (The delay may stray
