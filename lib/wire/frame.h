@@ -95,7 +95,7 @@ inline constexpr std::array<FrameTypeInfo, 21> kFrameTypes{{
     {FrameType::CallStarted, "call-started", 25, FrameSender::Relay},
     {FrameType::Hangup, "hangup", 17, FrameSender::Both},
     {FrameType::Resume, "resume", 81, FrameSender::Client},
-    {FrameType::ResumeToken, "resume-token", 81, FrameSender::Relay},
+    {FrameType::ResumeToken, "resume-token", 113, FrameSender::Relay},
     {FrameType::Keepalive, "keepalive", 8, FrameSender::Both},
     {FrameType::KeepaliveEcho, "keepalive-echo", 8, FrameSender::Both},
     {FrameType::Error, "error", 202, FrameSender::Both},

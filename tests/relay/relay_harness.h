@@ -124,6 +124,11 @@ public:
 
     // Media over UDP from this client's own socket.
     bool sendUdp(std::span<const uint8_t> packet);
+    /// An authenticated probe for `session` under the route key of the
+    /// latest ResumeToken (waits up to 5 s for one), with a rising counter.
+    bool sendProbe(uint64_t session);
+    /// The route key of the latest ResumeToken received, if any.
+    std::optional<RouteKey> routeKey() const { return routeKey_; }
     std::optional<std::vector<uint8_t>> receiveUdp(std::chrono::milliseconds timeout = 2s);
     uint16_t relayPort() const { return port_; }
 
@@ -133,6 +138,8 @@ private:
     FrameDecoder decoder_;
     std::deque<msg::Message> inbox_;
     std::deque<msg::ResumeToken> resumeTokens_;
+    std::optional<RouteKey> routeKey_;
+    uint64_t probeCounter_ = 0;
     bool closed_ = false;
     uint16_t port_ = 0;
     UniqueFd udp_;

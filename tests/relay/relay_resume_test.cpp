@@ -97,8 +97,8 @@ protected:
         const std::vector<uint8_t> payload(60, 0x5A);
         const auto end = std::chrono::steady_clock::now() + 10s;
         while (std::chrono::steady_clock::now() < end) {
-            from.sendUdp(mediaPacket(fromSession, ++seq, {}, MediaKind::Probe));
-            to.sendUdp(mediaPacket(toSession, ++seq, {}, MediaKind::Probe));
+            from.sendProbe(fromSession);
+            to.sendProbe(toSession);
             auto p = mediaPacket(fromSession, ++seq, payload);
             from.sendUdp(p);
             while (auto got = to.receiveUdp(50ms)) {
