@@ -270,6 +270,12 @@ void CallManager::onRelayMessage(const msg::Message& message) {
                    [this](const msg::E2eHandshake& m) { handleHandshake(m); },
                    [this](const msg::MediaTunnel& m) { handleTunnel(m); },
                    [this](const msg::ResumeToken& m) { handleResumeToken(m); },
+                   [this](const msg::ProbeRequest& m) {
+                       // The relay saw our media from a new address: show it where we are.
+                       if (sameCall(m.callId) && call_->transport) {
+                           call_->transport->sendProbe();
+                       }
+                   },
                    [this](const msg::Busy& m) {
                        if (machine_.state() == CallState::Calling && machine_.peer() == m.callee) {
                            endCall(EndReason::Busy, std::nullopt);

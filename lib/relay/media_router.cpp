@@ -206,7 +206,17 @@ MediaRouter::Delivery MediaRouter::route(std::span<const uint8_t> packet, const 
             // yet) is dropped before it counts or moves anything.
             if (!me.haveUdp || !(me.address == *from)) {
                 strayPackets.fetch_add(1, std::memory_order_relaxed);
-                return reject();
+                Delivery r = reject();
+                // Maybe its NAT rebound: ask it (over TLS) to probe now
+                // rather than at its next periodic probe. Whoever sent this
+                // gets nothing; the side only probes from where it is.
+                if (me.haveKey && now - me.lastProbeRequest >= kProbeRequestInterval) {
+                    me.lastProbeRequest = now;
+                    r.askProbe = true;
+                    r.connection = me.connection;
+                    probeRequests.fetch_add(1, std::memory_order_relaxed);
+                }
+                return r;
             }
             me.lastUdp = now;
         } else {

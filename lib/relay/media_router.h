@@ -66,10 +66,17 @@ public:
         Kind kind = Kind::Drop;
         int fd = -1;
         SocketAddress to;
-        uint64_t connection = 0; ///< receiver's control connection (Tunnel)
+        uint64_t connection = 0; ///< receiver's control connection (Tunnel); sender's (askProbe)
         bool rejected = false; ///< Drop of junk: no valid session, a refused probe, a stray source
         bool moved = false;    ///< this (valid) probe moved its sender to a new UDP address
+        /// A Drop of the sender's media from a stray address: ask it over
+        /// `connection` to probe now (ProbeRequest), at most once per
+        /// kProbeRequestInterval per session.
+        bool askProbe = false;
     };
+
+    /// A session is asked to probe at most this often.
+    static constexpr std::chrono::milliseconds kProbeRequestInterval{100};
 
     using RouteKey = std::array<uint8_t, 32>;
 
@@ -112,6 +119,8 @@ public:
     std::atomic<uint64_t> probesRefused{0};
     /// Datagrams of a live session from an address that is not its current one (dropped).
     std::atomic<uint64_t> strayPackets{0};
+    /// Stray packets that made route() ask their session to probe.
+    std::atomic<uint64_t> probeRequests{0};
     /// Probes sent back to a tunnelling side (route() returned them as Udp to their sender).
     std::atomic<uint64_t> probesEchoed{0};
     /// Datagrams with a bad header or an unknown session (part of droppedPackets).
@@ -133,8 +142,9 @@ private:
         bool haveUdp = false;
         RouteKey routeKey{}; // wiped when replaced or removed
         bool haveKey = false;
-        uint64_t keyEpoch = 0;  // bumped by setRouteKey()
-        uint64_t lastProbe = 0; // highest probe counter accepted under this key
+        uint64_t keyEpoch = 0;              // bumped by setRouteKey()
+        uint64_t lastProbe = 0;             // highest probe counter accepted under this key
+        Clock::time_point lastProbeRequest; // Delivery::askProbe
         // Statistics of packets this side sent.
         MediaDirectionStats stats;
         bool seenAny = false;

@@ -399,6 +399,9 @@ Status RelayServer::run() {
                         }
                         std::span<const uint8_t> packet(bufs[i].data(), len);
                         auto d = router_->route(packet, &*from, ufd, now);
+                        if (d.askProbe) { // rate-limited per session by the router
+                            loop_->post([this, conn = d.connection] { requestProbe(conn); });
+                        }
                         if (d.rejected && mt->junk.rejected(*from, now)) {
                             LOG_WARNING("junk datagrams from %s: over %g/s, dropped unread for "
                                         "%lld s",
@@ -1155,6 +1158,20 @@ void RelayServer::sendResumeToken(Connection& c, CallState& call, CallRole role)
     OPENSSL_cleanse(t.routeKey.data(), t.routeKey.size());
 }
 
+void RelayServer::requestProbe(uint64_t connection) {
+    Connection* c = find(connection);
+    if (!c || c->state != Connection::State::Registered) {
+        return;
+    }
+    auto it = calls_.find(c->call);
+    if (it == calls_.end() || !it->second->routed) {
+        return;
+    }
+    msg::ProbeRequest r;
+    r.callId = it->second->id;
+    send(*c, r);
+}
+
 void RelayServer::startGraceTimer(CallState& call) {
     if (call.graceTimer != 0) {
         return;
@@ -1660,6 +1677,9 @@ std::string RelayServer::renderMetrics() const {
     metric("voice_relayd_probes_refused_total", "counter",
            "UDP probes refused (bad MAC or size, replayed or old counter, no route key).",
            router_->probesRefused.load());
+    metric("voice_relayd_probe_requests_total", "counter",
+           "ProbeRequests sent: a side's media came from a new address (NAT rebinding?).",
+           router_->probeRequests.load());
     metric("voice_relayd_stray_packets_total", "counter",
            "Media of a live session from an address that is not its current one (dropped).",
            router_->strayPackets.load());

@@ -84,6 +84,8 @@ private:
     void detachFromCall(Connection& c, CallState& call);
     void startGraceTimer(CallState& call);
     void sendResumeToken(Connection& c, CallState& call, CallRole role);
+    /// Control loop: ProbeRequest to this connection's call (MediaRouter asked).
+    void requestProbe(uint64_t connection);
     void handleHandshake(Connection& c, const Frame& frame);
     void handleTunnel(Connection& c, const Frame& frame);
     template <typename M>

@@ -420,7 +420,24 @@ Result<IncomingCall> IncomingCall::decode(std::span<const uint8_t> payload) {
     return finishDecode(r, std::move(m));
 }
 
-// ---- Accept, Reject: call id[16]
+// ---- Accept, Reject, ProbeRequest: call id[16]
+
+Status ProbeRequest::validate() const {
+    return {};
+}
+
+Status ProbeRequest::encode(std::vector<uint8_t>& out) const {
+    ByteWriter w(out);
+    w.bytes(callId);
+    return {};
+}
+
+Result<ProbeRequest> ProbeRequest::decode(std::span<const uint8_t> payload) {
+    ByteReader r(payload);
+    ProbeRequest m;
+    r.array(m.callId);
+    return finishDecode(r, std::move(m));
+}
 
 Status Accept::validate() const {
     return {};

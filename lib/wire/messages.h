@@ -30,6 +30,7 @@
 //                              ←   ResumeToken{id, token, routeKey}  (to both)
 //   (after a reconnect) Resume{id, token} →
 //                              ←   ResumeToken{id, fresh token, fresh routeKey} | Hangup | Error
+//   (media from a new address) ←   ProbeRequest{id}
 //   E2eHandshake{id, bytes}    ↔   forwarded untouched to the peer
 //   MediaTunnel{packet}        ↔   forwarded when UDP does not get through
 //   Hangup{id, reason}         ↔   either side, at any point of a call
@@ -378,6 +379,23 @@ struct ResumeToken {
     friend bool operator==(const ResumeToken&, const ResumeToken&) = default;
 };
 
+/// Relay → client in a call: media with your session id came over UDP from
+/// an address that is not your current one (your NAT may have rebound):
+/// send an authenticated UDP probe now, so the relay follows at once
+/// instead of at the next periodic probe. Rate-limited per session; an
+/// attacker who triggers it only makes the client probe from where it is.
+struct ProbeRequest {
+    static constexpr FrameType kType = FrameType::ProbeRequest;
+    static constexpr size_t kMaxPayload = 16;
+
+    CallId callId{};
+
+    Status validate() const;
+    Status encode(std::vector<uint8_t>& out) const;
+    static Result<ProbeRequest> decode(std::span<const uint8_t> payload);
+    friend bool operator==(const ProbeRequest&, const ProbeRequest&) = default;
+};
+
 /// Both ways: are you there? Answered with KeepaliveEcho carrying the same
 /// token (e.g. a send time, to measure the round trip).
 struct Keepalive {
@@ -453,10 +471,10 @@ struct MediaTunnel {
 
 /// Any control message; the alternative's index order is not part of the
 /// wire format (the frame type is).
-using Message =
-    std::variant<Hello, RegisterChallenge, Register, Registered, Refused, Call, Ringing,
-                 IncomingCall, Accept, Reject, Busy, Offline, CallStarted, Hangup, Resume,
-                 ResumeToken, Keepalive, KeepaliveEcho, Error, E2eHandshake, MediaTunnel>;
+using Message = std::variant<Hello, RegisterChallenge, Register, Registered, Refused, Call, Ringing,
+                             IncomingCall, Accept, Reject, Busy, Offline, CallStarted, Hangup,
+                             Resume, ResumeToken, ProbeRequest, Keepalive, KeepaliveEcho, Error,
+                             E2eHandshake, MediaTunnel>;
 
 /// Decodes a frame's payload into the message its type names. Errc::Protocol
 /// on any malformed payload.

@@ -182,6 +182,20 @@ TEST_F(ACall, NeverMovesAnAddressWithoutAValidFreshProbe) {
     EXPECT_EQ(r.stats(22).packets, sb.packets + 1);
 }
 
+TEST_F(ACall, AsksASideWhoseMediaCameFromANewAddressToProbeAtMostTenTimesASecond) {
+    probeBoth();
+    auto a2 = SocketAddress::loopbackV4(1001);
+    auto d = r.route(packet(11, 5, 0), &a2, 5, now);
+    EXPECT_EQ(d.kind, Kind::Drop);
+    EXPECT_TRUE(d.askProbe);
+    EXPECT_EQ(d.connection, 1u); // alice's control connection, not bob's
+    EXPECT_FALSE(r.route(packet(11, 6, 0), &a2, 5, now + 50ms).askProbe);
+    EXPECT_TRUE(r.route(packet(11, 7, 0), &attacker, 5, now + 100ms).askProbe);
+    EXPECT_EQ(r.probeRequests.load(), 2u);
+    // Media from her current address asks nothing.
+    EXPECT_FALSE(r.route(packet(11, 8, 0), &a, 5, now + 300ms).askProbe);
+}
+
 TEST_F(ACall, RefusesProbesUnderAReplacedKeyAndStartsTheCounterOverWithANewOne) {
     probeBoth();
     auto old = probe(ka, 11, 7);

@@ -385,6 +385,10 @@ TEST_F(ARelayUnderBadInput, FollowsNoReplayedOrForgedDatagramFromAThirdAddress) 
     EXPECT_EQ(relay.metric("voice_relayd_address_changes_total"), 0);
     EXPECT_GT(relay.metric("voice_relayd_probes_refused_total"), 0);
     EXPECT_GT(relay.metric("voice_relayd_stray_packets_total"), 0);
+    // Alice was asked to probe (over TLS), no more than ten times a second.
+    const int asked = alice->probeRequests(200ms);
+    EXPECT_GE(asked, 1);
+    EXPECT_LE(asked, 17);
     // Alice sent 1 packet (seq 1) and lost none of it; the forged ones count for nothing.
     EXPECT_EQ(labelled(relay, "voice_relayd_call_packets_lost{", "from=\"caller\""), 0);
     EXPECT_EQ(labelled(relay, "voice_relayd_call_jitter_seconds{", "from=\"caller\""), 0);

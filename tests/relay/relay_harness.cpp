@@ -305,6 +305,8 @@ bool Client::pump(std::chrono::milliseconds timeout) {
                     routeKey_ = std::get<msg::ResumeToken>(*m).routeKey;
                     resumeTokens_.push_back(std::get<msg::ResumeToken>(std::move(*m)));
                     got = true;
+                } else if (m.ok() && std::holds_alternative<msg::ProbeRequest>(*m)) {
+                    ++probeRequests_;
                 } else if (m.ok() && !std::holds_alternative<msg::KeepaliveEcho>(*m)) {
                     inbox_.push_back(std::move(*m));
                 }
