@@ -20,8 +20,8 @@
 // Probes carry a MAC under our route key from the relay (crypto/probe_auth.h)
 // and a counter that only goes up: the relay sets and moves our UDP address
 // only for such probes (and drops our media from any other address), so we
-// probe at once when a key arrives and every 250 ms, which also relearns a
-// NAT rebinding within that time.
+// probe at once when a key arrives, when the relay asks (ProbeRequest: our
+// media came from a new address, a NAT rebinding) and every 250 ms.
 #pragma once
 
 #include "core/spsc_queue.h"

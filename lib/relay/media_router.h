@@ -36,8 +36,9 @@ struct MediaDirectionStats {
 /// Any other datagram from an address that is not the side's current one is
 /// dropped unread and not counted in its loss/jitter: replayed, bit-flipped
 /// or forged datagrams from a third address move nothing and get nothing.
-/// NAT rebinding is followed by the client's next probe (it sends them every
-/// 250 ms).
+/// NAT rebinding is followed by the client's next probe: every 250 ms, and
+/// at once when asked (Delivery::askProbe, sent as a ProbeRequest over TLS)
+/// because its media came from a new address.
 ///
 /// Paths: a side gets the other's packets over UDP while its address is
 /// fresh and nothing newer than its last UDP packet came from it through its
