@@ -277,6 +277,13 @@ void CallManager::handleResumeToken(const msg::ResumeToken& m) {
         return;
     }
     call_->resumeToken = m.token;
+    // A new route key with every token (call start, every resume, a relay
+    // restart): probe with it at once so the relay (re)learns our address.
+    call_->routeKey = SecureBytes(m.routeKey);
+    if (call_->transport) {
+        call_->transport->setRouteKey(call_->routeKey.span());
+        call_->transport->sendProbe();
+    }
     if (call_->away) {
         const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::steady_clock::now() - call_->awaySince)
@@ -301,6 +308,12 @@ void CallManager::onRelayMessage(const msg::Message& message) {
             [this](const msg::E2eHandshake& m) { handleHandshake(m); },
             [this](const msg::MediaTunnel& m) { handleTunnel(m); },
             [this](const msg::ResumeToken& m) { handleResumeToken(m); },
+            [this](const msg::ProbeRequest& m) {
+                // The relay saw our media from a new address: show it where we are.
+                if (sameCall(m.callId) && call_->transport) {
+                    call_->transport->sendProbe();
+                }
+            },
             [this](const msg::Busy& m) {
                 const auto cancelled = takeAnswer();
                 if (cancelled && !*cancelled && machine_.state() == CallState::Calling &&
@@ -636,6 +649,9 @@ Status CallManager::startMedia(HandshakeResult result) {
     call_->pipeline = std::move(*pipeline);
     call_->pipeline->setMuted(muted_);
     UdpTransport* t = call_->transport.get();
+    if (!call_->routeKey.empty()) {
+        t->setRouteKey(call_->routeKey.span());
+    }
     Status watched = loop_.addFd(t->outgoingFd(), EventLoop::kReadable, [this, t](uint32_t) {
         while (auto p = t->takeOutgoing()) {
             if (relay_.pendingOutput() > kMaxTunnelBacklog) {

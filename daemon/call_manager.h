@@ -91,6 +91,7 @@ private:
         /// The relay's latest token for getting this call back after the
         /// control connection breaks (opaque; never logged).
         std::vector<uint8_t> resumeToken;
+        SecureBytes routeKey; ///< from the latest ResumeToken: authenticates our UDP probes
         /// The relay connection is gone; audio and keys are kept while we
         /// reconnect and resume (Resume sent once registered again).
         bool away = false;

@@ -6,10 +6,21 @@
 #include "voice_config.h"
 
 #include <algorithm>
+#include <openssl/crypto.h>
 
 namespace voice {
 
 namespace {
+
+/// A ResumeToken's route key is a secret (it moves our UDP route at the
+/// relay): the holder (CallManager) keeps its own wiped copy, so the
+/// message's copies are wiped once handled.
+void wipeSecrets(msg::Message& m) {
+    if (auto* t = std::get_if<msg::ResumeToken>(&m)) {
+        OPENSSL_cleanse(t->routeKey.data(), t->routeKey.size());
+    }
+}
+
 constexpr std::chrono::seconds kRegisterTimeout{15};
 
 /// "name-taken" -> "name taken", for people.
@@ -259,6 +270,7 @@ void RelayClient::onData(std::span<const std::byte> data) {
             return;
         }
         handle(*m);
+        wipeSecrets(*m);
     }
 }
 
@@ -333,7 +345,9 @@ void RelayClient::handle(const msg::Message& m) {
             [](const msg::KeepaliveEcho&) {},
             [this](const auto& other) {
                 if (registered_ && handlers_.onMessage) {
-                    handlers_.onMessage(msg::Message(other));
+                    msg::Message copy(other);
+                    handlers_.onMessage(copy);
+                    wipeSecrets(copy);
                 }
             },
         },

@@ -2,6 +2,8 @@
 // UdpTransport: UDP media to the relay with a tunnel fallback.
 #include "udp_transport.h"
 
+#include "crypto/probe_auth.h"
+
 #include <cerrno>
 #include <cstring>
 #include <poll.h>
@@ -138,7 +140,7 @@ Result<size_t> UdpTransport::receive(std::span<uint8_t> buffer, std::chrono::nan
             ssize_t n = ::recv(udp_.get(), buffer.data(), buffer.size(), MSG_DONTWAIT | MSG_TRUNC);
             if (n > 0 && static_cast<size_t>(n) <= buffer.size()) {
                 lastUdpMs_.store(nowMs(), std::memory_order_relaxed);
-                if (static_cast<size_t>(n) == MediaHeader::kSize) {
+                if (static_cast<size_t>(n) == probe_auth::kProbeSize) {
                     // Our own probe echoed by the relay while we tunnel: UDP
                     // works again (lastUdpMs_ above); nothing to play.
                     auto h =
@@ -202,18 +204,20 @@ std::optional<UdpTransport::Packet> UdpTransport::takeOutgoing() {
     return outgoing_.tryPop();
 }
 
+void UdpTransport::setRouteKey(std::span<const uint8_t> key) {
+    routeKey_ = SecureBytes(key);
+}
+
 void UdpTransport::sendProbe() {
-    if (!udp_.isValid() || closed_.load(std::memory_order_acquire)) {
+    if (!udp_.isValid() || closed_.load(std::memory_order_acquire) ||
+        routeKey_.size() != probe_auth::kKeySize) {
         return;
     }
-    MediaHeader h;
-    h.kind = MediaKind::Probe;
-    h.sessionId = sessionId_;
-    h.sequence = ++probeSequence_;
-    uint8_t bytes[MediaHeader::kSize];
-    h.encode(std::span<uint8_t, MediaHeader::kSize>(bytes, MediaHeader::kSize));
+    auto probe = probe_auth::make(
+        std::span<const uint8_t, probe_auth::kKeySize>(routeKey_.data(), probe_auth::kKeySize),
+        sessionId_, ++probeSequence_, uint64_t(nowMs()) * 1000);
     [[maybe_unused]] ssize_t n =
-        ::send(udp_.get(), bytes, sizeof bytes, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ::send(udp_.get(), probe.data(), probe.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
 } // namespace voice

@@ -8,8 +8,8 @@
 //    write that wakes the control thread (never waits; drops when full).
 //  - receive(): receiver thread. poll() on the UDP socket and the incoming
 //    eventfd; packets from the SPSC tunnel queue come first.
-//  - deliverTunnelled(), takeOutgoing(), sendProbe(), outgoingFd(): the
-//    control thread (it owns the relay connection).
+//  - deliverTunnelled(), takeOutgoing(), setRouteKey(), sendProbe(),
+//    outgoingFd(): the control thread (it owns the relay connection).
 //  - shutdown(), stats(): any thread.
 // Tunnel mode starts when nothing arrived over UDP for kUdpSilence (or the
 // relay has no UDP port); a packet over UDP switches back (the relay echoes
@@ -17,10 +17,16 @@
 // short enough (with probes every 250 ms keeping an idle path warm) that a
 // blocked path moves to the tunnel within half a second; the relay follows
 // as soon as our first tunnelled packet reaches it (MediaRouter).
+// Probes carry a MAC under our route key from the relay (crypto/probe_auth.h)
+// and a counter that only goes up: the relay sets and moves our UDP address
+// only for such probes (and drops our media from any other address), so we
+// probe at once when a key arrives, when the relay asks (ProbeRequest: our
+// media came from a new address, a NAT rebinding) and every 250 ms.
 #pragma once
 
 #include "core/spsc_queue.h"
 #include "core/unique_fd.h"
+#include "crypto/secure_bytes.h"
 #include "net/socket.h"
 #include "pipeline/media_transport.h"
 #include "wire/media_header.h"
@@ -59,7 +65,11 @@ public:
     int outgoingFd() const { return outWake_.get(); }
     /// Control thread: the next outgoing tunnel packet, if any (clears the wakeup first).
     std::optional<Packet> takeOutgoing();
-    /// Control thread: a header-only Probe so the relay learns our UDP address.
+    /// Control thread: the route key from the relay's latest ResumeToken
+    /// (replaces and wipes the previous one). Probes need one.
+    void setRouteKey(std::span<const uint8_t> key);
+    /// Control thread: an authenticated Probe so the relay learns our UDP
+    /// address (nothing without a route key).
     void sendProbe();
     /// Any thread: media currently goes through the control connection.
     bool tunnelling() const;
@@ -98,7 +108,8 @@ private:
     std::atomic<int64_t> lastUdpMs_{0};
     int64_t createdMs_ = 0;
     std::atomic<uint64_t> sent_{0}, dropped_{0}, received_{0}, tunnelledOut_{0}, tunnelledIn_{0};
-    uint64_t probeSequence_ = 0; // control thread
+    uint64_t probeSequence_ = 0; // control thread; never goes down, also across keys
+    SecureBytes routeKey_;       // control thread
     // Path switches: written by the transmitter (send()), read by the control thread.
     std::atomic<bool> tunnelMode_{false};
     std::atomic<int64_t> changeSilenceMs_{0}, changeAtMs_{0};

@@ -2,9 +2,11 @@
 // MediaRouter: the relay's session-id -> peer table that forwards sealed media and measures it.
 #include "relay/media_router.h"
 
+#include "crypto/probe_auth.h"
 #include "wire/media_header.h"
 
 #include <cmath>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 namespace voice {
@@ -29,8 +31,27 @@ void MediaRouter::removeCall(uint64_t sessionA, uint64_t sessionB) {
     for (uint64_t id : {sessionA, sessionB}) {
         Shard& s = shardOf(id);
         std::lock_guard lock(s.mutex);
-        s.sessions.erase(id);
+        auto it = s.sessions.find(id);
+        if (it != s.sessions.end()) {
+            OPENSSL_cleanse(it->second.routeKey.data(), it->second.routeKey.size());
+            s.sessions.erase(it);
+        }
     }
+}
+
+bool MediaRouter::setRouteKey(uint64_t session, const RouteKey& key) {
+    Shard& s = shardOf(session);
+    std::lock_guard lock(s.mutex);
+    auto it = s.sessions.find(session);
+    if (it == s.sessions.end()) {
+        return false;
+    }
+    Session& me = it->second;
+    me.routeKey = key; // overwrites (wipes) the previous key
+    me.haveKey = true;
+    me.keyEpoch = nextKeyEpoch_.fetch_add(1, std::memory_order_relaxed);
+    me.lastProbe = 0;
+    return true;
 }
 
 bool MediaRouter::setConnection(uint64_t session, uint64_t connection) {
@@ -83,71 +104,123 @@ size_t MediaRouter::sessions() const {
     return n;
 }
 
+MediaRouter::Delivery MediaRouter::reject() {
+    Delivery d;
+    droppedPackets.fetch_add(1, std::memory_order_relaxed);
+    rejectedPackets.fetch_add(1, std::memory_order_relaxed);
+    d.rejected = true;
+    return d;
+}
+
+MediaRouter::Delivery MediaRouter::routeProbe(std::span<const uint8_t> packet, uint64_t sessionId,
+                                              uint64_t counter, const SocketAddress& from, int fd,
+                                              Clock::time_point now) {
+    auto refuse = [this] {
+        probesRefused.fetch_add(1, std::memory_order_relaxed);
+        return reject();
+    };
+    if (packet.size() != probe_auth::kProbeSize) {
+        return refuse();
+    }
+    Shard& s = shardOf(sessionId);
+    RouteKey key;
+    uint64_t epoch = 0;
+    {
+        std::lock_guard lock(s.mutex);
+        auto it = s.sessions.find(sessionId);
+        if (it == s.sessions.end()) {
+            return reject();
+        }
+        const Session& me = it->second;
+        // The counter check first: a replayed probe costs no HMAC.
+        if (!me.haveKey || counter <= me.lastProbe) {
+            return refuse();
+        }
+        key = me.routeKey;
+        epoch = me.keyEpoch;
+    }
+    // The HMAC outside the shard lock, so a burst of forged probes does not
+    // hold up the media of other sessions in the shard.
+    const bool valid = probe_auth::verify(key, packet);
+    OPENSSL_cleanse(key.data(), key.size());
+    if (!valid) {
+        return refuse();
+    }
+    Delivery d;
+    std::lock_guard lock(s.mutex);
+    auto it = s.sessions.find(sessionId);
+    // The key may have been replaced meanwhile, or a racing copy of this
+    // probe accepted: only one probe per counter ever counts.
+    if (it == s.sessions.end() || it->second.keyEpoch != epoch || counter <= it->second.lastProbe) {
+        return refuse();
+    }
+    Session& me = it->second;
+    me.lastProbe = counter;
+    // Tunnelling since its last UDP packet: its sender thinks UDP is
+    // blocked. Echo its probe so it hears UDP works again (same size, to the
+    // address it came from, which is now its own: nothing to amplify).
+    const bool wasTunnelling = me.lastTunnel > me.lastUdp;
+    if (me.haveUdp && !(me.address == from)) {
+        addressChanges.fetch_add(1, std::memory_order_relaxed);
+        d.moved = true;
+    }
+    me.address = from;
+    me.fd = fd;
+    me.lastUdp = now;
+    me.haveUdp = true;
+    probes.fetch_add(1, std::memory_order_relaxed);
+    if (wasTunnelling) {
+        probesEchoed.fetch_add(1, std::memory_order_relaxed);
+        d.kind = Delivery::Kind::Udp;
+        d.fd = fd;
+        d.to = from;
+    }
+    return d;
+}
+
 MediaRouter::Delivery MediaRouter::route(std::span<const uint8_t> packet, const SocketAddress* from,
                                          int fd, Clock::time_point now) {
     Delivery d;
     auto header = MediaHeader::decode(packet);
     if (!header.ok() || packet.size() > MediaHeader::kMaxDatagram) {
-        droppedPackets.fetch_add(1, std::memory_order_relaxed);
-        rejectedPackets.fetch_add(1, std::memory_order_relaxed);
-        d.rejected = true;
-        return d;
+        return reject();
+    }
+    if (header->kind == MediaKind::Probe) {
+        if (!from) {
+            return d; // probes belong on UDP; a tunnelled one teaches nothing
+        }
+        return routeProbe(packet, header->sessionId, header->sequence, *from, fd, now);
     }
     uint64_t peer = 0;
-    bool echoProbe = false;
     {
         Shard& s = shardOf(header->sessionId);
         std::lock_guard lock(s.mutex);
         auto it = s.sessions.find(header->sessionId);
         if (it == s.sessions.end()) {
-            droppedPackets.fetch_add(1, std::memory_order_relaxed);
-            rejectedPackets.fetch_add(1, std::memory_order_relaxed);
-            d.rejected = true;
-            return d;
+            return reject();
         }
         Session& me = it->second;
         if (from) {
-            // The session id is a secret only this side got (over TLS), so
-            // this packet is its own: follow it to a new address (NAT
-            // rebinding, a network change), but not more often than
-            // kAddressHold so stray or replayed packets cannot make it flap.
-            bool learn = true;
-            // Tunnelling since its last UDP packet: its sender thinks UDP is
-            // blocked. Echo its probes so it hears UDP works again (same size,
-            // to the address it came from: nothing to amplify or redirect).
-            const bool wasTunnelling = me.lastTunnel > me.lastUdp;
-            if (!me.haveUdp) {
-                me.address = *from;
-                me.addressSince = now;
-            } else if (!(me.address == *from)) {
-                if (now - me.addressSince >= kAddressHold) {
-                    me.address = *from;
-                    me.addressSince = now;
-                    addressChanges.fetch_add(1, std::memory_order_relaxed);
-                    d.moved = true;
-                } else {
-                    addressChangesHeld.fetch_add(1, std::memory_order_relaxed);
-                    learn = false;
+            // Only the address a valid probe set: anything else (a replay,
+            // a forgery, a side whose NAT just rebound and has not probed
+            // yet) is dropped before it counts or moves anything.
+            if (!me.haveUdp || !(me.address == *from)) {
+                strayPackets.fetch_add(1, std::memory_order_relaxed);
+                Delivery r = reject();
+                // Maybe its NAT rebound: ask it (over TLS) to probe now
+                // rather than at its next periodic probe. Whoever sent this
+                // gets nothing; the side only probes from where it is.
+                if (me.haveKey && now - me.lastProbeRequest >= kProbeRequestInterval) {
+                    me.lastProbeRequest = now;
+                    r.askProbe = true;
+                    r.connection = me.connection;
+                    probeRequests.fetch_add(1, std::memory_order_relaxed);
                 }
+                return r;
             }
-            echoProbe = learn && wasTunnelling;
-            if (learn) {
-                me.fd = fd;
-                me.lastUdp = now;
-                me.haveUdp = true;
-            }
+            me.lastUdp = now;
         } else {
             me.lastTunnel = now;
-        }
-        if (header->kind == MediaKind::Probe) {
-            probes.fetch_add(1, std::memory_order_relaxed);
-            if (echoProbe) {
-                probesEchoed.fetch_add(1, std::memory_order_relaxed);
-                d.kind = Delivery::Kind::Udp;
-                d.fd = fd;
-                d.to = *from;
-            }
-            return d;
         }
         MediaDirectionStats& st = me.stats;
         ++st.packets;

@@ -26,29 +26,33 @@ struct MediaDirectionStats {
 };
 
 /// Routes media packets between the two sides of each call by the session
-/// id in their MediaHeader. Each side has its own random 64-bit session id,
-/// handed to it over TLS only, so a packet that carries it proves it comes
-/// from that side: the relay learns the side's UDP address from such packets
-/// (Probe or Audio) and forwards the other side's packets there.
+/// id in their MediaHeader, and measures them.
+///
+/// The session id travels in clear in every datagram, so it only names a
+/// session; it proves nothing. A side's UDP address is set and moved only by
+/// an authenticated Probe (crypto/probe_auth.h): a MAC under the side's route
+/// key (random, handed to that side only, over TLS, fresh on every resume;
+/// setRouteKey()) over a counter above the last one accepted under that key.
+/// Any other datagram from an address that is not the side's current one is
+/// dropped unread and not counted in its loss/jitter: replayed, bit-flipped
+/// or forged datagrams from a third address move nothing and get nothing.
+/// NAT rebinding is followed by the client's next probe: every 250 ms, and
+/// at once when asked (Delivery::askProbe, sent as a ProbeRequest over TLS)
+/// because its media came from a new address.
 ///
 /// Paths: a side gets the other's packets over UDP while its address is
 /// fresh and nothing newer than its last UDP packet came from it through its
 /// control connection; a side that tunnels its own media says its UDP does
 /// not get through, so it is answered through the tunnel at once, and a later
-/// UDP probe or packet brings UDP back: route() echoes a tunnelling side's
+/// valid UDP probe brings UDP back: route() echoes a tunnelling side's valid
 /// probes to it over UDP so its transport hears that UDP works again.
 ///
-/// Address changes (NAT rebinding, a new network) are followed at once, but
-/// at most once per kAddressHold: packets from a third address in between
-/// are still forwarded but do not move the session (stray late packets from
-/// an old address, or someone replaying a sniffed session id, cannot make it
-/// flap).
-///
-/// Threading: addCall()/removeCall()/stats() are called by the control loop;
-/// route() by any media thread and the control loop at once. The table is
-/// split into shards, each behind its own mutex held for a few lookups, so
-/// media threads rarely contend. Never holds media keys; never reads past
-/// the clear header.
+/// Threading: addCall()/removeCall()/setRouteKey()/stats() are called by the
+/// control loop; route() by any media thread and the control loop at once.
+/// The table is split into shards, each behind its own mutex held for a few
+/// lookups, so media threads rarely contend; a probe's HMAC is computed
+/// outside the lock. Never holds media keys; never reads past the clear
+/// header (and a probe's MAC).
 class MediaRouter {
 public:
     using Clock = std::chrono::steady_clock;
@@ -56,20 +60,26 @@ public:
     /// Where route() says a packet goes.
     struct Delivery {
         enum class Kind {
-            Drop,   ///< unknown session, bad header, or a Probe (learned, not forwarded)
+            Drop,   ///< unknown session, bad header, stray source, or a Probe (never forwarded)
             Udp,    ///< send to `to` through socket `fd`
             Tunnel, ///< the receiver has no fresh UDP address: send over its control connection
         };
         Kind kind = Kind::Drop;
         int fd = -1;
         SocketAddress to;
-        uint64_t connection = 0; ///< receiver's control connection (Tunnel)
-        bool rejected = false;   ///< Drop of a datagram with no valid session (junk)
-        bool moved = false;      ///< this packet moved its sender to a new UDP address
+        uint64_t connection = 0; ///< receiver's control connection (Tunnel); sender's (askProbe)
+        bool rejected = false; ///< Drop of junk: no valid session, a refused probe, a stray source
+        bool moved = false;    ///< this (valid) probe moved its sender to a new UDP address
+        /// A Drop of the sender's media from a stray address: ask it over
+        /// `connection` to probe now (ProbeRequest), at most once per
+        /// kProbeRequestInterval per session.
+        bool askProbe = false;
     };
 
-    /// A session's UDP address moves at most once per this interval.
-    static constexpr std::chrono::milliseconds kAddressHold{1000};
+    /// A session is asked to probe at most this often.
+    static constexpr std::chrono::milliseconds kProbeRequestInterval{100};
+
+    using RouteKey = std::array<uint8_t, 32>;
 
     explicit MediaRouter(Clock::duration udpFreshness) : freshness_(udpFreshness) {}
 
@@ -82,6 +92,10 @@ public:
     /// connection (its side resumed the call on a new connection). Keeps its
     /// learned UDP address and statistics. False if the session is unknown.
     bool setConnection(uint64_t session, uint64_t connection);
+    /// Gives `session` a new route key (the old one is wiped); its probe
+    /// counter starts over. Until it has one, every probe of it is refused
+    /// (so it has no UDP address). False if the session is unknown.
+    bool setRouteKey(uint64_t session, const RouteKey& key);
     bool contains(uint64_t session) const;
     /// A random id no current session uses.
     uint64_t unusedSessionId() const;
@@ -100,25 +114,38 @@ public:
     std::atomic<uint64_t> forwardedBytes{0};
     std::atomic<uint64_t> tunnelledPackets{0};
     std::atomic<uint64_t> droppedPackets{0};
+    /// Valid probes (they set or refresh their sender's address).
     std::atomic<uint64_t> probes{0};
+    /// Probes refused: bad size or MAC, no route key yet, counter not above the last.
+    std::atomic<uint64_t> probesRefused{0};
+    /// Datagrams of a live session from an address that is not its current one (dropped).
+    std::atomic<uint64_t> strayPackets{0};
+    /// Stray packets that made route() ask their session to probe.
+    std::atomic<uint64_t> probeRequests{0};
     /// Probes sent back to a tunnelling side (route() returned them as Udp to their sender).
     std::atomic<uint64_t> probesEchoed{0};
     /// Datagrams with a bad header or an unknown session (part of droppedPackets).
     std::atomic<uint64_t> rejectedPackets{0};
     std::atomic<uint64_t> addressChanges{0};
-    /// Address changes refused within kAddressHold of the previous one.
-    std::atomic<uint64_t> addressChangesHeld{0};
 
 private:
+    Delivery routeProbe(std::span<const uint8_t> packet, uint64_t sessionId, uint64_t counter,
+                        const SocketAddress& from, int fd, Clock::time_point now);
+    Delivery reject();
+
     struct Session {
         uint64_t peer = 0;
         uint64_t connection = 0;
-        SocketAddress address; // learned from authenticated UDP packets
+        SocketAddress address; // set only by valid probes
         int fd = -1;
         Clock::time_point lastUdp;
         Clock::time_point lastTunnel; // last media it sent through its control connection
-        Clock::time_point addressSince;
         bool haveUdp = false;
+        RouteKey routeKey{}; // wiped when replaced or removed
+        bool haveKey = false;
+        uint64_t keyEpoch = 0;              // bumped by setRouteKey()
+        uint64_t lastProbe = 0;             // highest probe counter accepted under this key
+        Clock::time_point lastProbeRequest; // Delivery::askProbe
         // Statistics of packets this side sent.
         MediaDirectionStats stats;
         bool seenAny = false;
@@ -137,6 +164,7 @@ private:
     }
 
     Clock::duration freshness_;
+    std::atomic<uint64_t> nextKeyEpoch_{1};
     std::array<Shard, kShards> shards_;
 };
 

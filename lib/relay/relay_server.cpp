@@ -111,6 +111,15 @@ struct RelayServer::CallState {
     uint64_t calleeSession = 0;
     bool routed = false;               // both sessions are in the MediaRouter
     EventLoop::TimerId graceTimer = 0; // running while a side is away
+    // Each side's current route key (the last ResumeToken it got), kept so a
+    // call rebuilt after a restart can hand the first resumed side's key to
+    // the router once the second side completes it. Wiped with the call.
+    MediaRouter::RouteKey callerRouteKey{};
+    MediaRouter::RouteKey calleeRouteKey{};
+    ~CallState() {
+        OPENSSL_cleanse(callerRouteKey.data(), callerRouteKey.size());
+        OPENSSL_cleanse(calleeRouteKey.data(), calleeRouteKey.size());
+    }
 };
 
 struct RelayServer::MetricsClient {
@@ -390,6 +399,9 @@ Status RelayServer::run() {
                         }
                         std::span<const uint8_t> packet(bufs[i].data(), len);
                         auto d = router_->route(packet, &*from, ufd, now);
+                        if (d.askProbe) { // rate-limited per session by the router
+                            loop_->post([this, conn = d.connection] { requestProbe(conn); });
+                        }
                         if (d.rejected && mt->junk.rejected(*from, now)) {
                             LOG_WARNING("junk datagrams from %s: over %g/s, dropped unread for "
                                         "%lld s",
@@ -1171,14 +1183,39 @@ void RelayServer::handleAccept(Connection& c, const msg::Accept& m) {
     sendResumeToken(c, call, CallRole::Callee);
 }
 
-void RelayServer::sendResumeToken(Connection& c, const CallState& call, CallRole role) {
+void RelayServer::sendResumeToken(Connection& c, CallState& call, CallRole role) {
     msg::ResumeToken t;
     t.callId = call.id;
     const bool caller = role == CallRole::Caller;
-    t.token = resumeTokens_->issue(call.id, role, caller ? call.callerSession : call.calleeSession,
-                                   c.name, c.key,
+    const uint64_t session = caller ? call.callerSession : call.calleeSession;
+    t.token = resumeTokens_->issue(call.id, role, session, c.name, c.key,
                                    std::chrono::system_clock::now() + kResumeTokenLifetime);
+    // A fresh route key with every token: probes MACed under an older key
+    // (captured before a resume or a restart) no longer move anything.
+    MediaRouter::RouteKey& key = caller ? call.callerRouteKey : call.calleeRouteKey;
+    while (RAND_bytes(key.data(), int(key.size())) != 1) {
+        // the DRBG does not fail once seeded; never hand out a weak key
+    }
+    if (call.routed) {
+        router_->setRouteKey(session, key);
+    }
+    t.routeKey = key;
     send(c, t);
+    OPENSSL_cleanse(t.routeKey.data(), t.routeKey.size());
+}
+
+void RelayServer::requestProbe(uint64_t connection) {
+    Connection* c = find(connection);
+    if (!c || c->state != Connection::State::Registered) {
+        return;
+    }
+    auto it = calls_.find(c->call);
+    if (it == calls_.end() || !it->second->routed) {
+        return;
+    }
+    msg::ProbeRequest r;
+    r.callId = it->second->id;
+    send(*c, r);
 }
 
 void RelayServer::startGraceTimer(CallState& call) {
@@ -1283,6 +1320,12 @@ void RelayServer::handleResume(Connection& c, const msg::Resume& m) {
     } else if (call->callerSession != 0 && call->calleeSession != 0) {
         router_->addCall(call->callerSession, call->caller, call->calleeSession, call->callee);
         call->routed = true;
+        // The side that resumed first got its key before the router knew it.
+        if (asCaller) {
+            router_->setRouteKey(call->calleeSession, call->calleeRouteKey);
+        } else {
+            router_->setRouteKey(call->callerSession, call->callerRouteKey);
+        }
     }
     if (call->caller != 0 && call->callee != 0) {
         if (call->graceTimer != 0) {
@@ -1660,7 +1703,8 @@ std::string RelayServer::renderMetrics() const {
     metric("voice_relayd_packets_dropped_total", "counter",
            "Media packets dropped (unknown session, bad header, full buffer).",
            router_->droppedPackets.load());
-    metric("voice_relayd_probes_total", "counter", "UDP probe packets.", router_->probes.load());
+    metric("voice_relayd_probes_total", "counter",
+           "Valid UDP probes (they set their sender's address).", router_->probes.load());
     metric("voice_relayd_probes_echoed_total", "counter",
            "Probes echoed to a tunnelling client so it hears UDP works again.",
            router_->probesEchoed.load());
@@ -1673,14 +1717,21 @@ std::string RelayServer::renderMetrics() const {
            "Times a source sent junk datagrams over its budget and was limited.", junkLimits);
     metric("voice_relayd_junk_dropped_unread_total", "counter",
            "Datagrams dropped unread from a limited source.", junkUnread);
-    metric("voice_relayd_packets_rejected_total", "counter",
-           "Datagrams with a bad header or an unknown session (junk).",
-           router_->rejectedPackets.load());
+    metric(
+        "voice_relayd_packets_rejected_total", "counter",
+        "Datagrams with a bad header or an unknown session, refused probes, stray sources (junk).",
+        router_->rejectedPackets.load());
     metric("voice_relayd_address_changes_total", "counter",
            "Sessions that moved to a new UDP address.", router_->addressChanges.load());
-    metric("voice_relayd_address_changes_held_total", "counter",
-           "Address changes refused within a second of the previous one.",
-           router_->addressChangesHeld.load());
+    metric("voice_relayd_probes_refused_total", "counter",
+           "UDP probes refused (bad MAC or size, replayed or old counter, no route key).",
+           router_->probesRefused.load());
+    metric("voice_relayd_probe_requests_total", "counter",
+           "ProbeRequests sent: a side's media came from a new address (NAT rebinding?).",
+           router_->probeRequests.load());
+    metric("voice_relayd_stray_packets_total", "counter",
+           "Media of a live session from an address that is not its current one (dropped).",
+           router_->strayPackets.load());
     // Per active call, labelled by the relay's call serial (never a session id: those are secrets).
     out += "# HELP voice_relayd_call_packets_lost Packets lost per direction of an active call.\n"
            "# TYPE voice_relayd_call_packets_lost gauge\n";

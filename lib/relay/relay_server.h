@@ -84,7 +84,9 @@ private:
     /// resume_grace for it to come back (Resume) before ending.
     void detachFromCall(Connection& c, CallState& call);
     void startGraceTimer(CallState& call);
-    void sendResumeToken(Connection& c, const CallState& call, CallRole role);
+    void sendResumeToken(Connection& c, CallState& call, CallRole role);
+    /// Control loop: ProbeRequest to this connection's call (MediaRouter asked).
+    void requestProbe(uint64_t connection);
     void handleHandshake(Connection& c, const Frame& frame);
     void handleTunnel(Connection& c, const Frame& frame);
     template <typename M>

@@ -50,6 +50,7 @@ enum class FrameType : uint8_t {
     Hangup = 0x18,            ///< both ways: end or cancel a call
     Resume = 0x19,            ///< client → relay: resume a call after reconnect
     ResumeToken = 0x1A,       ///< relay → client: a token to resume this call with
+    ProbeRequest = 0x1B,      ///< relay → client: your media came from a new address; probe now
     Keepalive = 0x20,         ///< both ways: liveness probe
     KeepaliveEcho = 0x21,     ///< both ways: answer to a Keepalive
     Error = 0x22,             ///< both ways: a request failed
@@ -79,7 +80,7 @@ inline constexpr size_t kFrameHeaderSize = 4;
 /// Every known frame type, in numeric order. The limits are the exact
 /// largest encodings of each message (wire/messages.h static_asserts that
 /// they agree with the message layouts).
-inline constexpr std::array<FrameTypeInfo, 21> kFrameTypes{{
+inline constexpr std::array<FrameTypeInfo, 22> kFrameTypes{{
     {FrameType::Hello, "hello", 67, FrameSender::Both},
     {FrameType::RegisterChallenge, "register-challenge", 32, FrameSender::Relay},
     {FrameType::Register, "register", 129, FrameSender::Client},
@@ -95,7 +96,8 @@ inline constexpr std::array<FrameTypeInfo, 21> kFrameTypes{{
     {FrameType::CallStarted, "call-started", 25, FrameSender::Relay},
     {FrameType::Hangup, "hangup", 17, FrameSender::Both},
     {FrameType::Resume, "resume", 81, FrameSender::Client},
-    {FrameType::ResumeToken, "resume-token", 81, FrameSender::Relay},
+    {FrameType::ResumeToken, "resume-token", 113, FrameSender::Relay},
+    {FrameType::ProbeRequest, "probe-request", 16, FrameSender::Relay},
     {FrameType::Keepalive, "keepalive", 8, FrameSender::Both},
     {FrameType::KeepaliveEcho, "keepalive-echo", 8, FrameSender::Both},
     {FrameType::Error, "error", 202, FrameSender::Both},

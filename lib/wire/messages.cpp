@@ -422,7 +422,24 @@ Result<IncomingCall> IncomingCall::decode(std::span<const uint8_t> payload) {
     return finishDecode(r, std::move(m));
 }
 
-// ---- Accept, Reject: call id[16]
+// ---- Accept, Reject, ProbeRequest: call id[16]
+
+Status ProbeRequest::validate() const {
+    return {};
+}
+
+Status ProbeRequest::encode(std::vector<uint8_t>& out) const {
+    ByteWriter w(out);
+    w.bytes(callId);
+    return {};
+}
+
+Result<ProbeRequest> ProbeRequest::decode(std::span<const uint8_t> payload) {
+    ByteReader r(payload);
+    ProbeRequest m;
+    r.array(m.callId);
+    return finishDecode(r, std::move(m));
+}
 
 Status Accept::validate() const {
     return {};
@@ -542,22 +559,32 @@ Result<Resume> Resume::decode(std::span<const uint8_t> payload) {
     return finishDecode(r, std::move(m));
 }
 
-// ---- ResumeToken: call id[16] ‖ u8 length ‖ token (the same layout as Resume)
+// ---- ResumeToken: call id[16] ‖ u8 length ‖ token ‖ route key[32]
 
 Status ResumeToken::validate() const {
     return Resume{callId, token}.validate();
 }
 
 Status ResumeToken::encode(std::vector<uint8_t>& out) const {
-    return Resume{callId, token}.encode(out);
+    if (Status s = Resume{callId, token}.encode(out); !s.ok()) {
+        return s;
+    }
+    ByteWriter w(out);
+    w.bytes(routeKey);
+    return {};
 }
 
 Result<ResumeToken> ResumeToken::decode(std::span<const uint8_t> payload) {
-    auto r = Resume::decode(payload);
-    if (!r.ok()) {
-        return r.status();
+    ByteReader r(payload);
+    ResumeToken m;
+    r.array(m.callId);
+    uint8_t n = 0;
+    std::span<const uint8_t> token;
+    if (r.u8(n) && r.bytes(n, token)) {
+        m.token.assign(token.begin(), token.end());
     }
-    return ResumeToken{r->callId, std::move(r->token)};
+    r.array(m.routeKey);
+    return finishDecode(r, std::move(m));
 }
 
 // ---- Keepalive, KeepaliveEcho: u64 token

@@ -27,9 +27,10 @@
 //   (callee)                   ←   IncomingCall{id, caller, key}
 //   (callee) Accept{id} | Reject{id} →
 //                              ←   CallStarted{id, session, role}   (to both)
-//                              ←   ResumeToken{id, token}            (to both)
+//                              ←   ResumeToken{id, token, routeKey}  (to both)
 //   (after a reconnect) Resume{id, token} →
-//                              ←   ResumeToken{id, fresh token} | Hangup{id, reason} | Error
+//                              ←   ResumeToken{id, fresh token, fresh routeKey} | Hangup | Error
+//   (media from a new address) ←   ProbeRequest{id}
 //   E2eHandshake{id, bytes}    ↔   forwarded untouched to the peer
 //   MediaTunnel{packet}        ↔   forwarded when UDP does not get through
 //   Hangup{id, reason}         ↔   either side, at any point of a call
@@ -54,7 +55,9 @@
 namespace voice {
 
 /// The control protocol version this build speaks (Hello::protocolVersion).
-inline constexpr uint16_t kProtocolVersion = 1;
+/// 2: ResumeToken carries the side's route key and UDP probes carry a MAC
+/// under it (issue 16); version 1 peers are refused at Hello.
+inline constexpr uint16_t kProtocolVersion = 2;
 
 /// Field limits, in bytes.
 inline constexpr size_t kMaxSoftwareLength = 64;
@@ -65,6 +68,9 @@ inline constexpr size_t kMaxResumeTokenLength = 64;
 
 /// A call id chosen by the relay: 16 random bytes.
 using CallId = std::array<uint8_t, 16>;
+/// A side's media route key (wire/probe_auth.h): random per side, fresh on
+/// every ResumeToken, sent over TLS only.
+using RouteKey = std::array<uint8_t, 32>;
 /// An Ed25519 identity public key.
 using IdentityKey = std::array<uint8_t, 32>;
 /// An Ed25519 signature.
@@ -358,18 +364,39 @@ struct Resume {
 /// Relay → client, right after CallStarted and as the answer to an accepted
 /// Resume: the token this client presents in Resume to get the call back
 /// after losing its control connection (or after a relay restart). Opaque
-/// to the client; the relay verifies it (relay/resume_tokens.h).
+/// to the client; the relay verifies it (relay/resume_tokens.h). The route
+/// key is this side's new key for UDP probes (wire/probe_auth.h): the relay
+/// moves the side's UDP address only for a probe MACed under it, and every
+/// ResumeToken replaces the previous key.
 struct ResumeToken {
     static constexpr FrameType kType = FrameType::ResumeToken;
-    static constexpr size_t kMaxPayload = 16 + 1 + kMaxResumeTokenLength;
+    static constexpr size_t kMaxPayload = 16 + 1 + kMaxResumeTokenLength + 32;
 
     CallId callId{};
     std::vector<uint8_t> token;
+    RouteKey routeKey{};
 
     Status validate() const;
     Status encode(std::vector<uint8_t>& out) const;
     static Result<ResumeToken> decode(std::span<const uint8_t> payload);
     friend bool operator==(const ResumeToken&, const ResumeToken&) = default;
+};
+
+/// Relay → client in a call: media with your session id came over UDP from
+/// an address that is not your current one (your NAT may have rebound):
+/// send an authenticated UDP probe now, so the relay follows at once
+/// instead of at the next periodic probe. Rate-limited per session; an
+/// attacker who triggers it only makes the client probe from where it is.
+struct ProbeRequest {
+    static constexpr FrameType kType = FrameType::ProbeRequest;
+    static constexpr size_t kMaxPayload = 16;
+
+    CallId callId{};
+
+    Status validate() const;
+    Status encode(std::vector<uint8_t>& out) const;
+    static Result<ProbeRequest> decode(std::span<const uint8_t> payload);
+    friend bool operator==(const ProbeRequest&, const ProbeRequest&) = default;
 };
 
 /// Both ways: are you there? Answered with KeepaliveEcho carrying the same
@@ -447,10 +474,10 @@ struct MediaTunnel {
 
 /// Any control message; the alternative's index order is not part of the
 /// wire format (the frame type is).
-using Message =
-    std::variant<Hello, RegisterChallenge, Register, Registered, Refused, Call, Ringing,
-                 IncomingCall, Accept, Reject, Busy, Offline, CallStarted, Hangup, Resume,
-                 ResumeToken, Keepalive, KeepaliveEcho, Error, E2eHandshake, MediaTunnel>;
+using Message = std::variant<Hello, RegisterChallenge, Register, Registered, Refused, Call, Ringing,
+                             IncomingCall, Accept, Reject, Busy, Offline, CallStarted, Hangup,
+                             Resume, ResumeToken, ProbeRequest, Keepalive, KeepaliveEcho, Error,
+                             E2eHandshake, MediaTunnel>;
 
 /// Decodes a frame's payload into the message its type names. Errc::Protocol
 /// on any malformed payload.

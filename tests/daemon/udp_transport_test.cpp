@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Tests of UdpTransport: UDP to a socket standing in for the relay, and the tunnel queues.
+#include "crypto/probe_auth.h"
 #include "net/socket.h"
 #include "udp_transport.h"
 #include "wire/media_header.h"
@@ -76,13 +77,43 @@ TEST(AUdpTransport, TunnelsBothWaysWhenTheRelayHasNoUdpPort) {
     EXPECT_EQ((*t)->packetsTunnelledIn(), 1u);
 }
 
+const std::array<uint8_t, 32> kKey = {1, 2, 3};
+
 std::vector<uint8_t> probe(uint64_t session) {
-    MediaHeader h;
-    h.kind = MediaKind::Probe;
-    h.sessionId = session;
-    std::vector<uint8_t> out(MediaHeader::kSize);
-    h.encode(std::span<uint8_t, MediaHeader::kSize>(out.data(), MediaHeader::kSize));
-    return out;
+    auto p = probe_auth::make(kKey, session, 1, 0);
+    return {p.begin(), p.end()};
+}
+
+TEST(AUdpTransport, SendsAuthenticatedProbesWithARisingCounterOnlyOnceItHasARouteKey) {
+    auto relay = udpBind(SocketAddress::loopbackV4(0));
+    ASSERT_TRUE(relay.ok());
+    auto relayAddr = localAddress(relay->get());
+    ASSERT_TRUE(relayAddr.ok());
+    auto t = UdpTransport::create(*relayAddr, 42);
+    ASSERT_TRUE(t.ok());
+    (*t)->sendProbe(); // no key yet: nothing the relay could accept, so nothing at all
+    EXPECT_FALSE(waitFd(relay->get(), POLLIN, 200ms));
+    (*t)->setRouteKey(kKey);
+    uint64_t last = 0;
+    for (int i = 0; i < 3; ++i) {
+        (*t)->sendProbe();
+        ASSERT_TRUE(waitFd(relay->get(), POLLIN, 5s));
+        std::vector<std::byte> buf(2048);
+        auto d = recvFrom(relay->get(), buf);
+        ASSERT_TRUE(d.ok() && d->has_value());
+        ASSERT_EQ((*d)->size, probe_auth::kProbeSize);
+        std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(buf.data()), (*d)->size);
+        EXPECT_TRUE(probe_auth::verify(kKey, bytes));
+        std::array<uint8_t, 32> other = kKey;
+        other[31] ^= 1;
+        EXPECT_FALSE(probe_auth::verify(other, bytes));
+        auto h = MediaHeader::decode(bytes);
+        ASSERT_TRUE(h.ok());
+        EXPECT_EQ(h->kind, MediaKind::Probe);
+        EXPECT_EQ(h->sessionId, 42u);
+        EXPECT_GT(h->sequence, last);
+        last = h->sequence;
+    }
 }
 
 TEST(AUdpTransport, TunnelsWhenUdpGoesSilentAndComesBackOnAnEchoedProbe) {
@@ -124,7 +155,7 @@ TEST(AUdpTransport, TunnelsWhenUdpGoesSilentAndComesBackOnAnEchoedProbe) {
     ASSERT_TRUE(sendTo(relay->get(), std::as_bytes(std::span(other)), client).ok());
     auto got = (*t)->receive(in, 5s);
     ASSERT_TRUE(got.ok());
-    EXPECT_EQ(*got, MediaHeader::kSize);
+    EXPECT_EQ(*got, probe_auth::kProbeSize);
     // The relay echoes our probe: consumed (nothing to play), and UDP is back.
     auto echo = probe(42);
     ASSERT_TRUE(sendTo(relay->get(), std::as_bytes(std::span(echo)), client).ok());

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // MediaRouter under concurrent use: media threads route while the control thread adds and removes
 // calls.
+#include "crypto/probe_auth.h"
 #include "relay/media_router.h"
 #include "wire/media_header.h"
 
@@ -25,13 +26,18 @@ TEST(AMediaRouterUnderConcurrency, RoutesWhileCallsComeAndGo) {
     MediaRouter router(std::chrono::seconds(5));
     constexpr int kCalls = 64;
     std::vector<std::pair<uint64_t, uint64_t>> ids;
+    MediaRouter::RouteKey key;
+    key.fill(7); // every side's route key, for brevity
     for (int i = 0; i < kCalls; ++i) {
         uint64_t a = router.unusedSessionId();
         router.addCall(a, 1, a ^ 1, 2); // a ^ 1 != a, and ids stay distinct per pair
+        (void)router.setRouteKey(a, key);
+        (void)router.setRouteKey(a ^ 1, key);
         ids.emplace_back(a, a ^ 1);
     }
     std::atomic<bool> stop{false};
     std::atomic<uint64_t> routed{0};
+    std::atomic<uint64_t> probeCounter{0};
     std::vector<std::thread> media;
     for (int t = 0; t < 3; ++t) {
         media.emplace_back([&, t] {
@@ -39,7 +45,13 @@ TEST(AMediaRouterUnderConcurrency, RoutesWhileCallsComeAndGo) {
             uint64_t seq = 0;
             while (!stop.load()) {
                 for (auto& [a, b] : ids) {
-                    (void)router.route(packet(t % 2 ? a : b, seq), &from, 3 + t,
+                    const uint64_t session = t % 2 ? a : b;
+                    if (seq % 8 == 0) { // a probe now and then, racing the others' and rekeys
+                        auto p = probe_auth::make(key, session, probeCounter.fetch_add(1) + 1, 0);
+                        (void)router.route(p, &from, 3 + t, MediaRouter::Clock::now());
+                        routed.fetch_add(1);
+                    }
+                    (void)router.route(packet(session, seq), &from, 3 + t,
                                        MediaRouter::Clock::now());
                     routed.fetch_add(1);
                 }
@@ -53,6 +65,8 @@ TEST(AMediaRouterUnderConcurrency, RoutesWhileCallsComeAndGo) {
         (void)router.stats(a);
         router.removeCall(a, b);
         router.addCall(a, 1, b, 2);
+        (void)router.setRouteKey(a, key);
+        (void)router.setRouteKey(b, key);
         (void)router.setConnection(b, uint64_t(3 + round)); // b resumed on another connection
         EXPECT_TRUE(router.contains(a));
     }
@@ -65,7 +79,11 @@ TEST(AMediaRouterUnderConcurrency, RoutesWhileCallsComeAndGo) {
     }
     EXPECT_EQ(router.sessions(), size_t(2 * kCalls));
     EXPECT_GT(router.forwardedPackets.load(), 0u);
-    EXPECT_EQ(router.forwardedPackets.load() + router.droppedPackets.load(), routed.load());
+    // Every packet is forwarded, dropped, or a valid probe (none echoed: nobody tunnels).
+    EXPECT_GT(router.probes.load(), 0u);
+    EXPECT_EQ(router.probesEchoed.load(), 0u);
+    EXPECT_EQ(router.forwardedPackets.load() + router.droppedPackets.load() + router.probes.load(),
+              routed.load());
 }
 
 } // namespace

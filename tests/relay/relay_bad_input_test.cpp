@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // voice-relayd under bad input: garbage, bad lengths, slow writers, floods, spoofed media.
+#include "crypto/probe_auth.h"
 #include "relay_harness.h"
 
 #include <algorithm>
@@ -7,7 +8,9 @@
 #include <cstdio>
 #include <deque>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <random>
+#include <sstream>
 #include <sys/socket.h>
 #include <thread>
 
@@ -324,8 +327,9 @@ TEST_F(ARelayUnderBadInput, DropsUdpJunkAndSpoofedSessionIdsWhileACallFlows) {
     auto a = alice->expect<msg::CallStarted>();
     auto b = bob->expect<msg::CallStarted>();
     ASSERT_TRUE(a && b);
-    ASSERT_TRUE(bob->sendUdp(mediaPacket(b->sessionId, 0, {}, MediaKind::Probe)));
-    ASSERT_TRUE(waitUntil([&] { return relay.metric("voice_relayd_probes_total") >= 1; }));
+    ASSERT_TRUE(alice->sendProbe(a->sessionId));
+    ASSERT_TRUE(bob->sendProbe(b->sessionId));
+    ASSERT_TRUE(waitUntil([&] { return relay.metric("voice_relayd_probes_total") >= 2; }));
 
     auto attacker = udpBind(SocketAddress::loopbackV4(0));
     ASSERT_TRUE(attacker.ok());
@@ -357,6 +361,95 @@ TEST_F(ARelayUnderBadInput, DropsUdpJunkAndSpoofedSessionIdsWhileACallFlows) {
     EXPECT_TRUE(waitUntil(
         [&] { return relay.metric("voice_relayd_packets_dropped_total") >= junk * 0.9; }));
     expectBoundedMemory();
+}
+
+/// The first sample of a labelled metric whose line starts with `prefix` and holds `label`.
+double labelled(RelayProcess& relay, const std::string& prefix, const std::string& label) {
+    std::istringstream lines(relay.metrics());
+    std::string line;
+    while (std::getline(lines, line)) {
+        if (line.rfind(prefix, 0) == 0 && line.find(label) != std::string::npos) {
+            return std::atof(line.c_str() + line.rfind(' ') + 1);
+        }
+    }
+    return -1;
+}
+
+// Issue 16: the session id travels in clear, so anyone who sees one datagram
+// of a call knows it. From a third address, for longer than the old 1 s
+// address hold, an attacker replays what it captured (alice's audio and her
+// probe), bit-flipped copies, a bare probe with her session id, and audio
+// with forged sequence numbers. Nothing moves alice's address: bob's media
+// keeps reaching her and never the attacker, and her loss count stays clean.
+TEST_F(ARelayUnderBadInput, FollowsNoReplayedOrForgedDatagramFromAThirdAddress) {
+    msg::Call call;
+    call.callee = "bob";
+    ASSERT_TRUE(alice->send(call));
+    ASSERT_TRUE(alice->expect<msg::Ringing>());
+    auto incoming = bob->expect<msg::IncomingCall>();
+    ASSERT_TRUE(incoming);
+    msg::Accept accept;
+    accept.callId = incoming->callId;
+    ASSERT_TRUE(bob->send(accept));
+    auto a = alice->expect<msg::CallStarted>();
+    auto b = bob->expect<msg::CallStarted>();
+    ASSERT_TRUE(a && b);
+    ASSERT_TRUE(alice->sendProbe(a->sessionId)); // counter 1, timestamp 0: reproducible below
+    ASSERT_TRUE(bob->sendProbe(b->sessionId));
+    ASSERT_TRUE(waitUntil([&] { return relay.metric("voice_relayd_probes_total") >= 2; }));
+    ASSERT_TRUE(alice->routeKey());
+    // What the attacker captured: alice's probe and a packet of her audio.
+    const auto probe = probe_auth::make(*alice->routeKey(), a->sessionId, 1, 0);
+    std::vector<uint8_t> payload(100, 7);
+    uint64_t seq = 1;
+    const auto audio = mediaPacket(a->sessionId, seq, payload);
+    ASSERT_TRUE(alice->sendUdp(audio));
+    ASSERT_TRUE(bob->receiveUdp());
+
+    auto attacker = udpBind(*SocketAddress::fromHostPort({"127.0.0.2", 0}));
+    ASSERT_TRUE(attacker.ok());
+    const auto to = SocketAddress::loopbackV4(relay.port());
+    auto shoot = [&](std::span<const uint8_t> d) {
+        (void)sendTo(attacker->get(), std::as_bytes(d), to);
+    };
+    std::mt19937_64 rng(16);
+    int delivered = 0, sent = 0;
+    const auto end = std::chrono::steady_clock::now() + 1500ms;
+    while (std::chrono::steady_clock::now() < end) {
+        shoot(probe);
+        shoot(audio);
+        auto flipped = probe;
+        flipped[rng() % flipped.size()] ^= uint8_t(1u << (rng() % 8));
+        shoot(flipped);
+        auto flippedAudio = audio;
+        flippedAudio[rng() % flippedAudio.size()] ^= uint8_t(1u << (rng() % 8));
+        shoot(flippedAudio);
+        shoot(mediaPacket(a->sessionId, rng() % 100, {}, MediaKind::Probe)); // bare, 28 bytes
+        shoot(mediaPacket(a->sessionId, uint64_t(1) << 40, payload));        // forged sequence
+        shoot(mediaPacket(a->sessionId, 1000 + rng() % 1000, payload));
+        // Bob keeps talking; alice must hear every packet.
+        auto p = mediaPacket(b->sessionId, seq++, payload);
+        ASSERT_TRUE(bob->sendUdp(p));
+        ++sent;
+        if (auto got = alice->receiveUdp(500ms); got && *got == p) {
+            ++delivered;
+        }
+        std::this_thread::sleep_for(10ms);
+    }
+    // The attacker got nothing; alice got everything; nothing moved.
+    pollfd pfd{attacker->get(), POLLIN, 0};
+    EXPECT_EQ(::poll(&pfd, 1, 300), 0) << "a datagram reached the attacker";
+    EXPECT_EQ(delivered, sent);
+    EXPECT_EQ(relay.metric("voice_relayd_address_changes_total"), 0);
+    EXPECT_GT(relay.metric("voice_relayd_probes_refused_total"), 0);
+    EXPECT_GT(relay.metric("voice_relayd_stray_packets_total"), 0);
+    // Alice was asked to probe (over TLS), no more than ten times a second.
+    const int asked = alice->probeRequests(200ms);
+    EXPECT_GE(asked, 1);
+    EXPECT_LE(asked, 17);
+    // Alice sent 1 packet (seq 1) and lost none of it; the forged ones count for nothing.
+    EXPECT_EQ(labelled(relay, "voice_relayd_call_packets_lost{", "from=\"caller\""), 0);
+    EXPECT_EQ(labelled(relay, "voice_relayd_call_jitter_seconds{", "from=\"caller\""), 0);
 }
 
 } // namespace

@@ -2,6 +2,8 @@
 // Test harness for voice-relayd: spawns the real binary and drives it with scripted clients.
 #include "relay_harness.h"
 
+#include "crypto/probe_auth.h"
+
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -300,8 +302,11 @@ bool Client::pump(std::chrono::milliseconds timeout) {
                 }
                 auto m = msg::decodeMessage(**step);
                 if (m.ok() && std::holds_alternative<msg::ResumeToken>(*m)) {
+                    routeKey_ = std::get<msg::ResumeToken>(*m).routeKey;
                     resumeTokens_.push_back(std::get<msg::ResumeToken>(std::move(*m)));
                     got = true;
+                } else if (m.ok() && std::holds_alternative<msg::ProbeRequest>(*m)) {
+                    ++probeRequests_;
                 } else if (m.ok() && !std::holds_alternative<msg::KeepaliveEcho>(*m)) {
                     inbox_.push_back(std::move(*m));
                 }
@@ -399,6 +404,19 @@ bool Client::registerOk(const std::string& name, const Identity& identity) {
 bool Client::sendUdp(std::span<const uint8_t> packet) {
     auto r = sendTo(udp_.get(), std::as_bytes(packet), SocketAddress::loopbackV4(port_));
     return r.ok() && *r;
+}
+
+bool Client::sendProbe(uint64_t session) {
+    const auto end = std::chrono::steady_clock::now() + 5s;
+    while (!routeKey_) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            end - std::chrono::steady_clock::now());
+        if (left.count() <= 0 || !pump(left)) {
+            return false;
+        }
+    }
+    auto p = probe_auth::make(*routeKey_, session, ++probeCounter_, 0);
+    return sendUdp(p);
 }
 
 std::optional<std::vector<uint8_t>> Client::receiveUdp(std::chrono::milliseconds timeout) {

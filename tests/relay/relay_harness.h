@@ -104,8 +104,9 @@ public:
     }
     /// Raw bytes inside TLS (bad-input tests).
     bool sendBytes(std::span<const uint8_t> bytes);
-    /// The next message other than KeepaliveEcho and ResumeToken, or nullopt
-    /// on timeout/close/error. ResumeTokens are kept aside for expectResumeToken().
+    /// The next message other than KeepaliveEcho, ProbeRequest and
+    /// ResumeToken, or nullopt on timeout/close/error. ResumeTokens are kept
+    /// aside for expectResumeToken(), ProbeRequests counted in probeRequests().
     std::optional<msg::Message> receive(std::chrono::milliseconds timeout = 5s);
     /// The next ResumeToken the relay sent (in order), or nullopt on timeout.
     std::optional<msg::ResumeToken> expectResumeToken(std::chrono::milliseconds timeout = 5s);
@@ -124,6 +125,16 @@ public:
 
     // Media over UDP from this client's own socket.
     bool sendUdp(std::span<const uint8_t> packet);
+    /// An authenticated probe for `session` under the route key of the
+    /// latest ResumeToken (waits up to 5 s for one), with a rising counter.
+    bool sendProbe(uint64_t session);
+    /// The route key of the latest ResumeToken received, if any.
+    std::optional<RouteKey> routeKey() const { return routeKey_; }
+    /// ProbeRequests received so far (reads what arrived within `wait`).
+    int probeRequests(std::chrono::milliseconds wait = 0ms) {
+        pump(wait);
+        return probeRequests_;
+    }
     std::optional<std::vector<uint8_t>> receiveUdp(std::chrono::milliseconds timeout = 2s);
     uint16_t relayPort() const { return port_; }
 
@@ -133,6 +144,9 @@ private:
     FrameDecoder decoder_;
     std::deque<msg::Message> inbox_;
     std::deque<msg::ResumeToken> resumeTokens_;
+    std::optional<RouteKey> routeKey_;
+    uint64_t probeCounter_ = 0;
+    int probeRequests_ = 0;
     bool closed_ = false;
     uint16_t port_ = 0;
     UniqueFd udp_;

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 // voice-relayd resumes answered calls: after a lost connection and after kill -9 and a restart,
 // with the same sessions, no ringing, and only for the call's own parties.
+#include "crypto/probe_auth.h"
 #include "relay_harness.h"
 
 #include <csignal>
 #include <gtest/gtest.h>
+#include <poll.h>
 
 namespace voice::test {
 namespace {
@@ -97,8 +99,8 @@ protected:
         const std::vector<uint8_t> payload(60, 0x5A);
         const auto end = std::chrono::steady_clock::now() + 10s;
         while (std::chrono::steady_clock::now() < end) {
-            from.sendUdp(mediaPacket(fromSession, ++seq, {}, MediaKind::Probe));
-            to.sendUdp(mediaPacket(toSession, ++seq, {}, MediaKind::Probe));
+            from.sendProbe(fromSession);
+            to.sendProbe(toSession);
             auto p = mediaPacket(fromSession, ++seq, payload);
             from.sendUdp(p);
             while (auto got = to.receiveUdp(50ms)) {
@@ -169,6 +171,21 @@ TEST_F(ARelayResumingCalls, ResumesACallAfterKill9AndARestartWithTheSameSessions
     // The old session ids route again, both ways.
     ASSERT_TRUE(mediaFlows(*alice, a.started.sessionId, *bob, b.started.sessionId, seq));
     ASSERT_TRUE(mediaFlows(*bob, b.started.sessionId, *alice, a.started.sessionId, seq));
+    // With new route keys: a probe captured before the restart (any counter)
+    // moves nothing now, and alice still gets bob's media, the thief nothing.
+    EXPECT_NE(ta->routeKey, a.token.routeKey);
+    EXPECT_NE(tb->routeKey, b.token.routeKey);
+    auto thief = udpBind(*SocketAddress::fromHostPort({"127.0.0.2", 0}));
+    ASSERT_TRUE(thief.ok());
+    const auto stale = probe_auth::make(a.token.routeKey, a.started.sessionId, 1u << 30, 0);
+    ASSERT_TRUE(
+        sendTo(thief->get(), std::as_bytes(std::span(stale)), SocketAddress::loopbackV4(port))
+            .ok());
+    ASSERT_TRUE(waitUntil([&] { return relay.metric("voice_relayd_probes_refused_total") >= 1; }));
+    EXPECT_EQ(relay.metric("voice_relayd_address_changes_total"), 0);
+    ASSERT_TRUE(mediaFlows(*bob, b.started.sessionId, *alice, a.started.sessionId, seq));
+    pollfd pfd{thief->get(), POLLIN, 0};
+    EXPECT_EQ(::poll(&pfd, 1, 200), 0) << "a datagram reached the thief";
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::steady_clock::now() - restartedAt)
                         .count();
@@ -196,7 +213,9 @@ TEST_F(ARelayResumingCalls, KeepsTheCallWhileOnePartyReconnects) {
     alice.reset(); // the connection breaks (e.g. an address change)
     alice = registered("alice", aliceId);
     ASSERT_TRUE(alice->send(resumeWith(a.token)));
-    ASSERT_TRUE(alice->expectResumeToken());
+    auto fresh = alice->expectResumeToken();
+    ASSERT_TRUE(fresh);
+    EXPECT_NE(fresh->routeKey, a.token.routeKey); // every token comes with a new route key
     EXPECT_EQ(otherThanMedia(*bob, 300ms), "");
     uint64_t seq = 0;
     EXPECT_TRUE(mediaFlows(*alice, a.started.sessionId, *bob, b.started.sessionId, seq));

@@ -164,8 +164,8 @@ TEST_F(ARelay, ConnectsACallAndForwardsMediaOverUdpBothWays) {
     auto bob = registered("bob", bobId);
     auto [a, b] = connectCall(*alice, *bob, "bob");
     // Each side teaches the relay its address with a probe.
-    ASSERT_TRUE(alice->sendUdp(mediaPacket(a.sessionId, 0, {}, MediaKind::Probe)));
-    ASSERT_TRUE(bob->sendUdp(mediaPacket(b.sessionId, 0, {}, MediaKind::Probe)));
+    ASSERT_TRUE(alice->sendProbe(a.sessionId));
+    ASSERT_TRUE(bob->sendProbe(b.sessionId));
     ASSERT_TRUE(waitUntil([&] { return relay.metric("voice_relayd_probes_total") >= 2; }));
     std::vector<uint8_t> payload(130);
     for (size_t i = 0; i < payload.size(); ++i) {
@@ -211,7 +211,7 @@ TEST_F(ARelay, TunnelsMediaThroughTheControlConnectionWithoutUdp) {
     EXPECT_EQ(got->packet, t.packet);
     // Bob now has UDP: alice's tunnelled packets reach him by UDP, and his
     // UDP packets reach alice (no UDP) through her tunnel.
-    ASSERT_TRUE(bob->sendUdp(mediaPacket(b.sessionId, 0, {}, MediaKind::Probe)));
+    ASSERT_TRUE(bob->sendProbe(b.sessionId));
     ASSERT_TRUE(waitUntil([&] { return relay.metric("voice_relayd_probes_total") >= 1; }));
     t.packet = mediaPacket(a.sessionId, 2, payload);
     ASSERT_TRUE(alice->send(t));
@@ -250,8 +250,8 @@ TEST_F(ARelay, AnswersBusyWithoutDisturbingTheOngoingCall) {
     auto bob = registered("bob", bobId);
     auto carol = registered("carol", carolId);
     auto [a, b] = connectCall(*alice, *bob, "bob");
-    ASSERT_TRUE(alice->sendUdp(mediaPacket(a.sessionId, 0, {}, MediaKind::Probe)));
-    ASSERT_TRUE(bob->sendUdp(mediaPacket(b.sessionId, 0, {}, MediaKind::Probe)));
+    ASSERT_TRUE(alice->sendProbe(a.sessionId));
+    ASSERT_TRUE(bob->sendProbe(b.sessionId));
     ASSERT_TRUE(waitUntil([&] { return relay.metric("voice_relayd_probes_total") >= 2; }));
     std::vector<uint8_t> payload(100, 1);
     for (uint64_t seq = 1; seq <= 30; ++seq) {
@@ -535,7 +535,8 @@ TEST(ARelayUnderSystemd, ServesOnSocketsPassedBySocketActivation) {
     auto a = alice->expect<msg::CallStarted>();
     auto b = bob->expect<msg::CallStarted>();
     ASSERT_TRUE(a && b);
-    ASSERT_TRUE(bob->sendUdp(mediaPacket(b->sessionId, 0, {}, MediaKind::Probe)));
+    ASSERT_TRUE(alice->sendProbe(a->sessionId));
+    ASSERT_TRUE(bob->sendProbe(b->sessionId));
     std::vector<uint8_t> payload(64, 2);
     ASSERT_TRUE(waitUntil([&] {
         auto p = mediaPacket(a->sessionId, 1, payload);
@@ -573,7 +574,8 @@ TEST(ARelayOnIpv6, ServesIpv4ClientsOnADualStackSocket) {
     auto a = alice->expect<msg::CallStarted>();
     auto b = bob->expect<msg::CallStarted>();
     ASSERT_TRUE(a && b);
-    ASSERT_TRUE(bob->sendUdp(mediaPacket(b->sessionId, 0, {}, MediaKind::Probe)));
+    ASSERT_TRUE(alice->sendProbe(a->sessionId));
+    ASSERT_TRUE(bob->sendProbe(b->sessionId));
     std::vector<uint8_t> payload(80, 4);
     EXPECT_TRUE(waitUntil([&] {
         auto p = mediaPacket(a->sessionId, 1, payload);

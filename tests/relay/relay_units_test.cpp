@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: MIT
-// The relay's parts without a process: configuration, name bindings, media router.
+// The relay's parts without a process: configuration, name bindings, junk filter
+// (the media router has media_router_test.cpp).
 #include "relay/junk_filter.h"
-#include "relay/media_router.h"
 #include "relay/name_bindings.h"
 #include "relay/relay_config.h"
-#include "wire/media_header.h"
 
 #include <gtest/gtest.h>
 
@@ -66,136 +65,6 @@ TEST(NameBindingsFile, RejectsBadLinesWithTheirNumber) {
     EXPECT_FALSE(NameBindings::parse("alice " + key.substr(1) + "\n", "f").ok());
     EXPECT_FALSE(NameBindings::parse("alice " + std::string(64, 'g') + "\n", "f").ok());
     EXPECT_FALSE(NameBindings::parse("alice\n", "f").ok());
-}
-
-std::vector<uint8_t> packet(uint64_t session, uint64_t seq, uint64_t tsUs,
-                            MediaKind kind = MediaKind::Audio) {
-    MediaHeader h;
-    h.kind = kind;
-    h.sessionId = session;
-    h.sequence = seq;
-    h.timestampUs = tsUs;
-    std::vector<uint8_t> out(MediaHeader::kSize + 40);
-    h.encode(std::span<uint8_t, MediaHeader::kSize>(out.data(), MediaHeader::kSize));
-    return out;
-}
-
-TEST(AMediaRouter, LearnsAddressesAndRoutesToThePeer) {
-    MediaRouter r(std::chrono::seconds(5));
-    r.addCall(11, 1, 22, 2);
-    auto now = MediaRouter::Clock::now();
-    auto a = SocketAddress::loopbackV4(1000);
-    auto b = SocketAddress::loopbackV4(2000);
-    // Bob has no UDP address yet: alice's packet goes through bob's tunnel.
-    auto d = r.route(packet(11, 0, 0), &a, 5, now);
-    EXPECT_EQ(d.kind, MediaRouter::Delivery::Kind::Tunnel);
-    EXPECT_EQ(d.connection, 2u);
-    // A probe of a side that never tunnelled is only learned from (no echo).
-    d = r.route(packet(22, 0, 0, MediaKind::Probe), &b, 6, now);
-    EXPECT_EQ(d.kind, MediaRouter::Delivery::Kind::Drop);
-    d = r.route(packet(11, 1, 20000), &a, 5, now);
-    ASSERT_EQ(d.kind, MediaRouter::Delivery::Kind::Udp);
-    EXPECT_EQ(d.to, b);
-    EXPECT_EQ(d.fd, 6);
-    // A stale address falls back to the tunnel.
-    d = r.route(packet(11, 2, 40000), &a, 5, now + std::chrono::seconds(6));
-    EXPECT_EQ(d.kind, MediaRouter::Delivery::Kind::Tunnel);
-    // Unknown ids are dropped and counted.
-    d = r.route(packet(33, 0, 0), &a, 5, now);
-    EXPECT_EQ(d.kind, MediaRouter::Delivery::Kind::Drop);
-    EXPECT_EQ(r.droppedPackets.load(), 1u);
-    r.removeCall(11, 22);
-    EXPECT_EQ(r.sessions(), 0u);
-}
-
-TEST(AMediaRouter, TunnelsToASideThatTunnelsUntilItsUdpWorksAgain) {
-    MediaRouter r(std::chrono::seconds(5));
-    r.addCall(11, 1, 22, 2);
-    auto now = MediaRouter::Clock::now();
-    auto a = SocketAddress::loopbackV4(1000);
-    auto b = SocketAddress::loopbackV4(2000);
-    r.route(packet(11, 0, 0), &a, 5, now);
-    r.route(packet(22, 0, 0), &b, 6, now);
-    // Bob's UDP is blocked: his media now comes through his control connection.
-    auto d = r.route(packet(22, 1, 20000), nullptr, -1, now + std::chrono::milliseconds(20));
-    EXPECT_EQ(d.kind, MediaRouter::Delivery::Kind::Udp); // to alice, whose UDP works
-    d = r.route(packet(11, 1, 20000), &a, 5, now + std::chrono::milliseconds(30));
-    ASSERT_EQ(d.kind, MediaRouter::Delivery::Kind::Tunnel); // at once, though b is fresh
-    EXPECT_EQ(d.connection, 2u);
-    // A probe of his gets through again: it is echoed to him, and his UDP media brings UDP back.
-    d = r.route(packet(22, 0, 0, MediaKind::Probe), &b, 6, now + std::chrono::milliseconds(40));
-    ASSERT_EQ(d.kind, MediaRouter::Delivery::Kind::Udp);
-    EXPECT_EQ(d.to, b);
-    EXPECT_EQ(r.probesEchoed.load(), 1u);
-    r.route(packet(22, 2, 40000), &b, 6, now + std::chrono::milliseconds(50));
-    d = r.route(packet(11, 2, 40000), &a, 5, now + std::chrono::milliseconds(60));
-    ASSERT_EQ(d.kind, MediaRouter::Delivery::Kind::Udp);
-    EXPECT_EQ(d.to, b);
-}
-
-TEST(AMediaRouter, FollowsAnAddressChangeButNotTwiceWithinTheHold) {
-    MediaRouter r(std::chrono::seconds(5));
-    r.addCall(11, 1, 22, 2);
-    auto now = MediaRouter::Clock::now();
-    auto a = SocketAddress::loopbackV4(1000);
-    auto a2 = SocketAddress::loopbackV4(1001);
-    auto a3 = SocketAddress::loopbackV4(1002);
-    auto b = SocketAddress::loopbackV4(2000);
-    r.route(packet(11, 0, 0), &a, 5, now);
-    r.route(packet(22, 0, 0), &b, 6, now);
-    const auto later = now + MediaRouter::kAddressHold;
-    auto d = r.route(packet(11, 1, 20000), &a2, 5, later);
-    EXPECT_TRUE(d.moved);
-    d = r.route(packet(22, 1, 20000), &b, 6, later);
-    ASSERT_EQ(d.kind, MediaRouter::Delivery::Kind::Udp);
-    EXPECT_EQ(d.to, a2);
-    // A third address right after: forwarded, but alice stays at a2.
-    d = r.route(packet(11, 2, 40000), &a3, 5, later + std::chrono::milliseconds(10));
-    EXPECT_FALSE(d.moved);
-    EXPECT_EQ(r.addressChangesHeld.load(), 1u);
-    d = r.route(packet(22, 2, 40000), &b, 6, later + std::chrono::milliseconds(20));
-    EXPECT_EQ(d.to, a2);
-    EXPECT_EQ(r.addressChanges.load(), 1u);
-}
-
-TEST(AMediaRouter, TunnelsToTheConnectionASessionResumedOn) {
-    MediaRouter r(std::chrono::seconds(5));
-    r.addCall(11, 1, 22, 2);
-    EXPECT_TRUE(r.contains(22));
-    EXPECT_FALSE(r.contains(33));
-    auto a = SocketAddress::loopbackV4(1000);
-    // Bob's control connection broke; he resumed on connection 7.
-    ASSERT_TRUE(r.setConnection(22, 7));
-    auto d = r.route(packet(11, 0, 0), &a, 5, MediaRouter::Clock::now());
-    EXPECT_EQ(d.kind, MediaRouter::Delivery::Kind::Tunnel);
-    EXPECT_EQ(d.connection, 7u);
-    EXPECT_FALSE(r.setConnection(33, 7));
-}
-
-TEST(AMediaRouter, CountsLossAndJitterFromTheHeaders) {
-    MediaRouter r(std::chrono::seconds(5));
-    r.addCall(11, 1, 22, 2);
-    auto t0 = MediaRouter::Clock::now();
-    auto base =
-        std::chrono::duration_cast<std::chrono::microseconds>(t0.time_since_epoch()).count();
-    auto a = SocketAddress::loopbackV4(1000);
-    // Packets 0..9 every 20 ms, 3 and 7 lost; arrival exactly on time: no jitter.
-    for (uint64_t seq = 0; seq < 10; ++seq) {
-        if (seq == 3 || seq == 7) {
-            continue;
-        }
-        auto at = t0 + std::chrono::milliseconds(20 * seq);
-        (void)r.route(packet(11, seq, uint64_t(base) + 20000 * seq), &a, 5, at);
-    }
-    auto s = r.stats(11);
-    EXPECT_EQ(s.packets, 8u);
-    EXPECT_EQ(s.expected, 10u);
-    EXPECT_EQ(s.lost, 2u);
-    EXPECT_NEAR(s.jitterUs, 0.0, 1.0);
-    // One packet 8 ms late moves the jitter estimate by 8000/16 us.
-    (void)r.route(packet(11, 10, uint64_t(base) + 200000), &a, 5,
-                  t0 + std::chrono::milliseconds(208));
-    EXPECT_NEAR(r.stats(11).jitterUs, 500.0, 1.0);
 }
 
 TEST(AJunkFilter, LimitsASourceOverItsBudgetAndNotTheOthers) {

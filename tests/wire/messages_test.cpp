@@ -198,6 +198,25 @@ TEST(ControlMessages, RefuseOverlongAndInvalidStrings) {
     EXPECT_FALSE(decodeMessage(FrameType::Call, bytes({5, 'b', 'o', 'b'})).ok());
 }
 
+TEST(ControlMessages, ResumeTokenCarriesTheRouteKeyAndNeedsAllOfIt) {
+    ResumeToken t{{}, std::vector<uint8_t>(kMinResumeTokenLength, 0x11), {}};
+    for (size_t i = 0; i < t.routeKey.size(); ++i) {
+        t.routeKey[i] = uint8_t(i + 1);
+    }
+    std::vector<uint8_t> payload;
+    ASSERT_TRUE(t.encode(payload).ok());
+    ASSERT_EQ(payload.size(), 16 + 1 + kMinResumeTokenLength + 32);
+    auto back = ResumeToken::decode(payload);
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(back->routeKey, t.routeKey);
+    // The version-1 layout (no key) and a cut key are refused.
+    for (size_t cut : {size_t{32}, size_t{1}}) {
+        auto shorter = payload;
+        shorter.resize(payload.size() - cut);
+        EXPECT_FALSE(decodeMessage(FrameType::ResumeToken, shorter).ok()) << cut;
+    }
+}
+
 TEST(ControlMessages, RefuseOutOfRangeOpaqueFields) {
     const CallId id{};
     auto base = std::vector<uint8_t>(id.begin(), id.end());

@@ -62,8 +62,11 @@ inline std::vector<msg::Message> sampleMessages() {
     all.push_back(Hangup{id, HangupReason::Untrusted});
     all.push_back(Resume{id, std::vector<uint8_t>(kMinResumeTokenLength, 0xAB)});
     all.push_back(Resume{id, std::vector<uint8_t>(kMaxResumeTokenLength, 0xCD)});
-    all.push_back(ResumeToken{id, std::vector<uint8_t>(kMinResumeTokenLength, 0x5A)});
-    all.push_back(ResumeToken{id, std::vector<uint8_t>(kMaxResumeTokenLength, 0xA5)});
+    RouteKey routeKey;
+    routeKey.fill(0x3C);
+    all.push_back(ResumeToken{id, std::vector<uint8_t>(kMinResumeTokenLength, 0x5A), routeKey});
+    all.push_back(ResumeToken{id, std::vector<uint8_t>(kMaxResumeTokenLength, 0xA5), {}});
+    all.push_back(ProbeRequest{id});
     all.push_back(Keepalive{0x1234567890ABCDEFULL});
     all.push_back(KeepaliveEcho{0x1234567890ABCDEFULL});
     all.push_back(Error{ErrorCode::UnknownCall, "no such call"});
