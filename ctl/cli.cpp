@@ -5,6 +5,7 @@
 #include "peer_names.h"
 
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 
 namespace voice::ctl {
@@ -170,6 +171,20 @@ std::string jsonToText(const Json& j) {
 
 std::string field(const Json& j, const char* key) {
     return j.contains(key) ? jsonToText(j[key]) : std::string();
+}
+
+std::string localTime(std::int64_t unixSeconds) {
+    if (unixSeconds <= 0) {
+        return "-";
+    }
+    const std::time_t t = static_cast<std::time_t>(unixSeconds);
+    std::tm tm{};
+    char buf[32];
+    if (localtime_r(&t, &tm) == nullptr ||
+        std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm) == 0) {
+        return "-";
+    }
+    return buf;
 }
 
 } // namespace voice::ctl

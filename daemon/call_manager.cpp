@@ -80,6 +80,31 @@ void CallManager::notifyState() {
     }
 }
 
+CallRecord CallManager::recordOfCall() const {
+    CallRecord r;
+    if (call_) {
+        r.outgoing = call_->caller;
+        r.start = call_->startedAt;
+        r.answered = call_->answered;
+        r.pin = call_->pin;
+        if (call_->answered) {
+            r.durationS =
+                static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                          std::chrono::steady_clock::now() - call_->answeredAt)
+                                          .count());
+        }
+    }
+    return r;
+}
+
+void CallManager::notifyEnded(CallRecord record, const std::string& peer, EndReason reason) {
+    record.peer = peer;
+    record.reason = reason;
+    for (CallObserver* o : observers_) {
+        o->ended(record);
+    }
+}
+
 // ---------------------------------------------------------------- D-Bus requests
 
 CallResult CallManager::call(const std::string& peer) {
@@ -116,6 +141,9 @@ CallResult CallManager::answer() {
     call_->answeredAt = std::chrono::steady_clock::now();
     LOG_INFO("answered the call from %s", t.peer.c_str());
     notifyState();
+    for (CallObserver* o : observers_) {
+        o->answered(t.peer);
+    }
     return CallResult::success();
 }
 
@@ -128,11 +156,13 @@ CallResult CallManager::reject() {
     relay_.send(r);
     CallTransition t = machine_.apply(CallEvent::of(CallEventKind::Reject));
     stopMedia();
+    CallRecord record = recordOfCall();
     call_.reset();
     stats_.reset();
     if (service_ != nullptr) {
         service_->callEnded(t.peer, t.ended.value_or(EndReason::Declined));
     }
+    notifyEnded(std::move(record), t.peer, t.ended.value_or(EndReason::Declined));
     return t.result;
 }
 
@@ -167,7 +197,9 @@ CallResult CallManager::trust(const std::string& peer, const std::string& finger
         }
         fp = lastPeerFingerprint_;
     }
-    Status s = peers_.trust(peer, fp);
+    // Typed by the user (after comparing it) counts as verified; accepting
+    // the key a call presented does not.
+    Status s = peers_.trust(peer, fp, !fingerprint.empty());
     if (!s.ok()) {
         return {CallError::Failed, s.toString()};
     }
@@ -292,6 +324,12 @@ bool CallManager::checkPin(const std::string& peer, const std::string& fingerpri
     lastPeer_ = peer;
     lastPeerFingerprint_ = fingerprint;
     auto verdict = peers_.check(peer, fingerprint);
+    if (call_ && verdict.ok()) {
+        call_->pin = *verdict == PeerStore::Verdict::FirstUse ? PinState::New
+                     : *verdict == PeerStore::Verdict::Changed
+                         ? PinState::Changed
+                         : (peers_.verified(peer) ? PinState::Verified : PinState::Known);
+    }
     if (!verdict.ok()) {
         LOG_ERROR("peer pins: %s", verdict.status().toString().c_str());
         return true; // cannot save: carry on with the key the relay vouched for
@@ -332,6 +370,9 @@ void CallManager::handleRinging(const msg::Ringing& m) {
     if (!call_) {
         return;
     }
+    for (CallObserver* o : observers_) {
+        o->outgoingRinging(m.callee);
+    }
     // Our own ring timeout (the relay has one too; whichever is shorter wins).
     const CallId id = m.callId;
     ringTimer_ = loop_.addTimer(config_.ringTimeout, [this, id] {
@@ -350,6 +391,9 @@ void CallManager::handleIncoming(const msg::IncomingCall& m) {
         h.callId = m.callId;
         h.reason = HangupReason::Busy;
         relay_.send(h);
+        CallRecord busy;
+        busy.start = std::chrono::system_clock::now();
+        notifyEnded(std::move(busy), m.caller, EndReason::Busy);
         return;
     }
     call_.emplace();
@@ -380,6 +424,9 @@ void CallManager::announceIncoming() {
     if (service_ != nullptr) {
         service_->propertiesChanged(); // Sas
         service_->incomingCall(peer, call_->peerFingerprint, call_->sas);
+    }
+    for (CallObserver* o : observers_) {
+        o->incomingRinging(peer, call_->peerFingerprint, call_->pin, call_->sas);
     }
     if (config_.autoAnswers(peer)) {
         const CallId id = call_->id;
@@ -424,6 +471,9 @@ void CallManager::handleCallStarted(const msg::CallStarted& m) {
         call_->answered = true;
         call_->answeredAt = std::chrono::steady_clock::now();
         notifyState();
+        for (CallObserver* o : observers_) {
+            o->answered(machine_.peer());
+        }
     }
     stats_ = CallStats{};
     if (statsTimer_ == 0) {
@@ -671,6 +721,7 @@ void CallManager::endCall(EndReason reason, std::optional<HangupReason> tellRela
     CallTransition t = reason == EndReason::Hangup && tellRelay
                            ? machine_.apply(CallEvent::of(CallEventKind::Hangup))
                            : machine_.apply(CallEvent::ended(reason));
+    CallRecord record = recordOfCall();
     call_.reset();
     stats_.reset();
     if (!t.result.ok()) {
@@ -681,6 +732,7 @@ void CallManager::endCall(EndReason reason, std::optional<HangupReason> tellRela
     if (service_ != nullptr) {
         service_->callEnded(t.peer, t.ended.value_or(reason));
     }
+    notifyEnded(std::move(record), t.peer, t.ended.value_or(reason));
 }
 
 void CallManager::shutdown() {

@@ -7,6 +7,7 @@
 // AudioPipeline's; signals are blocked before any of them starts.
 #pragma once
 
+#include "call_history.h"
 #include "call_manager.h"
 #include "crypto/identity.h"
 #include "daemon_config.h"
@@ -46,6 +47,7 @@ private:
     std::unique_ptr<EventLoop> loop_;
     std::unique_ptr<RelayClient> relay_;
     std::unique_ptr<CallManager> calls_;
+    std::unique_ptr<CallHistory> history_;
     std::unique_ptr<sdbus::IConnection> bus_;
     std::unique_ptr<DBusService> service_;
     bool stopping_ = false;
