@@ -63,6 +63,7 @@ VoiceDaemon::~VoiceDaemon() {
         calls_->setService(nullptr);
         calls_->shutdown();
     }
+    notifier_.reset();
     service_.reset();
     bus_.reset();
     calls_.reset();
@@ -127,6 +128,14 @@ int VoiceDaemon::run() {
     }
     calls_->setService(service_.get());
     service_->setDirectory(history_.get(), &peers_);
+    if (config_.notifications) {
+        try {
+            notifier_ = std::make_unique<DesktopNotifier>(*bus_, *calls_);
+            calls_->addObserver(notifier_.get());
+        } catch (const sdbus::Error& e) {
+            LOG_WARNING("desktop notifications off: %s", e.getMessage().c_str());
+        }
+    }
     LOG_NOTICE("voiced %s as %s (key %s), relay %s", "ready", config_.name.c_str(),
                identity_.fingerprint().c_str(), config_.relay.toString().c_str());
 

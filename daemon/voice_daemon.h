@@ -11,6 +11,7 @@
 #include "call_manager.h"
 #include "crypto/identity.h"
 #include "daemon_config.h"
+#include "desktop_notifier.h"
 #include "net/event_loop.h"
 #include "net/known_relays.h"
 #include "peer_store.h"
@@ -50,6 +51,7 @@ private:
     std::unique_ptr<CallHistory> history_;
     std::unique_ptr<sdbus::IConnection> bus_;
     std::unique_ptr<DBusService> service_;
+    std::unique_ptr<DesktopNotifier> notifier_; ///< null with notifications = off
     bool stopping_ = false;
     bool quit_ = false; ///< leave the control loop after this round
     int exitCode_ = 0;
