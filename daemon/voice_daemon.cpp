@@ -116,6 +116,10 @@ int VoiceDaemon::run() {
     relay_ = std::make_unique<RelayClient>(*loop_, config_, identity_, knownRelays_, std::move(h));
     calls_ = std::make_unique<CallManager>(*loop_, config_, identity_, peers_, *relay_);
     calls_->addObserver(history_.get());
+    if (config_.ringTones) {
+        tones_ = std::make_unique<CallTones>(config_);
+        calls_->addObserver(tones_.get());
+    }
 
     try {
         bus_ = sdbus::createSessionBusConnection();

@@ -9,6 +9,7 @@
 
 #include "call_history.h"
 #include "call_manager.h"
+#include "call_tones.h"
 #include "crypto/identity.h"
 #include "daemon_config.h"
 #include "desktop_notifier.h"
@@ -49,6 +50,7 @@ private:
     std::unique_ptr<RelayClient> relay_;
     std::unique_ptr<CallManager> calls_;
     std::unique_ptr<CallHistory> history_;
+    std::unique_ptr<CallTones> tones_; ///< null with ring = off
     std::unique_ptr<sdbus::IConnection> bus_;
     std::unique_ptr<DBusService> service_;
     std::unique_ptr<DesktopNotifier> notifier_; ///< null with notifications = off
