@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <memory>
+#include <vector>
 
 namespace voice {
 
@@ -22,7 +23,8 @@ public:
     /// How long the busy tone plays.
     static constexpr std::chrono::milliseconds kBusyLength{3000};
 
-    /// config must outlive this object.
+    /// config must outlive this object. Loads ring_file (a file that cannot
+    /// be used is logged and the generated ring plays instead).
     explicit CallTones(const DaemonConfig& config);
     ~CallTones() override;
 
@@ -40,6 +42,8 @@ private:
     void stop();
 
     const DaemonConfig& config_;
+    /// ring_file's samples, loaded once; null: the generated ring.
+    std::shared_ptr<const std::vector<int16_t>> ringClip_;
     std::unique_ptr<TonePlayer> player_;
 };
 

@@ -168,7 +168,7 @@ Result<DaemonConfig> loadDaemonConfig(const CommandLine& cmd) {
     if (Status s = file->checkKeys({"name", "relay", "relay_fingerprint", "capture", "playback",
                                     "audio_cpu", "codec", "frame", "bitrate", "fec", "cipher",
                                     "media", "media_relay", "auto_answer", "ring_timeout",
-                                    "log_level", "notifications", "ring"});
+                                    "log_level", "notifications", "ring", "ring_file"});
         !s.ok()) {
         return s;
     }
@@ -328,6 +328,14 @@ Result<DaemonConfig> loadDaemonConfig(const CommandLine& cmd) {
         return ringTones.status();
     }
     c.ringTones = *ringTones == "on";
+    auto ringFile = file->getString("ring_file", std::string());
+    if (!ringFile.ok()) {
+        return ringFile.status();
+    }
+    if (!ringFile->empty() && (*ringFile)[0] != '/') {
+        return invalidOption("ring_file", *ringFile, "expected an absolute path to a WAV file");
+    }
+    c.ringFile = *ringFile;
 
     auto level = file->getChoice("log_level", {"error", "warning", "notice", "info", "debug"},
                                  std::string("info"));

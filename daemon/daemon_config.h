@@ -54,6 +54,9 @@ struct DaemonConfig {
     bool notifications = true;
     /// ring = on|off: ring tone (callee), ringback and busy tone (caller) on the playback device.
     bool ringTones = true;
+    /// ring_file = /abs/path.wav: the callee's ring from a 16-bit PCM WAV at
+    /// 48 kHz (played in a loop) instead of the generated ring; empty: generated.
+    std::string ringFile;
 
     bool autoAnswers(const std::string& peer) const;
 };

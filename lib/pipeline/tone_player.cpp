@@ -11,14 +11,19 @@
 namespace voice {
 
 std::unique_ptr<TonePlayer> TonePlayer::start(PcmConfig device, ToneKind kind,
-                                              std::chrono::milliseconds length) {
-    std::unique_ptr<TonePlayer> p(new TonePlayer(std::move(device), kind, length));
+                                              std::chrono::milliseconds length,
+                                              std::shared_ptr<const std::vector<int16_t>> clip) {
+    if (clip && clip->empty()) {
+        clip.reset();
+    }
+    std::unique_ptr<TonePlayer> p(new TonePlayer(std::move(device), kind, length, std::move(clip)));
     p->thread_ = std::thread([raw = p.get()] { raw->run(); });
     return p;
 }
 
-TonePlayer::TonePlayer(PcmConfig device, ToneKind kind, std::chrono::milliseconds length)
-    : device_(std::move(device)), kind_(kind), length_(length) {
+TonePlayer::TonePlayer(PcmConfig device, ToneKind kind, std::chrono::milliseconds length,
+                       std::shared_ptr<const std::vector<int16_t>> clip)
+    : device_(std::move(device)), kind_(kind), length_(length), clip_(std::move(clip)) {
     device_.periodFrames = device_.format.rate() * kPeriodMs / 1000;
     device_.periods = 4;
     device_.wakeFrames = 0;
@@ -55,9 +60,20 @@ void TonePlayer::run() {
         length_.count() > 0 ? static_cast<uint64_t>(length_.count()) * device_.format.rate() / 1000
                             : 0;
     uint64_t written = 0;
-    // The real-time loop: generate a period, write it (blocking for room).
+    size_t clipAt = 0; // next clip sample
+    // The real-time loop: generate (or copy) a period, write it (blocking for room).
     while (!stop_.load(std::memory_order_acquire) && (limit == 0 || written < limit)) {
-        tone.fill(period);
+        if (clip_) {
+            const std::vector<int16_t>& c = *clip_;
+            for (size_t f = 0; f < params.periodFrames; ++f) {
+                for (uint32_t ch = 0; ch < channels; ++ch) {
+                    period[f * channels + ch] = c[clipAt];
+                }
+                clipAt = clipAt + 1 < c.size() ? clipAt + 1 : 0;
+            }
+        } else {
+            tone.fill(period);
+        }
         (void)device.write(period); // a lost device discards, paced: the tone still ends
         written += params.periodFrames;
         written_.store(written, std::memory_order_relaxed);

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <thread>
+#include <vector>
 
 namespace voice {
 
@@ -27,9 +28,12 @@ public:
     static constexpr uint32_t kPeriodMs = 10;
 
     /// Starts playing kind on device (device.device names the PCM; its
-    /// period and buffer are set here). length 0: until stop().
+    /// period and buffer are set here). length 0: until stop(). With clip
+    /// (mono samples at the device's rate, not empty), plays the clip over
+    /// and over instead of the generated tone.
     static std::unique_ptr<TonePlayer> start(PcmConfig device, ToneKind kind,
-                                             std::chrono::milliseconds length);
+                                             std::chrono::milliseconds length,
+                                             std::shared_ptr<const std::vector<int16_t>> clip = {});
     ~TonePlayer();
     TonePlayer(const TonePlayer&) = delete;
     TonePlayer& operator=(const TonePlayer&) = delete;
@@ -41,12 +45,14 @@ public:
     uint64_t framesWritten() const { return written_.load(std::memory_order_relaxed); }
 
 private:
-    TonePlayer(PcmConfig device, ToneKind kind, std::chrono::milliseconds length);
+    TonePlayer(PcmConfig device, ToneKind kind, std::chrono::milliseconds length,
+               std::shared_ptr<const std::vector<int16_t>> clip);
     void run();
 
     PcmConfig device_;
     ToneKind kind_;
     std::chrono::milliseconds length_;
+    std::shared_ptr<const std::vector<int16_t>> clip_;
     std::atomic<bool> stop_{false};
     std::atomic<uint64_t> written_{0};
     std::thread thread_;

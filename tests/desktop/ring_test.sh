@@ -4,7 +4,8 @@
 # recorded from their monitors in real time): while alice calls bob, bob's
 # speaker holds the ring tone (1000 + 1250 Hz) and alice's the ringback
 # (425 Hz); bob's ring stops within 50 ms of his answer; a busy peer gives
-# the caller the busy tone; with ring = off nothing is played before the call.
+# the caller the busy tone; with ring = off nothing is played before the call;
+# ring_file = a WAV plays that instead of the generated ring.
 # Run under tests/tools/with-pulse.sh.
 #
 # usage: ring_test.sh RELAYD VOICED VOICECTL
@@ -40,10 +41,9 @@ waitfor 10 test -s "$T/a.mon.raw" || fail "parec recorded nothing"
 ctl alice call bob >"$T/call.out" 2>&1 &
 CALLER=$!
 waitfor 10 in_state bob ringing || fail "bob not ringing"
-# Answer in the middle of a ring burst, so the stop is measured, not a pause.
-sleep 0.3
+waitfor 10 python3 "$TONES" has "$T/a.mon.raw" 425 || fail "no ringback on alice's speaker"
+# Answer early in a ring burst, so the stop is measured, not a pause.
 waitfor 10 python3 "$TONES" on "$T/b.mon.raw" 1000 || fail "no ring tone on bob's speaker"
-python3 "$TONES" has "$T/a.mon.raw" 425 || fail "no ringback on alice's speaker"
 # The recording's length just before the answer is sent: the ring's stop is
 # measured from then, so voicectl's own start-up counts against the bound.
 AT=$(stat -c %s "$T/b.mon.raw")
@@ -76,4 +76,19 @@ python3 "$TONES" has "$T/a.mon.raw" 425 "$A1" || fail "no busy tone for alice"
 ! python3 "$TONES" has "$T/c.mon.raw" 1000 "$B0" || fail "carol (ring = off) heard a ring"
 ctl bob hangup
 echo "ok: busy tone for the caller; ring = off plays nothing"
+
+# ---------------------------------------------------------------- ring_file
+kill "${VOICED_PID[carol]}"; wait "${VOICED_PID[carol]}" 2>/dev/null
+sox -n -r 48000 -c 1 -b 16 -e signed-integer "$T/ring.wav" synth 2 sine 3000 vol 0.5
+setup_user carol /dev/null pulse:silence pulse:c_spk "notifications = off" "ring_file = $T/ring.wav"
+start_voiced carol
+waitfor 20 is_registered carol || fail "carol did not come back"
+C1=$(stat -c %s "$T/c.mon.raw")
+ctl alice call carol --no-wait >/dev/null || fail "alice calls carol"
+waitfor 10 in_state carol ringing || fail "carol not ringing"
+sleep 1
+python3 "$TONES" has "$T/c.mon.raw" 3000 "$C1" || fail "carol's ring_file did not play"
+! python3 "$TONES" has "$T/c.mon.raw" 1000 "$C1" || fail "the generated ring played, not ring_file"
+ctl carol reject
+echo "ok: ring_file rings instead of the generated ring"
 echo "PASS"

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 # Finds a call-progress tone in a raw S16LE mono 48 kHz recording, in 5 ms blocks.
-# usage: tones.py on FILE HZ                 exit 0 if the last 40 ms hold HZ
+# usage: tones.py on FILE HZ                 exit 0 if HZ sounds now, for 40 ms to 1 s so far
+#                                            (a burst of the ring lasts 1.5 s: time is left)
 #        tones.py has FILE HZ [FROM TO]      exit 0 if 100 ms of HZ lie within bytes FROM..TO
-#        tones.py stop FILE HZ AT LIMIT_MS   exit 0 if HZ was there in the second before byte AT
+#        tones.py stop FILE HZ AT LIMIT_MS   exit 0 if HZ sounded in the 50 ms before byte AT
 #                                            and stops within LIMIT_MS after it (prints by how much;
 #                                            a tone is 15 ms or more of HZ, not a click)
 import math
@@ -46,8 +47,13 @@ def main():
     cmd, path, freq = sys.argv[1], sys.argv[2], float(sys.argv[3])
     if cmd == 'on':
         size = os.path.getsize(path) // (2 * BLOCK) * 2 * BLOCK
-        b = blocks(path, freq, max(0, size - 8 * 2 * BLOCK), size)
-        return 0 if len(b) == 8 and sum(t for _, t in b) >= 6 else 1
+        b = blocks(path, freq, max(0, size - 300 * 2 * BLOCK), size)
+        run = 0
+        for _, t in reversed(b):
+            if not t:
+                break
+            run += 1
+        return 0 if 8 <= run <= 200 else 1
     if cmd == 'has':
         first = int(sys.argv[4]) // 2 * 2 if len(sys.argv) > 4 else 0
         last = int(sys.argv[5]) if len(sys.argv) > 5 else None
@@ -61,15 +67,23 @@ def main():
         at = int(sys.argv[4]) // 2 * 2
         limit_ms = float(sys.argv[5])
         before = blocks(path, freq, max(0, at - RATE * 2), at)
-        if sum(t for _, t in before) < 20:
-            print('%s: no %g Hz in the second before the answer' % (path, freq))
+        if sum(t for _, t in before[-10:]) < 8:
+            print('%s: no %g Hz in the 50 ms before the answer' % (path, freq))
             return 1
-        # A tone lasts: only runs of 3 blocks (15 ms) count, not the click
-        # of the call's audio starting, which touches every band once.
         after = blocks(path, freq, at)
-        tail = [after[i][0] for i in range(2, len(after))
-                if after[i][1] and after[i - 1][1] and after[i - 2][1]]
-        stop_ms = ((tail[-1] + 2 * BLOCK - at) / 2 / RATE * 1000) if tail else 0.0
+        # The burst sounding at the answer: followed block by block (a
+        # one-block dip does not end it) to where it stops.
+        end = at
+        i = 0
+        while i < len(after) and (after[i][1] or (i + 1 < len(after) and after[i + 1][1])):
+            end = after[i][0] + 2 * BLOCK
+            i += 1
+        # Anything later counts if it lasts 15 ms: the click of the call's
+        # audio starting touches every band for one block, a tone lasts.
+        for j in range(max(i, 2), len(after)):
+            if after[j][1] and after[j - 1][1] and after[j - 2][1]:
+                end = after[j][0] + 2 * BLOCK
+        stop_ms = (end - at) / 2 / RATE * 1000
         print('%s: %g Hz stopped %.1f ms after the answer (limit %g ms)' % (path, freq, stop_ms, limit_ms))
         return 0 if stop_ms <= limit_ms else 1
     print('unknown command', cmd, file=sys.stderr)
