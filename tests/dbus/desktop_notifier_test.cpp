@@ -232,6 +232,30 @@ TEST_F(ADesktopNotifier, GivesAPlainNoteWithoutTheActionsCapabilityAndLeavesAMis
     EXPECT_TRUE(m.actions.empty());
 }
 
+TEST_F(ADesktopNotifier, SaysWhenACallWasRefusedForAChangedKey) {
+    FakeServer server({"actions"}, false);
+    start();
+    CallRecord r = missed();
+    r.reason = EndReason::Untrusted;
+    r.pin = PinState::Changed;
+    on([&](DesktopNotifier& n) { n.ended(r); });
+    ASSERT_TRUE(waitUntil([&] { return server.notes().size() == 1; }));
+    EXPECT_EQ(server.notes()[0].summary, "Refused a call from alice");
+    EXPECT_NE(server.notes()[0].body.find("key changed"), std::string::npos);
+    EXPECT_NE(server.notes()[0].body.find("voicectl trust alice"), std::string::npos);
+    // Our own calls and answered ones leave no note.
+    CallRecord out = missed();
+    out.outgoing = true;
+    CallRecord talked = missed();
+    talked.answered = true;
+    on([&](DesktopNotifier& n) {
+        n.ended(out);
+        n.ended(talked);
+    });
+    std::this_thread::sleep_for(100ms);
+    EXPECT_EQ(server.notes().size(), 1u);
+}
+
 TEST_F(ADesktopNotifier, NeverWaitsForAServerThatDoesNotAnswer) {
     FakeServer server({"actions"}, true);
     start();
