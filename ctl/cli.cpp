@@ -173,6 +173,18 @@ std::string field(const Json& j, const char* key) {
     return j.contains(key) ? jsonToText(j[key]) : std::string();
 }
 
+Json listToJson(const std::vector<std::map<std::string, sdbus::Variant>>& list) {
+    Json out = Json::array();
+    for (const auto& m : list) {
+        out.push_back(mapToJson(m));
+    }
+    return out;
+}
+
+std::int64_t intField(const Json& j, const char* key) {
+    return j.contains(key) && j[key].is_number() ? j[key].get<std::int64_t>() : 0;
+}
+
 std::string localTime(std::int64_t unixSeconds) {
     if (unixSeconds <= 0) {
         return "-";

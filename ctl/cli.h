@@ -75,6 +75,10 @@ Json mapToJson(const std::map<std::string, sdbus::Variant>& m);
 std::string jsonToText(const Json& j);
 /// j[key] as text, "" when missing.
 std::string field(const Json& j, const char* key);
+/// A list of a{sv} (History(), Contacts()) as a JSON array.
+Json listToJson(const std::vector<std::map<std::string, sdbus::Variant>>& list);
+/// j[key] as an integer, 0 when missing or not a number.
+std::int64_t intField(const Json& j, const char* key);
 /// Unix time as local "YYYY-MM-DD HH:MM", "-" for 0.
 std::string localTime(std::int64_t unixSeconds);
 

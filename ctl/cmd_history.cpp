@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "voice_proxy.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -28,11 +29,9 @@ std::string formatDuration(std::uint64_t s) {
 int cmdHistory(const Options& o) {
     auto bus = connectSessionBus();
     VoiceProxy proxy(*bus);
-    Json list = Json::array();
+    Json list;
     try {
-        for (const auto& e : proxy.History(o.limit.value_or(0))) {
-            list.push_back(mapToJson(e));
-        }
+        list = listToJson(proxy.History(o.limit.value_or(0)));
     } catch (const sdbus::Error& e) {
         throw fromDbus(e);
     }
@@ -45,11 +44,9 @@ int cmdHistory(const Options& o) {
         return kExitOk;
     }
     for (const Json& e : list) {
-        const std::int64_t start =
-            e.contains("start") && e["start"].is_number() ? e["start"].get<std::int64_t>() : 0;
-        const std::uint64_t duration = e.contains("duration") && e["duration"].is_number()
-                                           ? e["duration"].get<std::uint64_t>()
-                                           : 0;
+        const std::int64_t start = intField(e, "start");
+        const auto duration =
+            static_cast<std::uint64_t>(std::max<std::int64_t>(0, intField(e, "duration")));
         const std::string outcome = field(e, "outcome");
         std::string detail;
         if (outcome == "answered") {

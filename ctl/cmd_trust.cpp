@@ -42,11 +42,9 @@ int cmdTrust(const Options& o) {
 int cmdContacts(const Options& o) {
     auto bus = connectSessionBus();
     VoiceProxy proxy(*bus);
-    Json list = Json::array();
+    Json list;
     try {
-        for (const auto& c : proxy.Contacts()) {
-            list.push_back(mapToJson(c));
-        }
+        list = listToJson(proxy.Contacts());
     } catch (const sdbus::Error& e) {
         throw fromDbus(e);
     }
@@ -60,9 +58,7 @@ int cmdContacts(const Options& o) {
     }
     std::printf("%-16s %-39s %-8s %s\n", "NAME", "FINGERPRINT", "VERIFIED", "LAST CALL");
     for (const Json& c : list) {
-        const std::int64_t last = c.contains("last_call") && c["last_call"].is_number()
-                                      ? c["last_call"].get<std::int64_t>()
-                                      : 0;
+        const std::int64_t last = intField(c, "last_call");
         std::printf("%-16s %-39s %-8s %s\n", field(c, "name").c_str(),
                     field(c, "fingerprint").c_str(), field(c, "verified").c_str(),
                     localTime(last).c_str());

@@ -100,9 +100,7 @@ CallRecord CallManager::recordOfCall() const {
 void CallManager::notifyEnded(CallRecord record, const std::string& peer, EndReason reason) {
     record.peer = peer;
     record.reason = reason;
-    for (CallObserver* o : observers_) {
-        o->ended(record);
-    }
+    tellObservers([&](CallObserver& o) { o.ended(record); });
 }
 
 // ---------------------------------------------------------------- D-Bus requests
@@ -141,9 +139,7 @@ CallResult CallManager::answer() {
     call_->answeredAt = std::chrono::steady_clock::now();
     LOG_INFO("answered the call from %s", t.peer.c_str());
     notifyState();
-    for (CallObserver* o : observers_) {
-        o->answered(t.peer);
-    }
+    tellObservers([&](CallObserver& o) { o.answered(t.peer); });
     return CallResult::success();
 }
 
@@ -370,9 +366,7 @@ void CallManager::handleRinging(const msg::Ringing& m) {
     if (!call_) {
         return;
     }
-    for (CallObserver* o : observers_) {
-        o->outgoingRinging(m.callee);
-    }
+    tellObservers([&](CallObserver& o) { o.outgoingRinging(m.callee); });
     // Our own ring timeout (the relay has one too; whichever is shorter wins).
     const CallId id = m.callId;
     ringTimer_ = loop_.addTimer(config_.ringTimeout, [this, id] {
@@ -425,9 +419,9 @@ void CallManager::announceIncoming() {
         service_->propertiesChanged(); // Sas
         service_->incomingCall(peer, call_->peerFingerprint, call_->sas);
     }
-    for (CallObserver* o : observers_) {
-        o->incomingRinging(peer, call_->peerFingerprint, call_->pin, call_->sas);
-    }
+    tellObservers([&](CallObserver& o) {
+        o.incomingRinging(peer, call_->peerFingerprint, call_->pin, call_->sas);
+    });
     if (config_.autoAnswers(peer)) {
         const CallId id = call_->id;
         loop_.addTimer(std::chrono::milliseconds(0), [this, id] {
@@ -471,9 +465,7 @@ void CallManager::handleCallStarted(const msg::CallStarted& m) {
         call_->answered = true;
         call_->answeredAt = std::chrono::steady_clock::now();
         notifyState();
-        for (CallObserver* o : observers_) {
-            o->answered(machine_.peer());
-        }
+        tellObservers([&](CallObserver& o) { o.answered(machine_.peer()); });
     }
     stats_ = CallStats{};
     if (statsTimer_ == 0) {

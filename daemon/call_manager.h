@@ -130,6 +130,12 @@ private:
     /// The CallRecord of the current call so far (peer and reason filled in by the caller).
     CallRecord recordOfCall() const;
     void notifyEnded(CallRecord record, const std::string& peer, EndReason reason);
+    template <typename F>
+    void tellObservers(F&& f) {
+        for (CallObserver* o : observers_) {
+            f(*o);
+        }
+    }
 
     EventLoop& loop_;
     const DaemonConfig& config_;
