@@ -5,6 +5,7 @@
 #include "peer_names.h"
 
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 
 namespace voice::ctl {
@@ -172,6 +173,32 @@ std::string jsonToText(const Json& j) {
 
 std::string field(const Json& j, const char* key) {
     return j.contains(key) ? jsonToText(j[key]) : std::string();
+}
+
+Json listToJson(const std::vector<std::map<std::string, sdbus::Variant>>& list) {
+    Json out = Json::array();
+    for (const auto& m : list) {
+        out.push_back(mapToJson(m));
+    }
+    return out;
+}
+
+std::int64_t intField(const Json& j, const char* key) {
+    return j.contains(key) && j[key].is_number() ? j[key].get<std::int64_t>() : 0;
+}
+
+std::string localTime(std::int64_t unixSeconds) {
+    if (unixSeconds <= 0) {
+        return "-";
+    }
+    const std::time_t t = static_cast<std::time_t>(unixSeconds);
+    std::tm tm{};
+    char buf[32];
+    if (localtime_r(&t, &tm) == nullptr ||
+        std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm) == 0) {
+        return "-";
+    }
+    return buf;
 }
 
 } // namespace voice::ctl

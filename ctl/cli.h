@@ -7,6 +7,7 @@
 #include "exit_codes.h"
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -74,6 +75,12 @@ Json mapToJson(const std::map<std::string, sdbus::Variant>& m);
 std::string jsonToText(const Json& j);
 /// j[key] as text, "" when missing.
 std::string field(const Json& j, const char* key);
+/// A list of a{sv} (History(), Contacts()) as a JSON array.
+Json listToJson(const std::vector<std::map<std::string, sdbus::Variant>>& list);
+/// j[key] as an integer, 0 when missing or not a number.
+std::int64_t intField(const Json& j, const char* key);
+/// Unix time as local "YYYY-MM-DD HH:MM", "-" for 0.
+std::string localTime(std::int64_t unixSeconds);
 
 // ---- commands, by family ----
 // cmd_call.cpp: call control
@@ -89,5 +96,8 @@ int cmdWhoami(const Options& o);
 int cmdRegister(const Options& o);
 // cmd_trust.cpp: keys and contacts
 int cmdTrust(const Options& o);
+int cmdContacts(const Options& o);
+// cmd_history.cpp: call history
+int cmdHistory(const Options& o);
 
 } // namespace voice::ctl

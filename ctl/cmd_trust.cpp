@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
-// voicectl's key commands: trust.
+// voicectl's key and contact commands: trust, contacts.
 #include "cli.h"
 #include "peer_names.h"
 #include "voice_proxy.h"
 
+#include <cstdio>
 #include <iostream>
 
 namespace voice::ctl {
@@ -35,6 +36,34 @@ int cmdTrust(const Options& o) {
     } else {
         std::cout << "trusting " << peer << " with key " << fingerprint << std::endl;
     }
+    return kExitOk;
+}
+
+int cmdContacts(const Options& o) {
+    auto bus = connectSessionBus();
+    VoiceProxy proxy(*bus);
+    Json list;
+    try {
+        list = listToJson(proxy.Contacts());
+    } catch (const sdbus::Error& e) {
+        throw fromDbus(e);
+    }
+    if (o.json) {
+        printJson({{"contacts", list}});
+        return kExitOk;
+    }
+    if (list.empty()) {
+        std::cout << "no pinned peers yet (a peer is pinned on the first call)" << std::endl;
+        return kExitOk;
+    }
+    std::printf("%-16s %-39s %-8s %s\n", "NAME", "FINGERPRINT", "VERIFIED", "LAST CALL");
+    for (const Json& c : list) {
+        const std::int64_t last = intField(c, "last_call");
+        std::printf("%-16s %-39s %-8s %s\n", field(c, "name").c_str(),
+                    field(c, "fingerprint").c_str(), field(c, "verified").c_str(),
+                    localTime(last).c_str());
+    }
+    std::fflush(stdout);
     return kExitOk;
 }
 

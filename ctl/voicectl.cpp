@@ -23,6 +23,8 @@ namespace {
 
 /// The longest --timeout accepted, in seconds (a day).
 constexpr double kMaxTimeoutS = 86400;
+/// The largest --limit accepted (voiced keeps no more calls than this).
+constexpr unsigned long kMaxLimit = 1000;
 
 constexpr CommandSpec kCommands[] = {
     {"call", "call NAME [--no-wait] [--timeout SECONDS]", "call NAME and wait for the answer",
@@ -60,8 +62,23 @@ constexpr CommandSpec kCommands[] = {
     {"trust", "trust NAME [FINGERPRINT]", "pin NAME's key",
      "Pins FINGERPRINT (32 hex digits, spaces or colons allowed) as NAME's key.\n"
      "Without FINGERPRINT, trusts the key NAME presented last (after a call failed\n"
-     "as untrusted). Compare the fingerprint with NAME first, e.g. by phone.\n",
+     "as untrusted). Compare the fingerprint with NAME first, e.g. by phone.\n"
+     "A fingerprint given here marks the contact as verified.\n",
      1, 2, false},
+    {"contacts", "contacts", "list the pinned peers",
+     "Lists the pinned peers: name, fingerprint, whether the key was verified\n"
+     "(pinned with 'voicectl trust NAME FINGERPRINT', not only on first call) and\n"
+     "when we last called. With --json: {\"contacts\": [{name, fingerprint, verified,\n"
+     "last_call (Unix time, 0 if none)}, ...]}.\n",
+     0, 0, false},
+    {"history", "history [--limit N]", "list recent calls",
+     "Lists the calls voiced made and received, newest first: start, direction (in or\n"
+     "out), peer, outcome (answered, missed, declined, busy, cancelled, failed) and\n"
+     "the duration or the failure reason. voiced keeps the last 1000 calls in\n"
+     "$XDG_STATE_HOME/voiced/history.\n"
+     "  --limit N    only the newest N calls (1 to 1000)\n"
+     "With --json: {\"history\": [{peer, direction, start, duration, outcome, reason}, ...]}.\n",
+     0, 0, false, true},
 };
 
 const CommandSpec* findCommand(std::string_view name) {
@@ -107,6 +124,17 @@ double parseTimeout(const std::string& text, const Options& o) {
     return v;
 }
 
+unsigned parseLimit(const std::string& text, const Options& o) {
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long v = std::strtoul(text.c_str(), &end, 10);
+    if (text.empty() || text[0] < '0' || text[0] > '9' || errno != 0 ||
+        end != text.c_str() + text.size() || v < 1 || v > kMaxLimit) {
+        throw usage("invalid --limit '" + oneLine(text) + "': expected a number from 1 to 1000", o);
+    }
+    return static_cast<unsigned>(v);
+}
+
 Options parseArgs(int argc, char** argv) {
     Options o;
     std::vector<std::string> positional;
@@ -132,6 +160,13 @@ Options parseArgs(int argc, char** argv) {
             o.timeoutS = parseTimeout(argv[++i], o);
         } else if (a.rfind("--timeout=", 0) == 0) {
             o.timeoutS = parseTimeout(a.substr(10), o);
+        } else if (a == "--limit") {
+            if (i + 1 >= argc) {
+                throw usage("--limit needs a value", o);
+            }
+            o.limit = parseLimit(argv[++i], o);
+        } else if (a.rfind("--limit=", 0) == 0) {
+            o.limit = parseLimit(a.substr(8), o);
         } else {
             throw usage("unknown option '" + oneLine(a) + "'", o);
         }
@@ -166,6 +201,9 @@ Options parseArgs(int argc, char** argv) {
     if (o.args.size() < o.command->minArgs || o.args.size() > o.command->maxArgs) {
         throw usage(o.args.size() < o.command->minArgs ? "missing argument" : "too many arguments",
                     o);
+    }
+    if (!o.command->limits && o.limit) {
+        throw usage("--limit only applies to 'history'", o);
     }
     if (!o.command->waits && (o.noWait || o.timeoutS)) {
         throw usage(std::string(o.noWait ? "--no-wait" : "--timeout") + " only applies to 'call'",
@@ -221,6 +259,12 @@ int run(const Options& o) {
     }
     if (name == "trust") {
         return cmdTrust(o);
+    }
+    if (name == "contacts") {
+        return cmdContacts(o);
+    }
+    if (name == "history") {
+        return cmdHistory(o);
     }
     throw Failure{kExitError, "command not implemented"};
 }

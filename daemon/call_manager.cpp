@@ -82,6 +82,29 @@ void CallManager::notifyState() {
     }
 }
 
+CallRecord CallManager::recordOfCall() const {
+    CallRecord r;
+    if (call_) {
+        r.outgoing = call_->caller;
+        r.start = call_->startedAt;
+        r.answered = call_->answered;
+        r.pin = call_->pin;
+        if (call_->answered) {
+            r.durationS =
+                static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                          std::chrono::steady_clock::now() - call_->answeredAt)
+                                          .count());
+        }
+    }
+    return r;
+}
+
+void CallManager::notifyEnded(CallRecord record, const std::string& peer, EndReason reason) {
+    record.peer = peer;
+    record.reason = reason;
+    tellObservers([&](CallObserver& o) { o.ended(record); });
+}
+
 // ---------------------------------------------------------------- D-Bus requests
 
 CallResult CallManager::call(const std::string& peer) {
@@ -125,6 +148,7 @@ CallResult CallManager::answer() {
     call_->answeredAt = std::chrono::steady_clock::now();
     LOG_INFO("answered the call from %s", t.peer.c_str());
     notifyState();
+    tellObservers([&](CallObserver& o) { o.answered(t.peer); });
     return CallResult::success();
 }
 
@@ -137,11 +161,13 @@ CallResult CallManager::reject() {
     relay_.send(r);
     CallTransition t = machine_.apply(CallEvent::of(CallEventKind::Reject));
     stopMedia();
+    CallRecord record = recordOfCall();
     call_.reset();
     stats_.reset();
     if (service_ != nullptr) {
         service_->callEnded(t.peer, t.ended.value_or(EndReason::Declined));
     }
+    notifyEnded(std::move(record), t.peer, t.ended.value_or(EndReason::Declined));
     return t.result;
 }
 
@@ -176,7 +202,9 @@ CallResult CallManager::trust(const std::string& peer, const std::string& finger
         }
         fp = lastPeerFingerprint_;
     }
-    Status s = peers_.trust(peer, fp);
+    // Typed by the user (after comparing it) counts as verified; accepting
+    // the key a call presented does not.
+    Status s = peers_.trust(peer, fp, !fingerprint.empty());
     if (!s.ok()) {
         return {CallError::Failed, s.toString()};
     }
@@ -356,6 +384,12 @@ bool CallManager::checkPin(const std::string& peer, const std::string& fingerpri
     lastPeer_ = peer;
     lastPeerFingerprint_ = fingerprint;
     auto verdict = peers_.check(peer, fingerprint);
+    if (call_ && verdict.ok()) {
+        call_->pin = *verdict == PeerStore::Verdict::FirstUse ? PinState::New
+                     : *verdict == PeerStore::Verdict::Changed
+                         ? PinState::Changed
+                         : (peers_.verified(peer) ? PinState::Verified : PinState::Known);
+    }
     if (!verdict.ok()) {
         LOG_ERROR("peer pins: %s", verdict.status().toString().c_str());
         return true; // cannot save: carry on with the key the relay vouched for
@@ -396,6 +430,7 @@ void CallManager::handleRinging(const msg::Ringing& m) {
     if (!call_) {
         return;
     }
+    tellObservers([&](CallObserver& o) { o.outgoingRinging(m.callee); });
     // Our own ring timeout (the relay has one too; whichever is shorter wins).
     const CallId id = m.callId;
     ringTimer_ = loop_.addTimer(config_.ringTimeout, [this, id] {
@@ -425,6 +460,9 @@ void CallManager::handleIncoming(const msg::IncomingCall& m) {
         h.callId = m.callId;
         h.reason = HangupReason::Busy;
         relay_.send(h);
+        CallRecord busy;
+        busy.start = std::chrono::system_clock::now();
+        notifyEnded(std::move(busy), m.caller, EndReason::Busy);
         return;
     }
     call_.emplace();
@@ -456,6 +494,9 @@ void CallManager::announceIncoming() {
         service_->propertiesChanged(); // Sas
         service_->incomingCall(peer, call_->peerFingerprint, call_->sas);
     }
+    tellObservers([&](CallObserver& o) {
+        o.incomingRinging(peer, call_->peerFingerprint, call_->pin, call_->sas);
+    });
     if (config_.autoAnswers(peer)) {
         const CallId id = call_->id;
         loop_.addTimer(std::chrono::milliseconds(0), [this, id] {
@@ -499,6 +540,7 @@ void CallManager::handleCallStarted(const msg::CallStarted& m) {
         call_->answered = true;
         call_->answeredAt = std::chrono::steady_clock::now();
         notifyState();
+        tellObservers([&](CallObserver& o) { o.answered(machine_.peer()); });
     }
     stats_ = CallStats{};
     if (statsTimer_ == 0) {
@@ -749,6 +791,7 @@ void CallManager::endCall(EndReason reason, std::optional<HangupReason> tellRela
     CallTransition t = reason == EndReason::Hangup && tellRelay
                            ? machine_.apply(CallEvent::of(CallEventKind::Hangup))
                            : machine_.apply(CallEvent::ended(reason));
+    CallRecord record = recordOfCall();
     call_.reset();
     stats_.reset();
     if (!t.result.ok()) {
@@ -759,6 +802,7 @@ void CallManager::endCall(EndReason reason, std::optional<HangupReason> tellRela
     if (service_ != nullptr) {
         service_->callEnded(t.peer, t.ended.value_or(reason));
     }
+    notifyEnded(std::move(record), t.peer, t.ended.value_or(reason));
 }
 
 void CallManager::shutdown() {

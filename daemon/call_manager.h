@@ -10,6 +10,7 @@
 #pragma once
 
 #include "call_control.h"
+#include "call_observer.h"
 #include "crypto/handshake.h"
 #include "crypto/identity.h"
 #include "daemon_config.h"
@@ -24,6 +25,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <vector>
 
 namespace voice {
 
@@ -41,6 +43,9 @@ public:
 
     /// The D-Bus object to notify (set once it exists; may stay null in tests).
     void setService(DBusService* service) { service_ = service; }
+    /// Also tell observer about each call (history, notifications, tones);
+    /// it must outlive this object or be removed first.
+    void addObserver(CallObserver* observer) { observers_.push_back(observer); }
 
     // CallControl
     CallResult call(const std::string& peer) override;
@@ -96,6 +101,9 @@ private:
         /// reconnect and resume (Resume sent once registered again).
         bool away = false;
         std::chrono::steady_clock::time_point awaySince{};
+        /// For CallObserver: when the attempt began, how the peer's key compared.
+        std::chrono::system_clock::time_point startedAt = std::chrono::system_clock::now();
+        PinState pin = PinState::New;
     };
 
     void handleRinging(const msg::Ringing& m);
@@ -129,6 +137,15 @@ private:
     void failCall(const std::string& why);
     void updateStats();
     void notifyState();
+    /// The CallRecord of the current call so far (peer and reason filled in by the caller).
+    CallRecord recordOfCall() const;
+    void notifyEnded(CallRecord record, const std::string& peer, EndReason reason);
+    template <typename F>
+    void tellObservers(F&& f) {
+        for (CallObserver* o : observers_) {
+            f(*o);
+        }
+    }
 
     EventLoop& loop_;
     const DaemonConfig& config_;
@@ -136,6 +153,7 @@ private:
     PeerStore& peers_;
     RelayClient& relay_;
     DBusService* service_ = nullptr;
+    std::vector<CallObserver*> observers_;
     CallStateMachine machine_;
     bool muted_ = false;
     std::optional<ActiveCall> call_;

@@ -2,6 +2,7 @@
 // DaemonConfig: voiced's settings from voiced.conf and the command line.
 #include "daemon_config.h"
 
+#include "call_history.h"
 #include "config/config_file.h"
 #include "peer_names.h"
 
@@ -154,6 +155,7 @@ Result<CommandLine> parseCommandLine(int argc, char** argv) {
 Result<DaemonConfig> loadDaemonConfig(const CommandLine& cmd) {
     DaemonConfig c;
     c.configDir = defaultConfigDir();
+    c.stateDir = defaultStateDir();
     c.configPath = cmd.configPath.value_or(c.configDir + "/voiced.conf");
 
     // Only the default file may be missing (a fresh install runs on --name
@@ -166,10 +168,10 @@ Result<DaemonConfig> loadDaemonConfig(const CommandLine& cmd) {
     if (!file.ok()) {
         return file.status();
     }
-    if (Status s =
-            file->checkKeys({"name", "relay", "relay_fingerprint", "capture", "playback",
-                             "audio_cpu", "codec", "frame", "bitrate", "fec", "cipher", "media",
-                             "media_relay", "auto_answer", "ring_timeout", "log_level"});
+    if (Status s = file->checkKeys({"name", "relay", "relay_fingerprint", "capture", "playback",
+                                    "audio_cpu", "codec", "frame", "bitrate", "fec", "cipher",
+                                    "media", "media_relay", "auto_answer", "ring_timeout",
+                                    "log_level", "notifications", "ring", "ring_file"});
         !s.ok()) {
         return s;
     }
@@ -328,6 +330,25 @@ Result<DaemonConfig> loadDaemonConfig(const CommandLine& cmd) {
         return ring.status();
     }
     c.ringTimeout = *ring;
+
+    auto notifications = file->getChoice("notifications", {"on", "off"}, std::string("on"));
+    if (!notifications.ok()) {
+        return notifications.status();
+    }
+    c.notifications = *notifications == "on";
+    auto ringTones = file->getChoice("ring", {"on", "off"}, std::string("on"));
+    if (!ringTones.ok()) {
+        return ringTones.status();
+    }
+    c.ringTones = *ringTones == "on";
+    auto ringFile = file->getString("ring_file", std::string());
+    if (!ringFile.ok()) {
+        return ringFile.status();
+    }
+    if (!ringFile->empty() && (*ringFile)[0] != '/') {
+        return invalidOption("ring_file", *ringFile, "expected an absolute path to a WAV file");
+    }
+    c.ringFile = *ringFile;
 
     auto level = file->getChoice("log_level", {"error", "warning", "notice", "info", "debug"},
                                  std::string("info"));

@@ -24,6 +24,7 @@ enum class AutoAnswer { Off, On, Allowlist };
 struct DaemonConfig {
     std::string configDir;  ///< $XDG_CONFIG_HOME/voiced: identity, pins, peers
     std::string configPath; ///< the voiced.conf read (may not exist)
+    std::string stateDir;   ///< $XDG_STATE_HOME/voiced: call history
     std::string name;       ///< our name at the relay (required)
     HostPort relay;         ///< relay host:port (required)
     /// A relay key pinned ahead ("sha256:..."); otherwise pinned on first use.
@@ -48,6 +49,14 @@ struct DaemonConfig {
     std::vector<std::string> autoAnswerNames; ///< for AutoAnswer::Allowlist
     std::chrono::milliseconds ringTimeout{30000};
     LogLevel logLevel = LogLevel::Info;
+    /// notifications = on|off: incoming and missed calls on the desktop
+    /// (org.freedesktop.Notifications).
+    bool notifications = true;
+    /// ring = on|off: ring tone (callee), ringback and busy tone (caller) on the playback device.
+    bool ringTones = true;
+    /// ring_file = /abs/path.wav: the callee's ring from a 16-bit PCM WAV at
+    /// 48 kHz (played in a loop) instead of the generated ring; empty: generated.
+    std::string ringFile;
 
     bool autoAnswers(const std::string& peer) const;
 };

@@ -2,6 +2,7 @@
 // DBusService: the org.voiced.Voice1 object on the session bus.
 #include "dbus_service.h"
 
+#include "contacts.h"
 #include "core/log.h"
 #include "peer_names.h"
 
@@ -171,6 +172,41 @@ std::tuple<std::string, std::string> DBusService::Whoami() {
     return guarded("Whoami", [&] {
         CallSnapshot s = snapshot();
         return std::make_tuple(std::move(s.name), std::move(s.fingerprint));
+    });
+}
+
+std::vector<std::map<std::string, sdbus::Variant>> DBusService::History(const uint32_t& limit) {
+    return guarded("History", [&] {
+        std::vector<std::map<std::string, sdbus::Variant>> out;
+        if (history_ == nullptr) {
+            return out;
+        }
+        // 0 means all; the history holds at most CallHistory::kMaxEntries anyway.
+        for (const HistoryEntry& e : history_->newest(limit)) {
+            out.push_back({{"peer", sdbus::Variant(e.peer)},
+                           {"direction", sdbus::Variant(std::string(e.outgoing ? "out" : "in"))},
+                           {"start", sdbus::Variant(static_cast<int64_t>(e.start))},
+                           {"duration", sdbus::Variant(static_cast<uint64_t>(e.durationS))},
+                           {"outcome", sdbus::Variant(e.outcome)},
+                           {"reason", sdbus::Variant(e.reason)}});
+        }
+        return out;
+    });
+}
+
+std::vector<std::map<std::string, sdbus::Variant>> DBusService::Contacts() {
+    return guarded("Contacts", [&] {
+        std::vector<std::map<std::string, sdbus::Variant>> out;
+        if (peers_ == nullptr) {
+            return out;
+        }
+        for (const Contact& c : listContacts(*peers_, history_)) {
+            out.push_back({{"name", sdbus::Variant(c.name)},
+                           {"fingerprint", sdbus::Variant(c.fingerprint)},
+                           {"verified", sdbus::Variant(c.verified)},
+                           {"last_call", sdbus::Variant(static_cast<int64_t>(c.lastCall))}});
+        }
+        return out;
     });
 }
 

@@ -28,13 +28,16 @@
 #pragma once
 
 #include "call_control.h"
+#include "call_history.h"
 #include "call_state.h"
+#include "peer_store.h"
 #include "voice1_adaptor.h"
 
 #include <map>
 #include <sdbus-c++/sdbus-c++.h>
 #include <string>
 #include <tuple>
+#include <vector>
 
 namespace voice {
 
@@ -76,6 +79,13 @@ public:
     /// it after the model is back in idle.
     void callEnded(const std::string& peer, EndReason reason);
 
+    /// Where History() and Contacts() read from (either may stay null: empty
+    /// lists). Both must outlive this object; control thread only.
+    void setDirectory(const CallHistory* history, const PeerStore* peers) {
+        history_ = history;
+        peers_ = peers;
+    }
+
     /// The sdbus::Error for a refusal (for tests and the daemon's own use).
     static sdbus::Error toDbusError(const CallResult& result);
 
@@ -90,6 +100,8 @@ private:
     void SetMuted(const bool& muted) override;
     void Trust(const std::string& peer, const std::string& fingerprint) override;
     std::tuple<std::string, std::string> Whoami() override;
+    std::vector<std::map<std::string, sdbus::Variant>> History(const uint32_t& limit) override;
+    std::vector<std::map<std::string, sdbus::Variant>> Contacts() override;
 
     // org.voiced.Voice1 properties
     std::string State() override;
@@ -108,6 +120,8 @@ private:
 
     CallControl& control_;
     CallSnapshot published_; ///< what subscribers last heard about
+    const CallHistory* history_ = nullptr;
+    const PeerStore* peers_ = nullptr;
 };
 
 /// The D-Bus form of CallStats (the Stats property): an empty map without stats.

@@ -32,7 +32,14 @@ Result<PeerStore> PeerStore::load(const std::string& path) {
             return Status(Errc::InvalidArgument, where + "expected 'name fingerprint'");
         }
         std::string name = line.substr(0, space);
-        auto fp = normalizeFingerprint(line.substr(space + 1));
+        std::string rest = line.substr(space + 1);
+        bool verified = false;
+        constexpr std::string_view kVerified = " verified";
+        if (rest.size() > kVerified.size() && rest.ends_with(kVerified)) {
+            rest.resize(rest.size() - kVerified.size());
+            verified = true;
+        }
+        auto fp = normalizeFingerprint(rest);
         if (!isValidPeerName(name) || !fp) {
             return Status(Errc::InvalidArgument, where + "bad name or fingerprint");
         }
@@ -40,6 +47,9 @@ Result<PeerStore> PeerStore::load(const std::string& path) {
             return Status(Errc::InvalidArgument, where + "too many peers");
         }
         store.pins_[name] = *fp;
+        if (verified) {
+            store.verified_.insert(name);
+        }
     }
     return store;
 }
@@ -53,7 +63,7 @@ Status PeerStore::save() const {
                 compact += c;
             }
         }
-        out += name + " " + compact + "\n";
+        out += name + " " + compact + (verified_.count(name) ? " verified\n" : "\n");
     }
     return writeFileAtomically(path_, out, 0600);
 }
@@ -70,11 +80,16 @@ Result<PeerStore::Verdict> PeerStore::check(const std::string& name,
     return it->second == fingerprint ? Verdict::Matched : Verdict::Changed;
 }
 
-Status PeerStore::trust(const std::string& name, const std::string& fingerprint) {
+Status PeerStore::trust(const std::string& name, const std::string& fingerprint, bool verified) {
     if (pins_.size() >= kMaxPeers && pins_.count(name) == 0) {
         return Status(Errc::InvalidArgument, "too many pinned peers");
     }
     pins_[name] = fingerprint;
+    if (verified) {
+        verified_.insert(name);
+    } else {
+        verified_.erase(name);
+    }
     return save();
 }
 

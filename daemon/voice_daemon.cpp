@@ -40,6 +40,16 @@ Result<std::unique_ptr<VoiceDaemon>> VoiceDaemon::create(DaemonConfig config) {
         return loop.status();
     }
     d->loop_ = std::move(*loop);
+    // Call history: a state directory that cannot be made only costs the
+    // history its file (kept in memory, with a warning).
+    std::string historyPath = d->config_.stateDir + "/history";
+    std::filesystem::create_directories(std::filesystem::path(d->config_.stateDir).parent_path(),
+                                        ignored);
+    if (Status s = ensurePrivateDirectory(d->config_.stateDir); !s.ok()) {
+        LOG_WARNING("call history kept in memory only: %s", s.toString().c_str());
+        historyPath.clear();
+    }
+    d->history_ = std::make_unique<CallHistory>(historyPath);
     return d;
 }
 
@@ -53,6 +63,7 @@ VoiceDaemon::~VoiceDaemon() {
         calls_->setService(nullptr);
         calls_->shutdown();
     }
+    notifier_.reset();
     service_.reset();
     bus_.reset();
     calls_.reset();
@@ -107,6 +118,11 @@ int VoiceDaemon::run() {
     };
     relay_ = std::make_unique<RelayClient>(*loop_, config_, identity_, knownRelays_, std::move(h));
     calls_ = std::make_unique<CallManager>(*loop_, config_, identity_, peers_, *relay_);
+    calls_->addObserver(history_.get());
+    if (config_.ringTones) {
+        tones_ = std::make_unique<CallTones>(config_);
+        calls_->addObserver(tones_.get());
+    }
 
     try {
         bus_ = sdbus::createSessionBusConnection();
@@ -118,6 +134,15 @@ int VoiceDaemon::run() {
         return 1;
     }
     calls_->setService(service_.get());
+    service_->setDirectory(history_.get(), &peers_);
+    if (config_.notifications) {
+        try {
+            notifier_ = std::make_unique<DesktopNotifier>(*bus_, *calls_);
+            calls_->addObserver(notifier_.get());
+        } catch (const sdbus::Error& e) {
+            LOG_WARNING("desktop notifications off: %s", e.getMessage().c_str());
+        }
+    }
     LOG_NOTICE("voiced %s as %s (key %s), relay %s", "ready", config_.name.c_str(),
                identity_.fingerprint().c_str(), config_.relay.toString().c_str());
 

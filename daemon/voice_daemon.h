@@ -7,9 +7,12 @@
 // AudioPipeline's; signals are blocked before any of them starts.
 #pragma once
 
+#include "call_history.h"
 #include "call_manager.h"
+#include "call_tones.h"
 #include "crypto/identity.h"
 #include "daemon_config.h"
+#include "desktop_notifier.h"
 #include "net/event_loop.h"
 #include "net/known_relays.h"
 #include "peer_store.h"
@@ -46,8 +49,11 @@ private:
     std::unique_ptr<EventLoop> loop_;
     std::unique_ptr<RelayClient> relay_;
     std::unique_ptr<CallManager> calls_;
+    std::unique_ptr<CallHistory> history_;
+    std::unique_ptr<CallTones> tones_; ///< null with ring = off
     std::unique_ptr<sdbus::IConnection> bus_;
     std::unique_ptr<DBusService> service_;
+    std::unique_ptr<DesktopNotifier> notifier_; ///< null with notifications = off
     bool stopping_ = false;
     bool quit_ = false; ///< leave the control loop after this round
     int exitCode_ = 0;

@@ -67,6 +67,24 @@ TEST_F(ADaemonConfig, TurnsFeedbackDrivenFecOffOnRequest) {
     EXPECT_NE(bad.status().detail().find("fec"), std::string::npos) << bad.status().detail();
 }
 
+TEST_F(ADaemonConfig, HasNotificationsAndRingTonesOnUnlessTurnedOff) {
+    writeConfig("name = alice\nrelay = a:1\n");
+    auto c = load();
+    ASSERT_TRUE(c.ok()) << c.status().toString();
+    EXPECT_TRUE(c->notifications);
+    EXPECT_TRUE(c->ringTones);
+    EXPECT_FALSE(c->stateDir.empty());
+    writeConfig("name = alice\nrelay = a:1\nnotifications = off\nring = off\n");
+    auto off = load();
+    ASSERT_TRUE(off.ok()) << off.status().toString();
+    EXPECT_FALSE(off->notifications);
+    EXPECT_FALSE(off->ringTones);
+    writeConfig("name = alice\nrelay = a:1\nring = loud\n");
+    auto bad = load();
+    ASSERT_FALSE(bad.ok());
+    EXPECT_NE(bad.status().toString().find("ring"), std::string::npos) << bad.status().toString();
+}
+
 TEST_F(ADaemonConfig, TakesEverythingFromTheCommandLineWithoutAFile) {
     auto c = load({"--name", "bob", "--relay=127.0.0.1:9", "--codec", "pcm", "--auto-answer",
                    "alice, carol"});

@@ -34,4 +34,24 @@ expect "" voicectl call --timeout ""
 expect "trust" voicectl help tr
 expect "reject register" voicectl re
 expect "--json --help" voicectl register --
+expect "contacts" voicectl co
+expect "--limit" voicectl history --li
+# Names for call and trust come from `voicectl contacts`: a stand-in on PATH.
+bin=$(mktemp -d)
+trap 'rm -rf "$bin"' EXIT
+cat >"$bin/voicectl" <<'FAKE'
+#!/bin/sh
+[ "$1" = contacts ] || exit 2
+echo "NAME             FINGERPRINT                             VERIFIED LAST CALL"
+echo "bob              0011 2233 4455 6677 8899 aabb ccdd eeff no       2026-12-07 02:30"
+echo "bert             ffee ddcc bbaa 9988 7766 5544 3322 1100 yes      -"
+echo "carol            0011 2233 4455 6677 8899 aabb ccdd eeff no       -"
+FAKE
+chmod +x "$bin/voicectl"
+PATH=$bin:$PATH
+expect "bob bert" voicectl call b
+expect "bob bert carol" voicectl trust ""
+expect "carol" voicectl --json call c
+expect "" voicectl trust bob ""
+expect "--no-wait" voicectl call --no
 exit $fail

@@ -11,10 +11,12 @@
 #include "dbus_service.h"
 #include "scripted_call_control.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <filesystem>
 #include <functional>
 #include <gtest/gtest.h>
 #include <memory>
@@ -36,10 +38,13 @@ namespace {
 using namespace std::chrono_literals;
 using Json = nlohmann::json;
 using voice::CallError;
+using voice::CallHistory;
 using voice::CallResult;
 using voice::CallState;
 using voice::DBusService;
 using voice::EndReason;
+using voice::HistoryEntry;
+using voice::PeerStore;
 using voice::test::BusThread;
 using voice::test::ScriptedCallControl;
 
@@ -654,6 +659,12 @@ TEST_F(AVoiceService, VoicectlRefusesBadUsageWithExitCode2) {
         {"status", "--no-wait"},
         {"--bogus", "status"},
         {"trust"},
+        {"history", "--limit", "0"},
+        {"history", "--limit", "1001"},
+        {"history", "--limit", "-3"},
+        {"history", "--limit"},
+        {"status", "--limit", "5"},
+        {"contacts", "bob"},
     };
     const auto calls = onControl([this] { return control_.log.size(); });
     for (const auto& args : cases) {
@@ -669,6 +680,61 @@ TEST_F(AVoiceService, VoicectlRefusesBadUsageWithExitCode2) {
     EXPECT_EQ(onControl([this] { return control_.log.size(); }), calls);
     const CtlRun json = voicectl({"call", "--json", "Bob!"});
     EXPECT_EQ(parseJson(json.out)["error"], "usage");
+}
+
+TEST_F(AVoiceService, VoicectlListsHistoryAndContactsFromTheDaemon) {
+    // Without a directory the lists are empty, not an error.
+    CtlRun empty = voicectl({"--json", "history"});
+    ASSERT_EQ(empty.code, 0) << empty.err;
+    EXPECT_TRUE(parseJson(empty.out)["history"].empty());
+    EXPECT_EQ(voicectl({"contacts"}).out,
+              "no pinned peers yet (a peer is pinned on the first call)\n");
+
+    char pattern[] = "/tmp/voiced-dbus-history-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    const std::string dir = pattern;
+    auto peers = PeerStore::load(dir + "/peers");
+    ASSERT_TRUE(peers.ok());
+    ASSERT_TRUE(peers->trust("bob", "0011 2233 4455 6677 8899 aabb ccdd eeff", true).ok());
+    CallHistory history(dir + "/history");
+    for (int i = 1; i <= 3; ++i) {
+        HistoryEntry e;
+        e.peer = i == 2 ? "carol" : "bob";
+        e.outgoing = i != 2;
+        e.start = 1'700'000'000 + i;
+        e.durationS = i == 2 ? 0 : 61;
+        e.outcome = i == 2 ? "missed" : "answered";
+        e.reason = i == 2 ? "timeout" : "hangup";
+        ASSERT_TRUE(history.add(e).ok());
+    }
+    onControl([&] { service_->setDirectory(&history, &*peers); });
+
+    CtlRun all = voicectl({"--json", "history"});
+    ASSERT_EQ(all.code, 0) << all.err;
+    const Json h = parseJson(all.out)["history"];
+    ASSERT_EQ(h.size(), 3u);
+    EXPECT_EQ(h[0]["start"], 1'700'000'003);
+    EXPECT_EQ(h[1]["peer"], "carol");
+    EXPECT_EQ(h[1]["direction"], "in");
+    EXPECT_EQ(h[1]["outcome"], "missed");
+    EXPECT_EQ(h[1]["reason"], "timeout");
+    EXPECT_EQ(h[2]["duration"], 61);
+    CtlRun one = voicectl({"history", "--limit", "1"});
+    ASSERT_EQ(one.code, 0) << one.err;
+    EXPECT_NE(one.out.find("out bob"), std::string::npos) << one.out;
+    EXPECT_NE(one.out.find("answered  1:01"), std::string::npos) << one.out;
+    EXPECT_EQ(std::count(one.out.begin(), one.out.end(), '\n'), 1) << one.out;
+
+    CtlRun contacts = voicectl({"--json", "contacts"});
+    ASSERT_EQ(contacts.code, 0) << contacts.err;
+    const Json c = parseJson(contacts.out)["contacts"];
+    ASSERT_EQ(c.size(), 1u);
+    EXPECT_EQ(c[0]["name"], "bob");
+    EXPECT_EQ(c[0]["verified"], true);
+    EXPECT_EQ(c[0]["last_call"], 1'700'000'003);
+    EXPECT_EQ(c[0]["fingerprint"], "0011 2233 4455 6677 8899 aabb ccdd eeff");
+    onControl([&] { service_->setDirectory(nullptr, nullptr); });
+    std::filesystem::remove_all(dir);
 }
 
 TEST_F(AVoiceService, VoicectlHelpListsCommandsAndExitCodes) {

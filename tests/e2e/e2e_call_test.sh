@@ -183,6 +183,28 @@ grep -E "media: .* [1-9][0-9]* tunnelled out, [1-9][0-9]* tunnelled in" "$T/caro
     || fail "carol's media did not go through the tunnel"
 echo "ok: auto-answer, media tunnelled over TLS, hangup by the caller"
 
+# ---------------------------------------------------------------- missed; history and contacts
+ctl alice call bob --no-wait >/dev/null || fail "call to bob for a missed call failed"
+waitfor 10 in_state bob ringing || fail "bob not ringing"
+ctl alice hangup || fail "alice could not give up calling"
+waitfor 10 in_state bob idle || fail "bob still ringing after alice gave up"
+history_outcomes alice >"$T/alice.history"
+history_outcomes bob >"$T/bob.history"
+history_outcomes carol >"$T/carol.history"
+diff <(printf '%s\n' out:nobody:failed out:bob:declined out:bob:answered out:carol:answered out:bob:cancelled) \
+    "$T/alice.history" >&2 || fail "alice's history"
+diff <(printf '%s\n' in:alice:declined in:alice:answered in:alice:missed) "$T/bob.history" >&2 \
+    || fail "bob's history"
+diff <(printf '%s\n' out:alice:busy out:alice:busy out:alice:busy in:alice:answered) "$T/carol.history" >&2 || fail "carol's history"
+ctl alice history --limit 1 | grep -q "out *bob *cancelled" || fail "history --limit 1: $(ctl alice history --limit 1)"
+[ "$(stat -c %a "$T/alice/state/voiced/history")" = 600 ] || fail "history not 0600"
+ctl alice contacts --json | python3 -c 'import json,sys
+c={x["name"]: x for x in json.load(sys.stdin)["contacts"]}
+assert set(c) == {"bob", "carol"}, c
+assert c["bob"]["last_call"] > 0 and not c["bob"]["verified"], c' || fail "alice's contacts"
+ctl alice contacts | grep -q "^carol " || fail "contacts as text: $(ctl alice contacts)"
+echo "ok: missed; history and contacts of all three"
+
 # ---------------------------------------------------------------- peer killed
 ctl alice call carol || fail "call to carol failed"
 waitfor 10 in_state alice in-call || fail "alice not in call with carol"

@@ -115,7 +115,8 @@ ALSA
 start_voiced() {
     local u=$1
     shift
-    env ${VOICED_ENV:-} XDG_CONFIG_HOME="$T/$u/cfg" DBUS_SESSION_BUS_ADDRESS="${BUS[$u]}" \
+    env ${VOICED_ENV:-} XDG_CONFIG_HOME="$T/$u/cfg" XDG_STATE_HOME="$T/$u/state" \
+        DBUS_SESSION_BUS_ADDRESS="${BUS[$u]}" \
         "$VOICED" --log-level debug "$@" >>"$T/$u.log" 2>&1 &
     VOICED_PID[$u]=$!
     PIDS+=(${VOICED_PID[$u]})
@@ -134,4 +135,9 @@ print(str(v).lower() if isinstance(v,bool) else v)' "$2"
 }
 is_registered() { [ "$(json_field "$1" registered)" = true ]; }
 in_state() { [ "$(json_field "$1" state)" = "$2" ]; }
+# history_outcomes USER -> "direction:peer:outcome" of each call in USER's history, oldest first
+history_outcomes() {
+    ctl "$1" history --json | python3 -c 'import json,sys
+for e in reversed(json.load(sys.stdin)["history"]): print("%s:%s:%s" % (e["direction"], e["peer"], e["outcome"]))'
+}
 out_size() { stat -c %s "$T/$1/out.raw" 2>/dev/null || echo 0; }
