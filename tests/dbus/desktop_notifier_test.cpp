@@ -140,6 +140,7 @@ public:
     CallResult trust(const std::string&, const std::string&) override {
         return CallResult::success();
     }
+    CallResult reregister() override { return CallResult::success(); }
     CallSnapshot snapshot() const override { return {}; }
 };
 
