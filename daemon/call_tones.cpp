@@ -27,6 +27,11 @@ CallTones::~CallTones() {
 
 void CallTones::play(ToneKind kind, std::chrono::milliseconds length) {
     stop();
+    if (retiring_.size() >= kMaxRetiring) {
+        LOG_DEBUG("%s tone skipped: %zu earlier tones still closing their device",
+                  std::string(toneKindName(kind)).c_str(), retiring_.size());
+        return;
+    }
     PcmConfig pcm;
     pcm.device = config_.playbackDevice;
     LOG_DEBUG("%s tone on %s", std::string(toneKindName(kind)).c_str(), pcm.device.c_str());
@@ -36,9 +41,14 @@ void CallTones::play(ToneKind kind, std::chrono::milliseconds length) {
 
 void CallTones::stop() {
     if (player_) {
-        player_->stop(); // returns with the device closed
-        player_.reset();
+        player_->requestStop(); // silent within one period; never waited for here
+        retiring_.push_back(std::move(player_));
     }
+    reap();
+}
+
+void CallTones::reap() {
+    std::erase_if(retiring_, [](const std::unique_ptr<TonePlayer>& p) { return p->finished(); });
 }
 
 void CallTones::incomingRinging(const std::string& peer, const std::string&, PinState,

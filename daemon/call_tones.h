@@ -2,9 +2,13 @@
 // CallTones: what the user hears before a call is answered: the ring tone while a call rings us,
 // ringback while the peer's phone rings, a busy tone when the peer is busy (ring = on|off).
 //
-// Each tone opens the playback device only while it plays (TonePlayer), and
-// is stopped, with its device closed, before the call's own audio opens it.
-// Control thread only (CallObserver callbacks).
+// Each tone opens the playback device only while it plays (TonePlayer). A
+// stopped tone falls silent within one period, but the control thread never
+// waits for it: a tone thread stuck in a slow device open (a sound server
+// that starts on first use) would stall D-Bus and the relay connection for
+// as long. Stopped players retire and are joined once their thread has ended;
+// a call whose device is still held by a retiring tone reopens it with the
+// pipeline's usual back-off. Control thread only (CallObserver callbacks).
 #pragma once
 
 #include "audio/pcm.h"
@@ -40,11 +44,18 @@ public:
 private:
     void play(ToneKind kind, std::chrono::milliseconds length);
     void stop();
+    /// Joins the retired players whose threads have ended.
+    void reap();
 
     const DaemonConfig& config_;
     /// ring_file's samples, loaded once; null: the generated ring.
     std::shared_ptr<const std::vector<int16_t>> ringClip_;
     std::unique_ptr<TonePlayer> player_;
+    /// Stopped players whose threads may still be closing (or opening) their device.
+    std::vector<std::unique_ptr<TonePlayer>> retiring_;
+    /// Past this many retiring players (each stuck in a device open), no new
+    /// tone starts until one ends: the threads stay bounded.
+    static constexpr size_t kMaxRetiring = 4;
 };
 
 } // namespace voice

@@ -17,7 +17,10 @@ std::unique_ptr<TonePlayer> TonePlayer::start(PcmConfig device, ToneKind kind,
         clip.reset();
     }
     std::unique_ptr<TonePlayer> p(new TonePlayer(std::move(device), kind, length, std::move(clip)));
-    p->thread_ = std::thread([raw = p.get()] { raw->run(); });
+    p->thread_ = std::thread([raw = p.get()] {
+        raw->run();
+        raw->finished_.store(true, std::memory_order_release);
+    });
     return p;
 }
 

@@ -40,6 +40,12 @@ public:
 
     /// Control thread. Stops the tone and waits until the device is closed.
     void stop();
+    /// Control thread. Asks the tone to stop and returns at once: the tone
+    /// falls silent within one period of its current write, but a thread
+    /// still inside a slow device open ends only when the open returns.
+    void requestStop() { stop_.store(true, std::memory_order_release); }
+    /// True once the tone thread has closed its device and ended (stop() is then instant).
+    bool finished() const { return finished_.load(std::memory_order_acquire); }
     ToneKind kind() const { return kind_; }
     /// Frames written so far (any thread).
     uint64_t framesWritten() const { return written_.load(std::memory_order_relaxed); }
@@ -55,6 +61,7 @@ private:
     std::shared_ptr<const std::vector<int16_t>> clip_;
     std::atomic<bool> stop_{false};
     std::atomic<uint64_t> written_{0};
+    std::atomic<bool> finished_{false};
     std::thread thread_;
 };
 
