@@ -4,10 +4,15 @@
 
 #include "config/secure_file.h"
 #include "core/log.h"
+#include "core/unique_fd.h"
 #include "peer_names.h"
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <fcntl.h>
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 namespace voice {
 
@@ -164,6 +169,10 @@ CallHistory::CallHistory(std::string path, std::size_t maxEntries)
         return;
     }
     std::size_t skipped = 0;
+    linesInFile_ = static_cast<std::size_t>(std::count(text->begin(), text->end(), '\n'));
+    if (!text->empty() && text->back() != '\n') {
+        linesInFile_ = 2 * maxEntries_; // a line cut short: rewrite before appending to it
+    }
     auto entries = parseHistory(*text, maxEntries_, &skipped);
     entries_.assign(std::make_move_iterator(entries.begin()),
                     std::make_move_iterator(entries.end()));
@@ -179,7 +188,35 @@ Status CallHistory::add(HistoryEntry entry) {
     while (entries_.size() > maxEntries_) {
         entries_.pop_front();
     }
-    return save();
+    if (linesInFile_ < 2 * maxEntries_) {
+        if (Status s = append(entries_.back()); s.ok()) {
+            ++linesInFile_;
+            return s;
+        }
+        // Could not append (a file that went away, a full disk): rewrite it whole.
+    }
+    Status s = save();
+    if (s.ok()) {
+        linesInFile_ = entries_.size();
+    }
+    return s;
+}
+
+Status CallHistory::append(const HistoryEntry& entry) const {
+    if (path_.empty()) {
+        return {};
+    }
+    UniqueFd fd(
+        ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd) {
+        return Status::fromErrno(Errc::Io, errno, "open " + path_);
+    }
+    const std::string line = formatHistoryLine(entry) + '\n';
+    const ssize_t n = ::write(fd.get(), line.data(), line.size());
+    if (n != static_cast<ssize_t>(line.size())) {
+        return Status::fromErrno(Errc::Io, n < 0 ? errno : EIO, "write " + path_);
+    }
+    return {};
 }
 
 Status CallHistory::save() const {

@@ -4,8 +4,11 @@
 // File: JSON lines, one call each, oldest first:
 //   {"peer":"bob","direction":"out","start":1733540000,"duration":12,
 //    "outcome":"answered","reason":"hangup"}
-// 0600 in a 0700 directory, rewritten atomically on every call, at most
-// kMaxEntries lines (the oldest are dropped). Loading is defensive: a line
+// 0600 in a 0700 directory. Each call appends one line (one write, no
+// fsync: a call must not wait for the disk on the control thread; a line cut
+// short by a crash is skipped when loading); once the file holds twice
+// kMaxEntries lines it is rewritten atomically with the newest kMaxEntries
+// (the oldest are dropped). Loading is defensive: a line
 // that does not parse is skipped, a file over kMaxFileBytes or unreadable is
 // set aside and history starts empty; each with one warning, never a crash.
 // Control thread only.
@@ -70,10 +73,15 @@ public:
 
 private:
     Status save() const;
+    /// Appends one line to the file (O_APPEND, 0600, never follows a link).
+    Status append(const HistoryEntry& entry) const;
 
     std::string path_;
     std::size_t maxEntries_;
     std::deque<HistoryEntry> entries_;
+    /// Lines the file holds now (kept, dropped and malformed): past
+    /// 2 * maxEntries_ the next add() rewrites it.
+    std::size_t linesInFile_ = 0;
     std::string warning_;
 };
 

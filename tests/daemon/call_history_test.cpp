@@ -111,6 +111,47 @@ TEST_F(ACallHistory, DropsTheOldestPastItsBound) {
     EXPECT_EQ(reloaded.newest(0), all);
 }
 
+size_t linesIn(const std::string& path) {
+    std::ifstream in(path);
+    size_t n = 0;
+    for (std::string line; std::getline(in, line);) {
+        ++n;
+    }
+    return n;
+}
+
+TEST_F(ACallHistory, AppendsACallAndCompactsTheFileAtTwiceItsBound) {
+    CallHistory h(path_, 3);
+    for (int i = 1; i <= 6; ++i) {
+        ASSERT_TRUE(h.add(entry("bob", i)).ok());
+    }
+    EXPECT_EQ(linesIn(path_), 6u); // appended, one line a call
+    ASSERT_TRUE(h.add(entry("bob", 7)).ok());
+    EXPECT_EQ(linesIn(path_), 3u); // rewritten with the newest three
+    EXPECT_EQ(fs::status(path_).permissions() & fs::perms::all,
+              fs::perms::owner_read | fs::perms::owner_write);
+    CallHistory reloaded(path_, 3);
+    auto all = reloaded.newest(0);
+    ASSERT_EQ(all.size(), 3u);
+    EXPECT_EQ(all[0].start, 7);
+    EXPECT_EQ(all[2].start, 5);
+}
+
+TEST_F(ACallHistory, RewritesAFileWhoseLastLineWasCutShortBeforeAppending) {
+    const std::string cut = formatHistoryLine(entry("carol", 2));
+    writeFile(formatHistoryLine(entry("bob", 1)) + "\n" + cut.substr(0, cut.size() / 2));
+    {
+        CallHistory h(path_);
+        ASSERT_TRUE(h.add(entry("dave", 3)).ok());
+    }
+    CallHistory reloaded(path_);
+    EXPECT_TRUE(reloaded.loadWarning().empty()) << reloaded.loadWarning();
+    auto all = reloaded.newest(0);
+    ASSERT_EQ(all.size(), 2u);
+    EXPECT_EQ(all[0].peer, "dave");
+    EXPECT_EQ(all[1].peer, "bob");
+}
+
 TEST_F(ACallHistory, SkipsCorruptLinesWithAWarning) {
     writeFile(formatHistoryLine(entry("bob", 1)) + "\n" +
               "{not json\n"
