@@ -220,9 +220,9 @@ AudioDevice::Wait AudioDevice::waitReady(Pcm& pcm, std::chrono::steady_clock::ti
     const auto now = std::chrono::steady_clock::now();
     if (startingSince_ != std::chrono::steady_clock::time_point{}) {
         // A handle that has not run yet (see "Starting"): wait for it only
-        // until the caller's frames are due, then have the caller substitute. Playback gets here
-        // with its buffer full, so a write after this one that succeeds means the stream took
-        // audio: it runs (noteProgress).
+        // so long, then have the caller substitute. Playback gets here with
+        // its buffer full, so a later write that succeeds means the stream
+        // took audio: it runs (noteProgress).
         waitedWhileStarting_ = true;
         if (now - startingSince_ >= options_.startTimeout) {
             lose(-ETIMEDOUT);
@@ -233,11 +233,21 @@ AudioDevice::Wait AudioDevice::waitReady(Pcm& pcm, std::chrono::steady_clock::ti
             return recover(pcm, avail) ? Wait::Ready : Wait::Lost;
         }
         if (avail == 0) {
-            // Wait no longer than until the frames the caller would
-            // substitute are due by the pace (paceWhileLost), so a starting
-            // device costs the caller no more time than a running one.
-            const auto due = std::max(paceDeadline_, now - std::chrono::milliseconds(100)) +
-                             config_.format.framesToDuration(frames);
+            // A device that starts normally runs within its first buffer
+            // or so (a sound server adds its own latency): wait for that
+            // much from the start, as for a running device. Past it, wait
+            // no longer than until the frames the caller would substitute
+            // are due by the pace (paceWhileLost), so a device that takes
+            // seconds costs the caller no more time than a running one.
+            const auto grace = std::min<std::chrono::nanoseconds>(
+                std::max<std::chrono::nanoseconds>(
+                    2 * config_.format.framesToDuration(pcm.params().bufferFrames),
+                    std::chrono::milliseconds(50)),
+                options_.stallTimeout);
+            const auto due =
+                std::max(startingSince_ + grace,
+                         std::max(paceDeadline_, now - std::chrono::milliseconds(100)) +
+                             config_.format.framesToDuration(frames));
             const auto wait = std::clamp<std::chrono::nanoseconds>(
                 due - now, std::chrono::nanoseconds(0), options_.stallTimeout);
             const int rc = pcm.wait(toMs(std::chrono::floor<std::chrono::milliseconds>(wait)));
@@ -245,7 +255,8 @@ AudioDevice::Wait AudioDevice::waitReady(Pcm& pcm, std::chrono::steady_clock::ti
                 return recover(pcm, rc) ? Wait::Ready : Wait::Lost;
             }
             // A poll that says "ready" with nothing there yet is not a start.
-            if (rc == 0 || pcm.avail() == 0) {
+            if (rc == 0 ||
+                (pcm.avail() == 0 && std::chrono::steady_clock::now() >= startingSince_ + grace)) {
                 if (!substituted_) {
                     substituted_ = true;
                     slowStarts_.fetch_add(1, std::memory_order_relaxed);
