@@ -63,7 +63,6 @@ wait_for 30 registered bob || fail "bob: the D-Bus activated voiced did not regi
 ok "D-Bus activation: voicectl status started the stopped voiced.service"
 
 # The call as the README shows it: alice calls, bob answers.
-call_start=$SECONDS
 U alice voicectl call bob >"$T/call.log" 2>&1 &
 call_pid=$!
 wait_for 30 in_state bob ringing || fail "bob's voiced never rang (state $(vfield bob .state))"
