@@ -66,7 +66,7 @@ for u in alice bob; do
     [ "$st" = inactive ] || fail "$u: voiced.service is $st after purge"
     U "$u" test ! -e /usr/lib/systemd/user/voiced.service || fail "$u: voiced.service file left"
 done
-procs=$(C pgrep -a 'voiced|voice-relayd' || true)
+procs=$(C pgrep -a -x voiced || true)$(C pgrep -a -x voice-relayd || true)
 [ -z "$procs" ] || fail "still running after purge: $procs"
 C getent passwd voice-relayd >/dev/null && fail "a voice-relayd user is left after purge"
 ok "apt purge: no unit, process, user or file left"
