@@ -133,6 +133,7 @@ AudioDeviceStats AudioDevice::stats() const {
     s.reopens = reopens_.load(std::memory_order_relaxed);
     s.reopenFailures = reopenFailures_.load(std::memory_order_relaxed);
     s.framesWhileLost = framesWhileLost_.load(std::memory_order_relaxed);
+    s.slowStarts = slowStarts_.load(std::memory_order_relaxed);
     s.connected = connected_.load(std::memory_order_relaxed);
     s.delayFrames = delayFrames_.load(std::memory_order_relaxed);
     return s;
@@ -155,6 +156,10 @@ Pcm* AudioDevice::active() {
     current_ = fresh;
     const bool first = !started_;
     started_ = true;
+    startingSince_ = std::chrono::steady_clock::now();
+    paceDeadline_ = startingSince_;
+    substituted_ = false;
+    waitedWhileStarting_ = false;
     if (!first) {
         reopens_.fetch_add(1, std::memory_order_relaxed);
         RT_LOG(LogLevel::Notice, "%s \"%s\": device is back", name_, config_.device.c_str());
@@ -210,26 +215,98 @@ bool AudioDevice::recover(Pcm& pcm, long err) {
     return false;
 }
 
-bool AudioDevice::waitReady(Pcm& pcm, std::chrono::steady_clock::time_point& since) {
+AudioDevice::Wait AudioDevice::waitReady(Pcm& pcm, std::chrono::steady_clock::time_point& since,
+                                         size_t frames) {
     const auto now = std::chrono::steady_clock::now();
+    if (startingSince_ != std::chrono::steady_clock::time_point{}) {
+        // A handle that has not run yet (see "Starting"): wait for it only
+        // so long, then have the caller substitute. Playback gets here with
+        // its buffer full, so a later write that succeeds means the stream
+        // took audio: it runs (noteProgress).
+        waitedWhileStarting_ = true;
+        if (now - startingSince_ >= options_.startTimeout) {
+            lose(-ETIMEDOUT);
+            return Wait::Lost;
+        }
+        const ssize_t avail = pcm.avail();
+        if (avail < 0) {
+            return recover(pcm, avail) ? Wait::Ready : Wait::Lost;
+        }
+        if (avail == 0) {
+            // A device that starts normally runs within its first buffer
+            // or so (a sound server adds its own latency): wait for that
+            // much from the start, as for a running device. Past it, wait
+            // no longer than until the frames the caller would substitute
+            // are due by the pace (paceWhileLost), so a device that takes
+            // seconds costs the caller no more time than a running one.
+            const auto grace = std::min<std::chrono::nanoseconds>(
+                std::max<std::chrono::nanoseconds>(
+                    2 * config_.format.framesToDuration(pcm.params().bufferFrames),
+                    std::chrono::milliseconds(50)),
+                options_.stallTimeout);
+            const auto due =
+                std::max(startingSince_ + grace,
+                         std::max(paceDeadline_, now - std::chrono::milliseconds(100)) +
+                             config_.format.framesToDuration(frames));
+            const auto wait = std::clamp<std::chrono::nanoseconds>(
+                due - now, std::chrono::nanoseconds(0), options_.stallTimeout);
+            const int rc = pcm.wait(toMs(std::chrono::floor<std::chrono::milliseconds>(wait)));
+            if (rc < 0) {
+                return recover(pcm, rc) ? Wait::Ready : Wait::Lost;
+            }
+            // A poll that says "ready" with nothing there yet is not a start.
+            if (rc == 0 ||
+                (pcm.avail() == 0 && std::chrono::steady_clock::now() >= startingSince_ + grace)) {
+                if (!substituted_) {
+                    substituted_ = true;
+                    slowStarts_.fetch_add(1, std::memory_order_relaxed);
+                }
+                return Wait::NotStarted;
+            }
+            since = {};
+            return Wait::Ready;
+        }
+        // Something to read or room to write, yet the call found nothing
+        // to do: wait as for a running device (a handle that never moves
+        // is lost after stallTimeout).
+    }
     if (since == std::chrono::steady_clock::time_point{}) {
         since = now;
     }
     const auto left = options_.stallTimeout - (now - since);
     if (left <= std::chrono::nanoseconds(0)) {
         lose(-ETIMEDOUT);
-        return false;
+        return Wait::Lost;
     }
     // Round up so a sub-millisecond remainder still waits.
     const int rc = pcm.wait(toMs(std::chrono::ceil<std::chrono::milliseconds>(left)));
     if (rc > 0) {
-        return true;
+        return Wait::Ready;
     }
     if (rc == 0) {
         lose(-ETIMEDOUT);
-        return false;
+        return Wait::Lost;
     }
-    return recover(pcm, rc);
+    return recover(pcm, rc) ? Wait::Ready : Wait::Lost;
+}
+
+void AudioDevice::noteProgress() {
+    if (startingSince_ == std::chrono::steady_clock::time_point{}) {
+        return;
+    }
+    // Playback's first writes only fill the buffer: the stream runs once it
+    // took audio after it was full (after a wait).
+    if (stream_ == PcmStream::Playback && !substituted_ && !waitedWhileStarting_) {
+        return;
+    }
+    if (substituted_) {
+        RT_LOG(LogLevel::Notice, "%s \"%s\": running after %lld ms (substituted meanwhile)", name_,
+               config_.device.c_str(),
+               static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::steady_clock::now() - startingSince_)
+                                          .count()));
+    }
+    startingSince_ = {};
 }
 
 void AudioDevice::updateDelay() {
@@ -258,6 +335,7 @@ void AudioDevice::lose(long err) {
     // audio thread can only lose a handle it took from fresh_: the slot is free.
     retired_.store(current_, std::memory_order_release);
     current_ = nullptr;
+    startingSince_ = {};
     connected_.store(false, std::memory_order_relaxed);
     delayFrames_.store(0, std::memory_order_relaxed);
     paceDeadline_ = std::chrono::steady_clock::now();

@@ -17,7 +17,7 @@
 // snd_pcm_resume until it stops saying -EAGAIN, bounded in time, and
 // snd_pcm_prepare if the resume fails) and counts them. Anything else — the
 // device vanished (-ENODEV, -EBADFD, -EIO, ...), a prepare failed, or no
-// progress for stallTimeout — makes the device "lost": the audio thread hands
+// progress for stallTimeout once it has run — makes the device "lost": the audio thread hands
 // the handle to the worker and carries on at once; meanwhile capture delivers
 // silence and playback discards, both paced in real time by the monotonic
 // clock so the caller's loop keeps its rhythm. The worker closes the old
@@ -25,6 +25,19 @@
 // at 2 s by default); the audio thread picks up a new handle with a single
 // atomic exchange on its next call. The audio thread never opens, closes or
 // waits for the worker.
+//
+// Starting. A handle just taken into use (the first one or a reopened one)
+// may not run at once: a sound server started by the first client (socket
+// activation) or an idle PulseAudio null sink, whose first block after
+// resuming is up to 2 s long, leave capture with nothing to read and
+// playback with no room for that long. Blocking the audio thread meanwhile
+// (and, past stallTimeout, reopening again and again) starves the peer of
+// packets (its media path falls back to the tunnel) and piles the peer's
+// audio up in the jitter buffer, a delay that outlasts the start by tens of
+// seconds. So until a handle is first seen ready, read()/write() do not
+// wait for it: they substitute silence/discard for what it cannot take,
+// paced in real time as while lost, and look again on the next call. A
+// handle not ready within startTimeout is lost as above.
 //
 // Use (the recorder; the player is the same with PlaybackDevice::write):
 //
@@ -69,6 +82,10 @@ struct AudioDeviceOptions {
     std::chrono::milliseconds stallTimeout{500};
     /// How long recover() keeps retrying snd_pcm_resume() after a suspend.
     std::chrono::milliseconds resumeTimeout{20};
+    /// How long a handle just taken into use may take to become ready
+    /// before it is lost (see "Starting" above); until then the device
+    /// substitutes instead of waiting.
+    std::chrono::milliseconds startTimeout{5000};
 };
 
 /// Counters of one device. Any thread; each value is a relaxed snapshot.
@@ -79,6 +96,8 @@ struct AudioDeviceStats {
     uint64_t reopens = 0;         ///< replacement handles taken into use
     uint64_t reopenFailures = 0;  ///< failed reopen attempts
     uint64_t framesWhileLost = 0; ///< capture: silence delivered; playback: frames discarded
+                                  ///< (while lost, or while a handle was starting)
+    uint64_t slowStarts = 0;      ///< handles that were not ready at their first wait
     bool connected = false;       ///< a working handle is in use (or ready to be)
     long delayFrames = 0;         ///< last snd_pcm_delay() of the audio thread
 };
@@ -135,16 +154,26 @@ protected:
     /// return of a call on `pcm`). True when the handle is usable again,
     /// false when the device was lost and handed to the worker.
     bool recover(Pcm& pcm, long err);
+    enum class Wait {
+        Ready,      ///< the handle can read/write now
+        Lost,       ///< the device was lost (handed to the worker)
+        NotStarted, ///< a starting handle is not ready yet: substitute, come back later
+    };
     /// Audio thread. Waits for `pcm` to be ready after it returned -EAGAIN
     /// (or 0 frames). `since` is when this read/write last made progress
     /// (the zero time_point on the first wait): a device that makes no
     /// progress for stallTimeout — even one whose poll keeps saying "ready" —
-    /// is lost. Returns false when the device was lost.
-    bool waitReady(Pcm& pcm, std::chrono::steady_clock::time_point& since);
+    /// is lost. A handle that has not been ready yet is only polled (see
+    /// "Starting" above): NotStarted means the caller substitutes for the
+    /// rest of its call, `frames`, paced by paceWhileLost().
+    Wait waitReady(Pcm& pcm, std::chrono::steady_clock::time_point& since, size_t frames);
+    /// Audio thread. The handle in use read or wrote frames: a starting one
+    /// has run (playback: once it took audio after its buffer was full).
+    void noteProgress();
     /// Audio thread. Records snd_pcm_delay() of the handle in use for delayFrames().
     void updateDelay();
-    /// Audio thread. While lost: counts `frames` as substituted and sleeps
-    /// until they would have been played or captured.
+    /// Audio thread. While lost or starting: counts `frames` as substituted
+    /// and sleeps until they would have been played or captured.
     void paceWhileLost(size_t frames);
 
     /// Audio thread. Brings a prepared handle back to running: capture
@@ -167,6 +196,10 @@ private:
     Pcm* current_ = nullptr;
     bool started_ = false; // a handle has been taken into use before
     std::chrono::steady_clock::time_point paceDeadline_{};
+    // The handle in use was taken then and has not been ready yet (zero once it has).
+    std::chrono::steady_clock::time_point startingSince_{};
+    bool substituted_ = false;         // frames were substituted while it was starting
+    bool waitedWhileStarting_ = false; // waitReady() saw it starting
 
     // Hand-over between the audio thread and the worker. Each holds at most
     // one handle; the worker fills fresh_ only once the audio thread has
@@ -183,6 +216,7 @@ private:
     std::atomic<uint64_t> reopens_{0};
     std::atomic<uint64_t> reopenFailures_{0};
     std::atomic<uint64_t> framesWhileLost_{0};
+    std::atomic<uint64_t> slowStarts_{0};
     std::atomic<bool> connected_{false};
     std::atomic<long> delayFrames_{0};
 };

@@ -31,7 +31,11 @@ size_t CaptureDevice::read(std::span<int16_t> out) {
         // wait ends a period after that, and each wake-up's latency pushes
         // the phase later until a whole period lags behind (a sawtooth of
         // up to a period of latency, and jitter the peer must buffer for).
-        if (!waitReady(*pcm, waitingSince)) {
+        const Wait wait = waitReady(*pcm, waitingSince, frames - done);
+        if (wait == Wait::NotStarted) {
+            break; // silence for the rest, below
+        }
+        if (wait == Wait::Lost) {
             waitingSince = {};
             continue;
         }
@@ -40,9 +44,16 @@ size_t CaptureDevice::read(std::span<int16_t> out) {
             done += static_cast<size_t>(n);
             live += static_cast<size_t>(n);
             waitingSince = {};
+            noteProgress();
         } else if (n < 0 && n != -EAGAIN && !recover(*pcm, n)) {
             waitingSince = {};
         }
+    }
+    if (done < frames) {
+        // The handle is starting: silence for what it has not delivered.
+        std::fill(out.begin() + static_cast<ptrdiff_t>(done * channels),
+                  out.begin() + static_cast<ptrdiff_t>(frames * channels), int16_t{0});
+        paceWhileLost(frames - done);
     }
     noteHeldFrames();
     return live;
@@ -85,7 +96,11 @@ size_t CaptureDevice::readAtLeast(std::span<int16_t> out, size_t minFrames) {
             // Still short after the sleep: the device's own wait ends when
             // the next period comes in, so the frame is read the moment it
             // is whole and no later.
-            if (!waitReady(*pcm, waitingSince)) {
+            const Wait wait = waitReady(*pcm, waitingSince, minFrames - done);
+            if (wait == Wait::NotStarted) {
+                break;
+            }
+            if (wait == Wait::Lost) {
                 waitingSince = {};
             }
             continue;
@@ -101,13 +116,25 @@ size_t CaptureDevice::readAtLeast(std::span<int16_t> out, size_t minFrames) {
         if (n > 0) {
             done += static_cast<size_t>(n);
             waitingSince = {};
+            noteProgress();
         } else if (n < 0 && n != -EAGAIN && !recover(*pcm, n)) {
             waitingSince = {};
         } else if (n == 0 || n == -EAGAIN) {
-            if (!waitReady(*pcm, waitingSince)) {
+            const Wait wait = waitReady(*pcm, waitingSince, minFrames - done);
+            if (wait == Wait::NotStarted) {
+                break;
+            }
+            if (wait == Wait::Lost) {
                 waitingSince = {};
             }
         }
+    }
+    if (done < minFrames) {
+        // The handle is starting: silence for what it has not delivered.
+        std::fill(out.begin() + static_cast<ptrdiff_t>(done * channels),
+                  out.begin() + static_cast<ptrdiff_t>(minFrames * channels), int16_t{0});
+        paceWhileLost(minFrames - done);
+        done = minFrames;
     }
     noteHeldFrames();
     return done;

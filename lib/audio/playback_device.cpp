@@ -73,8 +73,15 @@ size_t PlaybackDevice::write(std::span<const int16_t> in) {
             done += static_cast<size_t>(n);
             live += static_cast<size_t>(n);
             waitingSince = {};
+            noteProgress();
         } else if (n == 0 || n == -EAGAIN) {
-            if (!waitReady(*pcm, waitingSince)) {
+            const Wait wait = waitReady(*pcm, waitingSince, frames - done);
+            if (wait == Wait::NotStarted) {
+                // The handle is starting: discard what it has no room for.
+                paceWhileLost(frames - done);
+                break;
+            }
+            if (wait == Wait::Lost) {
                 waitingSince = {};
             }
         } else if (!recover(*pcm, n)) {

@@ -355,6 +355,66 @@ TEST_F(DeviceTest, TreatsADeviceThatWakesButNeverDeliversAsLost) {
     EXPECT_EQ(dev->stats().reopens, 1u);
 }
 
+// A sound server started by the first client, or PulseAudio's idle null
+// sink (its first block after resuming is 2 s long), leave a fresh handle
+// with nothing to read for far longer than stallTimeout. The recorder keeps
+// its pace with silence meanwhile, and the handle is kept.
+TEST_F(DeviceTest, DeliversPacedSilenceWhileAFreshCaptureHandleHasNotStarted) {
+    AudioDeviceOptions options = fastOptions(); // stallTimeout 10 ms
+    options.startTimeout = 10s;
+    auto dev = openCapture(options);
+    constexpr int kWaits = 30; // 30 periods of 1 ms: three times stallTimeout
+    backend_->stallNextWaits(kWaits);
+    std::vector<int16_t> buf(kPeriod, 7);
+    int silent = 0;
+    while (silent < kWaits && dev->read(buf) == 0) {
+        EXPECT_TRUE(allZero(buf));
+        ++silent;
+    }
+    EXPECT_EQ(silent, kWaits) << "one wait per read while starting, each read substituted";
+    ASSERT_TRUE(readUntil(*dev, [](size_t live) { return live == kPeriod; }));
+    const auto s = dev->stats();
+    EXPECT_EQ(s.losses, 0u) << "a slow start is not a lost device";
+    EXPECT_EQ(s.reopens, 0u);
+    EXPECT_EQ(s.slowStarts, 1u);
+    EXPECT_EQ(s.framesWhileLost, uint64_t{kWaits} * kPeriod);
+    EXPECT_EQ(backend_->opens(), 1);
+}
+
+TEST_F(DeviceTest, DiscardsPacedWhileAFreshPlaybackHandleHasNotStartedThenStallsCountAgain) {
+    AudioDeviceOptions options = fastOptions();
+    options.startTimeout = 10s;
+    auto dev = openPlayback(options);
+    std::vector<int16_t> tone(kPeriod, 1000);
+    ASSERT_EQ(dev->write(tone), kPeriod) << "the first write fills the buffer";
+    constexpr int kWaits = 30;
+    backend_->stallNextWaits(kWaits); // full, and the stream does not take audio yet
+    int discarded = 0;
+    while (discarded < kWaits && dev->write(tone) == 0) {
+        ++discarded;
+    }
+    EXPECT_EQ(discarded, kWaits);
+    EXPECT_EQ(dev->write(tone), kPeriod) << "the stream runs: audio goes to it again";
+    EXPECT_EQ(dev->stats().losses, 0u);
+    EXPECT_EQ(dev->stats().slowStarts, 1u);
+    // Once it ran, a stall is a stall again: lost after stallTimeout.
+    backend_->stallNextWaits(1);
+    EXPECT_EQ(dev->write(tone), 0u);
+    EXPECT_EQ(dev->stats().losses, 1u);
+}
+
+TEST_F(DeviceTest, LosesAFreshHandleThatDoesNotStartWithinStartTimeout) {
+    AudioDeviceOptions options = fastOptions();
+    options.startTimeout = 30ms;
+    auto dev = openCapture(options);
+    backend_->stallNextWaits(1'000'000);
+    ASSERT_TRUE(readUntil(*dev, [&](size_t) { return dev->stats().losses == 1; }));
+    EXPECT_EQ(dev->stats().slowStarts, 1u);
+    backend_->stopStalling(); // the reopened handle works
+    ASSERT_TRUE(readUntil(*dev, [](size_t live) { return live == kPeriod; }));
+    EXPECT_EQ(dev->stats().reopens, 1u);
+}
+
 TEST_F(DeviceTest, LogsXrunsThroughTheRealtimeLog) {
     std::vector<std::string> lines;
     setLogSink([&](LogLevel, std::string_view text) { lines.emplace_back(text); });

@@ -37,11 +37,18 @@ public:
         std::lock_guard lock(mutex_);
         prepareErrors_.insert(prepareErrors_.end(), errs);
     }
-    /// The next wait() calls return 0 (timeout), as a stalled device does.
+    /// The next wait() calls return 0 (timeout), as a stalled device does;
+    /// until then readi/writei say -EAGAIN and avail() 0.
     void stallNextWaits(int count) {
         std::lock_guard lock(mutex_);
         stalls_ += count;
         stallIo_ = count > 0;
+    }
+    /// Ends a stall scripted by stallNextWaits().
+    void stopStalling() {
+        std::lock_guard lock(mutex_);
+        stalls_ = 0;
+        stallIo_ = false;
     }
     /// Unplugged: opens fail, open handles answer -ENODEV (for good).
     void unplug() {
@@ -208,8 +215,12 @@ public:
         if (gone()) {
             return -ENODEV;
         }
-        // Playback always has room (writei takes everything); capture holds
+        // A stalled device has nothing to read and no room. Otherwise
+        // playback always has room (writei takes everything); capture holds
         // what it can read.
+        if (backend_->stallIo_ && backend_->stalls_ > 0) {
+            return 0;
+        }
         if (backend_->paced_) {
             return static_cast<ssize_t>(backend_->hardware_ - backend_->captured_);
         }

@@ -1,0 +1,85 @@
+# SPDX-License-Identifier: MIT
+# System suite, part 3 (sourced by voiced_steps.sh, in the call): the call
+# through the stock sound server is as good as the lab's paced devices.
+
+# The lab's figure on this machine: the same call (Opus 20 ms) between two
+# daemons of this tree's build on a private PulseAudio with paced null devices.
+paced_p50=${PACED_P50_MS:-}
+if [ -z "$paced_p50" ] && [ -z "${VOICED_SYSTEM_NO_PACED:-}" ]; then
+    build=${BUILD_DIR:-$SRC/build}
+    if [ -x "$build/daemon/voiced" ]; then
+        # Runs beside the container's call, so both see the same load.
+        ONLY=opus-20 bash "$SRC/bench/e2e_call_bench.sh" --seconds "$CALL_SECONDS" "$build" \
+            >"$T/paced.log" 2>&1 &
+        paced_pid=$!
+    else
+        fail "no $build/daemon/voiced for the paced-device reference call (build first, or set PACED_P50_MS)"
+    fi
+fi
+
+sleep "$CALL_SECONDS"
+sleep 1.2 # one more stats update
+declare -A P50 P99 LOST LOSS CONC BUF SWITCH PATH_ XRUNS
+for u in alice bob; do
+    s=$(vstatus "$u" | jq -c .stats)
+    read -r P50[$u] P99[$u] LOST[$u] LOSS[$u] CONC[$u] BUF[$u] SWITCH[$u] PATH_[$u] XRUNS[$u] < <(jq -r \
+        '[.latency_p50_ms, .latency_p99_ms, .packets_lost, .loss_percent, .concealed_frames,
+          .buffer_delay_ms, .tunnel_switches, .media_path, .xruns] | map(tostring) | join(" ")' <<<"$s")
+done
+# Device trouble and path switches in each voiced's journal since it started.
+declare -A REOPEN LOSTDEV TUNNEL
+for u in alice bob; do
+    pid=$(voiced_show "$u" MainPID)
+    j=$(U "$u" journalctl --user -u voiced -o cat --no-pager _PID="$pid" 2>/dev/null || true)
+    REOPEN[$u]=$(grep -c 'reopened after\|reopen failed' <<<"$j" || true)
+    LOSTDEV[$u]=$(grep -c 'device lost' <<<"$j" || true)
+    TUNNEL[$u]=$(grep -c 'nothing over UDP' <<<"$j" || true)
+done
+for u in alice bob; do
+    printf 'system: %-5s hears: latency p50 %.1f ms p99 %.1f ms, buffer delay %.1f ms, lost %s (%.2f %%), concealed %s, xruns %s, device lost/reopen %s/%s, tunnel switches %s (journal %s), path %s\n' \
+        "$u" "${P50[$u]}" "${P99[$u]}" "${BUF[$u]}" "${LOST[$u]}" "${LOSS[$u]}" "${CONC[$u]}" "${XRUNS[$u]}" \
+        "${LOSTDEV[$u]}" "${REOPEN[$u]}" "${SWITCH[$u]}" "${TUNNEL[$u]}" "${PATH_[$u]}"
+done
+if [ -n "${paced_pid:-}" ]; then
+    wait "$paced_pid" || { cat "$T/paced.log"; fail "the paced-device reference call failed"; }
+    line=$(grep '^opus-20 ' "$T/paced.log") || { cat "$T/paced.log"; fail "no opus-20 line from the bench"; }
+    # "opus-20 P50a / P99a P50b / P99b ...": the larger of the two directions' p50.
+    paced_p50=$(awk '{print ($2 > $5) ? $2 : $5}' <<<"$line")
+    say "paced devices, same machine, same time: $line"
+fi
+# Device trouble and path switches are the daemon's own doing and must not
+# happen. Latency and loss also depend on scheduling: a user manager's
+# services get no real-time priority on a stock Debian 12 (RLIMIT_RTPRIO 0,
+# and pam_limits is not in the systemd-user PAM stack), nor does the stock
+# PulseAudio without rtkit, while the paced reference runs as root with
+# SCHED_FIFO. On a loaded machine that alone costs xruns and tens of ms, so
+# those two bounds gate only with VOICED_SYSTEM_STRICT=1; otherwise they are
+# reported as a NOTE with the figures.
+soft_fail() {
+    if [ "${VOICED_SYSTEM_STRICT:-0}" = 1 ]; then fail "$@"; fi
+    echo "NOTE $* (not gating; VOICED_SYSTEM_STRICT=1 makes it fail)"
+}
+for u in alice bob; do
+    [ "${REOPEN[$u]}" = 0 ] && [ "${LOSTDEV[$u]}" = 0 ] ||
+        fail "$u's devices were lost ${LOSTDEV[$u]} and reopened ${REOPEN[$u]} time(s)"
+    [ "${SWITCH[$u]}" = 0 ] && [ "${TUNNEL[$u]}" = 0 ] && [ "${PATH_[$u]}" = udp ] ||
+        fail "$u's media switched to the tunnel ${SWITCH[$u]} time(s) (now ${PATH_[$u]})"
+done
+ok "a ${CALL_SECONDS} s call through the stock PulseAudio: no device lost or reopened, media on UDP throughout"
+quality=ok
+if [ -n "$paced_p50" ]; then
+    for u in alice bob; do
+        awk -v a="${P50[$u]}" -v b="$paced_p50" 'BEGIN { exit !(a <= b + 15) }' || {
+            quality=
+            soft_fail "$u hears with p50 ${P50[$u]} ms, more than 15 ms above the paced devices' $paced_p50 ms (xruns ${XRUNS[$u]})"
+        }
+    done
+fi
+for u in alice bob; do
+    [ "${LOST[$u]}" = 0 ] || {
+        quality=
+        soft_fail "$u lost ${LOST[$u]} packets (${LOSS[$u]} %) in a ${CALL_SECONDS} s call"
+    }
+done
+[ -z "$quality" ] ||
+    ok "latency p50 ${P50[alice]} / ${P50[bob]} ms (alice/bob) within 15 ms of the paced devices' ${paced_p50:-?} ms, 0 packets lost"
