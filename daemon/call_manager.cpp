@@ -7,6 +7,7 @@
 #include "peer_names.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace voice {
 
@@ -613,6 +614,9 @@ Status CallManager::startMedia(HandshakeResult result) {
     pc.codec.frameDuration = config_.frameDuration;
     pc.codec.bitrate = config_.bitrate;
     pc.fecMode = config_.fec;
+    pc.echoCancel = config_.echoCancel;
+    pc.noiseSuppression = config_.noiseSuppression;
+    pc.autoGain = config_.autoGain;
     pc.sessionId = call_->sessionId;
     pc.sendDirection =
         call_->caller ? MediaDirection::CallerToCallee : MediaDirection::CalleeToCaller;
@@ -783,6 +787,14 @@ void CallManager::updateStats() {
         s.packetsLost = p.jitter.packetsLost;
         s.bufferDelayMs = std::chrono::duration<double, std::milli>(p.jitter.currentDelay).count();
         s.xruns = p.capture.xruns + p.playback.xruns;
+        s.echoCancel = p.echoCancelActive;
+        s.noiseSuppression = p.noiseSuppressionActive;
+        s.autoGain = p.autoGainActive;
+        s.echoAttenuationDb = std::round(p.echoAttenuationDb * 10.0) / 10.0;
+        s.recorderPriority = p.recorderPriority;
+        s.transmitterPriority = p.transmitterPriority;
+        s.receiverPriority = p.receiverPriority;
+        s.playerPriority = p.playerPriority;
     }
     if (call_->transport) {
         s.mediaPath = call_->transport->tunnelling() ? "tunnel" : "udp";
