@@ -51,6 +51,7 @@ struct CallStats {
     bool noiseSuppression = false;
     bool autoGain = false;
     double echoAttenuationDb = 0;
+    std::uint64_t echoRealigns = 0; ///< times the far-end reference was realigned
     /// SCHED_FIFO priority each audio thread got; 0 = the normal scheduler.
     int recorderPriority = 0, transmitterPriority = 0, receiverPriority = 0, playerPriority = 0;
 

@@ -791,6 +791,7 @@ void CallManager::updateStats() {
         s.noiseSuppression = p.noiseSuppressionActive;
         s.autoGain = p.autoGainActive;
         s.echoAttenuationDb = std::round(p.echoAttenuationDb * 10.0) / 10.0;
+        s.echoRealigns = p.echoRealigns;
         s.recorderPriority = p.recorderPriority;
         s.transmitterPriority = p.transmitterPriority;
         s.receiverPriority = p.receiverPriority;

@@ -82,6 +82,7 @@ std::map<std::string, sdbus::Variant> statsToDbus(const std::optional<CallStats>
     out["noise_suppression"] = sdbus::Variant(stats->noiseSuppression);
     out["auto_gain"] = sdbus::Variant(stats->autoGain);
     out["echo_attenuation_db"] = sdbus::Variant(stats->echoAttenuationDb);
+    out["echo_realigns"] = sdbus::Variant(stats->echoRealigns);
     out["sched_recorder"] = sdbus::Variant(stats->recorderPriority);
     out["sched_transmitter"] = sdbus::Variant(stats->transmitterPriority);
     out["sched_receiver"] = sdbus::Variant(stats->receiverPriority);

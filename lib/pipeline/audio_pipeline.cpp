@@ -703,12 +703,14 @@ void AudioPipeline::player() {
                 latency_.record(std::chrono::microseconds(dueUs - *captured));
             }
         }
-        if (echoReference_) {
-            // `due` is when the next sample written plays, minus the buffer.
-            echoReference_->push(
-                out, due + samplesNs(static_cast<int64_t>(playback_->params().bufferFrames)));
-        }
         playback_->write(out);
+        if (echoReference_) {
+            // The write measured snd_pcm_delay after it (all of it: a sound
+            // server's latency beyond the buffer is time to the speaker too):
+            // the last sample written plays that much after now.
+            const int64_t queued = playback_->delayFrames() - static_cast<int64_t>(out.size());
+            echoReference_->push(out, monotonicNs() + samplesNs(std::max<int64_t>(0, queued)));
+        }
         lastWrittenNs = samplesNs(static_cast<int64_t>(out.size()));
         bump(framesPlayed_);
         playerCpuNs_.store(threadCpuNs(), std::memory_order_relaxed);

@@ -18,6 +18,12 @@
 //    MediaTransport::send (which drops rather than waits). When the receiver
 //    queued a loss report, it rides in front of the frame
 //    (MediaKind::Feedback, wire/loss_report.h).
+//    With capture processing on (echoCancel, noiseSuppression, autoGain),
+//    the transmitter first runs the frame through the CaptureProcessor
+//    (dsp/capture_processor.h) in 10 ms blocks, each with the far-end block
+//    the EchoReference (pipeline/echo_reference.h) gives for its capture
+//    time; the player pushes every block it writes into that reference with
+//    the time it will play (snd_pcm_delay after the write).
 //  - receiver (real-time, as the transmitter): MediaTransport::receive,
 //    MediaOpener::open (every bad packet is dropped silently and counted),
 //    JitterBuffer::push. It also counts loss for this side's reports

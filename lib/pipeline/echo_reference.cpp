@@ -2,6 +2,7 @@
 #include "pipeline/echo_reference.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 
 namespace voice {
@@ -49,26 +50,35 @@ EchoReference::Fetch EchoReference::fetch(int64_t captureTimeNs, std::span<int16
     const int64_t offset =
         (wantNs - last_.playTimeNs) * static_cast<int64_t>(rate_) / 1'000'000'000;
     const int64_t target = std::max<int64_t>(0, static_cast<int64_t>(last_.position) + offset);
-    const int64_t errorFrames = target - static_cast<int64_t>(readPos_);
+    const int64_t instant = target - static_cast<int64_t>(readPos_);
     const int64_t threshold = kRealignThresholdNs * static_cast<int64_t>(rate_) / 1'000'000'000;
+    // The measured delays wobble from block to block (a sound server's
+    // delay jumps by a period with its timing updates): only an error that
+    // persists in the average moves the reference, and then to where this
+    // block's timing puts it (within the wobble, which the canceller's
+    // filter absorbs as part of the echo path).
+    errorAvg_ += kErrorSmoothing * (static_cast<double>(instant) - errorAvg_);
     Fetch result = Fetch::Aligned;
     size_t hold = 0; // zeros in front of the block: the reference was ahead
-    if (!aligned_ || std::llabs(errorFrames) > threshold) {
-        if (errorFrames > 0) {
+    if (!aligned_ || holding_ > 0 || std::abs(errorAvg_) > static_cast<double>(threshold)) {
+        const int64_t errorFrames = holding_ > 0 ? holding_ : instant;
+        if (errorFrames > 0 && holding_ == 0) {
             // Behind: drop what was played before the wanted time.
             const uint64_t drop =
                 std::min<uint64_t>(static_cast<uint64_t>(errorFrames), ring_.availableToRead());
             skip(drop);
             readPos_ += drop;
-        } else {
+        } else if (errorFrames < 0 || holding_ > 0) {
             // Ahead (played audio cannot be read twice): hold the reference
             // back by up to a block per fetch until it is in place.
-            hold = static_cast<size_t>(
-                std::min<int64_t>(-errorFrames, static_cast<int64_t>(block.size())));
+            const int64_t need = holding_ > 0 ? holding_ : -errorFrames;
+            hold = static_cast<size_t>(std::min<int64_t>(need, static_cast<int64_t>(block.size())));
+            holding_ = need - static_cast<int64_t>(hold);
         }
-        if (aligned_)
+        if (aligned_ && !realigning_)
             realigns_.fetch_add(1, std::memory_order_relaxed);
         aligned_ = true;
+        errorAvg_ = 0;
         result = Fetch::Realigned;
     }
     realigning_ = result == Fetch::Realigned;

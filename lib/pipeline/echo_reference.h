@@ -36,8 +36,10 @@ public:
     /// The reference starts this much before the captured block, so the
     /// echo never leads it when the delay measurements are off a little.
     static constexpr int64_t kLeadNs = 10'000'000;
-    /// Alignment errors smaller than this are left alone.
-    static constexpr int64_t kRealignThresholdNs = 8'000'000;
+    /// Alignment errors smaller than this, in the average over about 50
+    /// blocks (kErrorSmoothing), are left alone.
+    static constexpr int64_t kRealignThresholdNs = 30'000'000;
+    static constexpr double kErrorSmoothing = 0.02;
 
     /// Control thread. `capacityFrames` must hold the playback buffer plus
     /// the time a captured frame waits for the transmitter (0.5 s is ample).
@@ -77,6 +79,8 @@ private:
     uint64_t readPos_ = 0;
     bool aligned_ = false;
     bool realigning_ = false; // the last fetch realigned (a hold spans several)
+    double errorAvg_ = 0;     // smoothed alignment error, frames
+    int64_t holding_ = 0;     // frames of hold still to insert
     Mark last_{};
     bool haveMark_ = false;
     std::vector<int16_t> scratch_;
