@@ -95,6 +95,8 @@ python3 -c "import sys; sys.exit(0 if $ERLE >= 20 else 1)" || fail "ERLE $ERLE d
 ATT=$(json_field alice stats.echo_attenuation_db)
 echo "Status: echo_attenuation_db $ATT"
 ctl alice status | grep -q "^echo cancel: yes" || fail "voicectl status shows no echo cancel line"
+ctl alice status | grep -q "^scheduling:  recorder=" || fail "voicectl status shows no scheduling line"
+ctl alice status | grep -E "^(echo|noise|auto|scheduling)"
 
 # Double talk: the near end into the microphone while the far end goes on.
 o3=$(out_size bob)
