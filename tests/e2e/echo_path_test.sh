@@ -12,8 +12,11 @@
 #  - double talk: what she sends correlates with the clean near end (printed;
 #    checked >= 0.3 only, see below: the 0.8 is not reached);
 #  - Status shows echo_cancel true and an attenuation;
-# then, with echo_cancel = off, the same far-end-only measure stays below
-# 10 dB (the echo is there: the test can fail).
+#  - noise: with the far end muted, steady noise into the microphone is
+#    sent >= 10 dB lower (noise suppression);
+# then, with echo_cancel = off and noise_suppression = off, the same
+# far-end-only measure stays below 10 dB and the noise below 5 dB (the echo
+# and the noise are there: the test can fail).
 #
 # usage: echo_path_test.sh RELAYD VOICED VOICECTL ECHO_ANALYZE
 set -u
@@ -88,6 +91,29 @@ far_only() {
     python3 -c "print(round($mic - ($sent), 1))"
 }
 
+# noise_reduction TAG: bob mutes, 6 s of brown noise (about -40 dBFS) go into
+# alice's microphone; prints mic noise power over sent power (dB), last 2.5 s.
+noise_reduction() {
+    ctl bob mute >/dev/null || fail "bob mute"
+    sox -n -r 48000 -c 1 -b 16 -e signed-integer -t raw "$T/noise.raw" synth 6 brownnoise vol 0.05
+    paplay --device=a_mic --raw --format=s16le --rate=48000 --channels=1 "$T/noise.raw" &
+    local noise=$! rec o5 o6 micn sentn
+    sleep 3
+    o5=$(out_size bob)
+    parec -d a_mic.monitor --raw --format=s16le --rate=48000 --channels=1 >"$T/mic_noise_$1.raw" &
+    rec=$!
+    sleep 2.5
+    kill $rec
+    wait $rec 2>/dev/null
+    o6=$(out_size bob)
+    wait $noise
+    ctl bob unmute >/dev/null || fail "bob unmute"
+    micn=$("$ANALYZE" power "$T/mic_noise_$1.raw" 0 -1)
+    sentn=$("$ANALYZE" power "$T/bob/out.raw" "$o5" "$o6")
+    echo "$1: noise at the microphone $micn dBFS, sent $sentn dBFS" >&2
+    python3 -c "print(round($micn - ($sentn), 1))"
+}
+
 ERLE=$(far_only on)
 echo "echo_cancel = on: ERLE $ERLE dB (3..8 s into the call)"
 python3 -c "import sys; sys.exit(0 if $ERLE >= 20 else 1)" || fail "ERLE $ERLE dB < 20 dB"
@@ -111,13 +137,17 @@ echo "double talk: correlation with the clean near end $CORR"
 # 0.95 but too slow to converge). Checked here only that the near end gets
 # through at all; the figure is printed.
 python3 -c "import sys; sys.exit(0 if $CORR >= 0.3 else 1)" || fail "double-talk correlation $CORR < 0.3"
+
+NR=$(noise_reduction on)
+echo "noise suppression on: noise reduced by $NR dB"
+python3 -c "import sys; sys.exit(0 if $NR >= 10 else 1)" || fail "noise reduced by $NR dB < 10 dB"
 ctl alice hangup || fail "hangup"
 waitfor 10 in_state alice idle || fail "alice not idle"
 
 # ---------------------------------------------------------------- control: off
 kill "${VOICED_PID[alice]}"
 wait "${VOICED_PID[alice]}" 2>/dev/null
-echo "echo_cancel = off" >>"$T/alice/cfg/voiced/voiced.conf"
+printf 'echo_cancel = off\nnoise_suppression = off\n' >>"$T/alice/cfg/voiced/voiced.conf"
 start_voiced alice
 waitfor 20 is_registered alice || fail "alice did not register again"
 waitfor 10 in_state bob idle || fail "bob not idle"
@@ -125,5 +155,8 @@ ERLE_OFF=$(far_only off)
 echo "echo_cancel = off: ERLE $ERLE_OFF dB"
 [ "$(json_field alice stats.echo_cancel)" = false ] || fail "Status: echo_cancel active while off"
 python3 -c "import sys; sys.exit(0 if $ERLE_OFF < 10 else 1)" || fail "no echo with echo_cancel = off ($ERLE_OFF dB): the path is broken"
+NR_OFF=$(noise_reduction off)
+echo "noise suppression off: noise reduced by $NR_OFF dB"
+python3 -c "import sys; sys.exit(0 if $NR_OFF < 5 else 1)" || fail "noise reduced by $NR_OFF dB with noise_suppression = off: the path is broken"
 ctl alice hangup
-echo "PASS: echo path (on $ERLE dB, off $ERLE_OFF dB, double talk $CORR)"
+echo "PASS: echo path (on $ERLE dB, off $ERLE_OFF dB, double talk $CORR, noise reduced $NR dB, off $NR_OFF dB)"
