@@ -9,6 +9,8 @@
 #include "net/systemd.h"
 #include "net/tls_identity.h"
 #include "relay/junk_filter.h"
+#include "relay/metrics_endpoint.h"
+#include "relay/relay_server_internal.h"
 #include "voice_config.h"
 #include "wire/media_header.h"
 
@@ -23,14 +25,11 @@
 
 namespace voice {
 
-using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 namespace {
 
-constexpr size_t kMaxPendingTunnel = 8192; // media posted to the control loop, all calls
-constexpr size_t kMaxMetricsClients = 8;
-constexpr size_t kMaxMetricsRequest = 4096;
+constexpr size_t kMaxPendingTunnel = 8192;   // media posted to the control loop, all calls
 constexpr auto kLinger = milliseconds(1000); // a closing connection's time to drain
 constexpr auto kSweepInterval = milliseconds(100);
 constexpr size_t kUdpBatch = 32;
@@ -73,72 +72,6 @@ Result<UniqueFd> udpReusePort(const SocketAddress& address) {
 }
 
 } // namespace
-
-// ---------------------------------------------------------------------------
-// Per-object state
-
-struct RelayServer::Connection {
-    enum class State { Handshake, AwaitHello, AwaitRegister, Registered, Closing };
-    Connection(uint64_t i, const MonotonicClock& clock, double rate, double burst)
-        : id(i), bucket(clock, rate, burst) {}
-    uint64_t id;
-    std::unique_ptr<TlsConnection> tls;
-    SocketAddress peer;
-    State state = State::Handshake;
-    FrameDecoder decoder;
-    RegisterNonce nonce{};
-    std::string name;
-    IdentityKey key{};
-    TokenBucket bucket;
-    Clock::time_point registrationDeadline;
-    Clock::time_point lastHeard;
-    Clock::time_point lingerDeadline;
-    uint32_t watched = 0;
-    bool pending = true; // counted in pending_ (not registered yet)
-    uint64_t call = 0;   // serial of this connection's call (ringing or active), 0 if idle
-};
-
-struct RelayServer::CallState {
-    uint64_t serial = 0;
-    CallId id{};
-    uint64_t caller = 0; // connection ids; 0 while that side is away (answered calls only)
-    uint64_t callee = 0;
-    std::string callerName;
-    std::string calleeName;
-    bool active = false;
-    EventLoop::TimerId ringTimer = 0;
-    uint64_t callerSession = 0; // 0: not known yet (a call resumed after a relay restart)
-    uint64_t calleeSession = 0;
-    bool routed = false;               // both sessions are in the MediaRouter
-    EventLoop::TimerId graceTimer = 0; // running while a side is away
-    // Each side's current route key (the last ResumeToken it got), kept so a
-    // call rebuilt after a restart can hand the first resumed side's key to
-    // the router once the second side completes it. Wiped with the call.
-    MediaRouter::RouteKey callerRouteKey{};
-    MediaRouter::RouteKey calleeRouteKey{};
-    ~CallState() {
-        OPENSSL_cleanse(callerRouteKey.data(), callerRouteKey.size());
-        OPENSSL_cleanse(calleeRouteKey.data(), calleeRouteKey.size());
-    }
-};
-
-struct RelayServer::MetricsClient {
-    UniqueFd fd;
-    std::string in;
-    std::string out;
-    size_t written = 0;
-    Clock::time_point deadline;
-};
-
-struct RelayServer::MediaThread {
-    std::unique_ptr<EventLoop> loop;
-    std::vector<UniqueFd> sockets;
-    std::thread thread;
-    std::atomic<int64_t> heartbeat{0}; // steady-clock seconds of the last loop turn
-    JunkFilter junk;                   // this thread's only
-    // Copies of junk's counters for the metrics (written by this thread, read by the control loop).
-    std::atomic<uint64_t> junkDroppedUnread{0}, junkLimits{0};
-};
 
 // ---------------------------------------------------------------------------
 // Set-up
@@ -282,18 +215,12 @@ Status RelayServer::bindSockets() {
         }
     }
     if (config_.metrics) {
-        auto address = SocketAddress::fromHostPort(*config_.metrics);
-        if (!address.ok()) {
-            return Status(Errc::InvalidArgument,
-                          "metrics address must be numeric: " + address.status().detail());
+        auto metrics = MetricsEndpoint::bind(*config_.metrics);
+        if (!metrics.ok()) {
+            return metrics.status();
         }
-        auto fd = tcpListen(*address, 16);
-        if (!fd.ok()) {
-            return fd.status();
-        }
-        auto local = localAddress(fd->get());
-        metricsPort_ = local.ok() ? local->port() : 0;
-        metricsListener_ = std::move(*fd);
+        metricsPort_ = (*metrics)->port();
+        metrics_ = std::move(*metrics);
     }
     return Status();
 }
@@ -320,9 +247,8 @@ Status RelayServer::run() {
             return st;
         }
     }
-    if (metricsListener_.isValid()) {
-        Status st = loop_->addFd(metricsListener_.get(), EventLoop::kReadable,
-                                 [this](uint32_t) { onMetricsAccept(); });
+    if (metrics_) {
+        Status st = metrics_->start(*loop_, [this] { return renderMetrics(); });
         if (!st.ok()) {
             return st;
         }
@@ -1486,15 +1412,8 @@ void RelayServer::sweep() {
     for (uint64_t id : lingering) {
         destroy(id);
     }
-    std::vector<uint64_t> staleMetrics;
-    for (auto& [id, m] : metricsClients_) {
-        if (now >= m->deadline) {
-            staleMetrics.push_back(id);
-        }
-    }
-    for (uint64_t id : staleMetrics) {
-        loop_->removeFd(metricsClients_[id]->fd.get());
-        metricsClients_.erase(id);
+    if (metrics_) {
+        metrics_->expire(now);
     }
 }
 
@@ -1572,191 +1491,6 @@ void RelayServer::finishShutdown() {
         destroy(id);
     }
     loop_->stop();
-}
-
-// ---------------------------------------------------------------------------
-// Metrics endpoint: a minimal HTTP/1.0 responder on the control loop.
-
-void RelayServer::onMetricsAccept() {
-    for (int i = 0; i < 16; ++i) {
-        auto fd = tcpAccept(metricsListener_.get());
-        if (!fd.ok() || !fd->isValid()) {
-            return;
-        }
-        if (metricsClients_.size() >= kMaxMetricsClients) {
-            continue;
-        }
-        const uint64_t id = nextId_++;
-        auto m = std::make_unique<MetricsClient>();
-        m->fd = std::move(*fd);
-        m->deadline = Clock::now() + milliseconds(5000);
-        int raw = m->fd.get();
-        metricsClients_.emplace(id, std::move(m));
-        Status st = loop_->addFd(raw, EventLoop::kReadable,
-                                 [this, id](uint32_t events) { onMetricsEvent(id, events); });
-        if (!st.ok()) {
-            metricsClients_.erase(id);
-        }
-    }
-}
-
-void RelayServer::onMetricsEvent(uint64_t id, uint32_t events) {
-    auto it = metricsClients_.find(id);
-    if (it == metricsClients_.end()) {
-        return;
-    }
-    MetricsClient& m = *it->second;
-    auto drop = [&] {
-        loop_->removeFd(m.fd.get());
-        metricsClients_.erase(id);
-    };
-    if (m.out.empty()) {
-        char buf[1024];
-        ssize_t n = ::read(m.fd.get(), buf, sizeof buf);
-        if (n <= 0) {
-            if (n < 0 && errno == EAGAIN) {
-                return;
-            }
-            drop();
-            return;
-        }
-        m.in.append(buf, size_t(n));
-        if (m.in.find("\r\n\r\n") == std::string::npos && m.in.find("\n\n") == std::string::npos) {
-            if (m.in.size() > kMaxMetricsRequest) {
-                drop();
-            }
-            return;
-        }
-        const bool wanted = m.in.rfind("GET /metrics ", 0) == 0 || m.in.rfind("GET / ", 0) == 0;
-        std::string body = wanted ? renderMetrics() : "not found\n";
-        m.out = std::string(wanted ? "HTTP/1.0 200 OK\r\n" : "HTTP/1.0 404 Not Found\r\n") +
-                "Content-Type: text/plain; version=0.0.4\r\nContent-Length: " +
-                std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
-        (void)loop_->modifyFd(m.fd.get(), EventLoop::kWritable);
-        events |= EventLoop::kWritable;
-    }
-    if (events & EventLoop::kWritable) {
-        ssize_t n = ::send(m.fd.get(), m.out.data() + m.written, m.out.size() - m.written,
-                           MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0 && errno != EAGAIN) {
-            drop();
-            return;
-        }
-        if (n > 0) {
-            m.written += size_t(n);
-        }
-        if (m.written == m.out.size()) {
-            drop();
-        }
-    }
-}
-
-std::string RelayServer::renderMetrics() const {
-    std::string out;
-    auto metric = [&](const char* name, const char* type, const char* help, uint64_t value) {
-        out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
-               name + " " + std::to_string(value) + "\n";
-    };
-    size_t registered = 0;
-    for (auto& [id, c] : connections_) {
-        registered += c->state == Connection::State::Registered;
-    }
-    size_t active = 0;
-    for (auto& [id, call] : calls_) {
-        active += call->active;
-    }
-    metric("voice_relayd_connections", "gauge", "Open control connections.", connections_.size());
-    metric("voice_relayd_clients", "gauge", "Registered clients.", registered);
-    metric("voice_relayd_calls_ringing", "gauge", "Calls ringing now.", calls_.size() - active);
-    metric("voice_relayd_calls_active", "gauge", "Calls answered and not ended.", active);
-    metric("voice_relayd_calls_total", "counter", "Calls rung.", callsTotal_);
-    metric("voice_relayd_calls_answered_total", "counter", "Calls answered.", callsAnswered_);
-    metric("voice_relayd_calls_rejected_busy_total", "counter", "Calls refused: callee busy.",
-           rejectedBusy_);
-    metric("voice_relayd_calls_rejected_offline_total", "counter",
-           "Calls refused: callee not registered.", rejectedOffline_);
-    metric("voice_relayd_ring_timeouts_total", "counter", "Calls and registrations that timed out.",
-           timeouts_);
-    metric("voice_relayd_resumes_total", "counter",
-           "Resume requests accepted (after a lost connection or a relay restart).", resumes_);
-    metric("voice_relayd_resumes_refused_total", "counter",
-           "Resume requests refused (bad, foreign or expired token, ended call).", resumesRefused_);
-    metric("voice_relayd_registrations_total", "counter", "Accepted registrations.",
-           registrations_);
-    metric("voice_relayd_registrations_refused_total", "counter", "Refused registrations.",
-           registrationsRefused_);
-    metric("voice_relayd_connections_refused_total", "counter",
-           "Connections closed at accept by a limit.", connectionsRefused_);
-    metric("voice_relayd_connections_evicted_total", "counter",
-           "Unregistered connections closed to make room for a newer one from the same address.",
-           connectionsEvicted_);
-    metric("voice_relayd_protocol_errors_total", "counter", "Connections closed for bad frames.",
-           protocolErrors_);
-    metric("voice_relayd_slow_readers_dropped_total", "counter",
-           "Connections dropped for a full output buffer.", slowReadersDropped_);
-    metric("voice_relayd_packets_forwarded_total", "counter", "Media packets forwarded.",
-           router_->forwardedPackets.load());
-    metric("voice_relayd_bytes_forwarded_total", "counter", "Media bytes forwarded.",
-           router_->forwardedBytes.load());
-    metric("voice_relayd_packets_tunnelled_total", "counter",
-           "Media packets received over control connections.", router_->tunnelledPackets.load());
-    metric("voice_relayd_packets_dropped_total", "counter",
-           "Media packets dropped (unknown session, bad header, full buffer).",
-           router_->droppedPackets.load());
-    metric("voice_relayd_probes_total", "counter",
-           "Valid UDP probes (they set their sender's address).", router_->probes.load());
-    metric("voice_relayd_probes_echoed_total", "counter",
-           "Probes echoed to a tunnelling client so it hears UDP works again.",
-           router_->probesEchoed.load());
-    uint64_t junkUnread = 0, junkLimits = 0;
-    for (auto& m : mediaThreads_) {
-        junkUnread += m->junkDroppedUnread.load(std::memory_order_relaxed);
-        junkLimits += m->junkLimits.load(std::memory_order_relaxed);
-    }
-    metric("voice_relayd_junk_sources_limited_total", "counter",
-           "Times a source sent junk datagrams over its budget and was limited.", junkLimits);
-    metric("voice_relayd_junk_dropped_unread_total", "counter",
-           "Datagrams dropped unread from a limited source.", junkUnread);
-    metric(
-        "voice_relayd_packets_rejected_total", "counter",
-        "Datagrams with a bad header or an unknown session, refused probes, stray sources (junk).",
-        router_->rejectedPackets.load());
-    metric("voice_relayd_address_changes_total", "counter",
-           "Sessions that moved to a new UDP address.", router_->addressChanges.load());
-    metric("voice_relayd_probes_refused_total", "counter",
-           "UDP probes refused (bad MAC or size, replayed or old counter, no route key).",
-           router_->probesRefused.load());
-    metric("voice_relayd_probe_requests_total", "counter",
-           "ProbeRequests sent: a side's media came from a new address (NAT rebinding?).",
-           router_->probeRequests.load());
-    metric("voice_relayd_stray_packets_total", "counter",
-           "Media of a live session from an address that is not its current one (dropped).",
-           router_->strayPackets.load());
-    // Per active call, labelled by the relay's call serial (never a session id: those are secrets).
-    out += "# HELP voice_relayd_call_packets_lost Packets lost per direction of an active call.\n"
-           "# TYPE voice_relayd_call_packets_lost gauge\n";
-    std::string jitter = "# HELP voice_relayd_call_jitter_seconds RFC 3550 jitter per direction.\n"
-                         "# TYPE voice_relayd_call_jitter_seconds gauge\n";
-    char line[160];
-    for (auto& [serial, call] : calls_) {
-        if (!call->routed) {
-            continue;
-        }
-        for (int side = 0; side < 2; ++side) {
-            auto st = router_->stats(side == 0 ? call->callerSession : call->calleeSession);
-            const char* from = side == 0 ? "caller" : "callee";
-            std::snprintf(line, sizeof line,
-                          "voice_relayd_call_packets_lost{call=\"%llu\",from=\"%s\"} %llu\n",
-                          (unsigned long long)serial, from, (unsigned long long)st.lost);
-            out += line;
-            std::snprintf(line, sizeof line,
-                          "voice_relayd_call_jitter_seconds{call=\"%llu\",from=\"%s\"} %.6f\n",
-                          (unsigned long long)serial, from, st.jitterUs / 1e6);
-            jitter += line;
-        }
-    }
-    out += jitter;
-    return out;
 }
 
 } // namespace voice

@@ -26,6 +26,8 @@
 
 namespace voice {
 
+class MetricsEndpoint;
+
 /// The relay. Threads (see relay/README.md for the design note):
 ///  - the control thread runs one EventLoop owning every TLS connection, the
 ///    name registry, the calls and the metrics endpoint. Nothing there is
@@ -63,7 +65,6 @@ public:
 private:
     struct Connection;
     struct CallState;
-    struct MetricsClient;
     struct MediaThread;
 
     RelayServer() = default;
@@ -107,8 +108,6 @@ private:
     void beginShutdown();
     void finishShutdown();
 
-    void onMetricsAccept();
-    void onMetricsEvent(uint64_t id, uint32_t events);
     std::string renderMetrics() const;
 
     Connection* find(uint64_t id);
@@ -119,7 +118,7 @@ private:
     std::shared_ptr<TlsContext> tls_;
     std::vector<UniqueFd> listeners_;
     std::vector<std::vector<UniqueFd>> udpByThread_; // [thread][socket]
-    UniqueFd metricsListener_;
+    std::unique_ptr<MetricsEndpoint> metrics_;
     uint16_t port_ = 0;
     std::optional<uint16_t> metricsPort_;
 
@@ -139,7 +138,6 @@ private:
     std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
     std::unordered_map<std::string, uint64_t> names_; // registered name -> connection
     std::unordered_map<uint64_t, std::unique_ptr<CallState>> calls_;
-    std::unordered_map<uint64_t, std::unique_ptr<MetricsClient>> metricsClients_;
     uint64_t nextId_ = 1;
     bool shuttingDown_ = false;
     std::atomic<uint64_t> pendingTunnel_{0};
