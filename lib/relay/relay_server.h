@@ -98,6 +98,9 @@ private:
     /// Ends the connection's part in the registry and its call at once, then
     /// closes it after its output drained (or a short linger).
     void closeGracefully(Connection& c);
+    /// closeGracefully()'s first half: takes the connection out of the
+    /// registry and out of its call (ended, or detached when answered).
+    void leave(Connection& c);
     void destroy(uint64_t id);
     void startCall(Connection& caller, Connection& callee);
     void endCall(uint64_t serial, std::optional<HangupReason> toCaller,

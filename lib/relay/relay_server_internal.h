@@ -4,6 +4,7 @@
 // MediaThread's atomics.
 #pragma once
 
+#include "core/log.h"
 #include "relay/junk_filter.h"
 #include "relay/relay_server.h"
 
@@ -15,6 +16,10 @@
 namespace voice {
 
 using Clock = std::chrono::steady_clock;
+
+inline std::string describe(const SocketAddress& a) {
+    return a.toString();
+}
 
 struct RelayServer::Connection {
     enum class State { Handshake, AwaitHello, AwaitRegister, Registered, Closing };
@@ -70,5 +75,17 @@ struct RelayServer::MediaThread {
     // Copies of junk's counters for the metrics (written by this thread, read by the control loop).
     std::atomic<uint64_t> junkDroppedUnread{0}, junkLimits{0};
 };
+
+template <typename M>
+bool RelayServer::send(Connection& c, const M& message) {
+    std::vector<uint8_t> frame;
+    Status st = msg::appendMessage(frame, message);
+    if (!st.ok()) {
+        LOG_ERROR("encoding %s: %s", std::string(frameTypeName(M::kType)).c_str(),
+                  st.toString().c_str());
+        return false;
+    }
+    return sendRaw(c, frame);
+}
 
 } // namespace voice
