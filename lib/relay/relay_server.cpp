@@ -9,6 +9,7 @@
 #include "net/systemd.h"
 #include "net/tls_identity.h"
 #include "relay/junk_filter.h"
+#include "relay/local_registry.h"
 #include "relay/metrics_endpoint.h"
 #include "relay/relay_server_internal.h"
 #include "voice_config.h"
@@ -98,12 +99,6 @@ Result<std::unique_ptr<RelayServer>> RelayServer::create(RelayConfig config, Rel
     }
     s->tls_ = std::move(*ctx);
 
-    s->bindingsPath_ = s->config_.stateDir + "/bindings";
-    auto bindings = NameBindings::load(s->bindingsPath_);
-    if (!bindings.ok()) {
-        return bindings.status();
-    }
-    s->bindings_ = std::move(*bindings);
     // The resume key outlives the process (a restarted relay must check
     // tokens it issued before); the in-memory copy is wiped on exit.
     auto tokens = ResumeTokens::loadOrCreate(s->config_.stateDir + "/resume.key");
@@ -111,13 +106,19 @@ Result<std::unique_ptr<RelayServer>> RelayServer::create(RelayConfig config, Rel
         return tokens.status();
     }
     s->resumeTokens_.emplace(std::move(*tokens));
+    std::optional<NameBindings> allowlist;
     if (s->config_.allowlist) {
         auto allow = NameBindings::loadAllowlist(*s->config_.allowlist);
         if (!allow.ok()) {
             return allow.status();
         }
-        s->allowlist_ = std::move(*allow);
+        allowlist = std::move(*allow);
     }
+    auto registry = LocalRegistry::load(s->config_.stateDir + "/bindings", std::move(allowlist));
+    if (!registry.ok()) {
+        return registry.status();
+    }
+    s->registry_ = std::make_unique<LocalRegistry>(std::move(*registry));
     s->router_ = std::make_unique<MediaRouter>(s->config_.udpFreshness);
     s->pending_ = std::make_unique<PendingConnections>(s->config_.maxConnectionsPerAddress);
     s->newNames_ = std::make_unique<SourceRateLimiter>(
@@ -437,6 +438,13 @@ void RelayServer::stop() {
 // ---------------------------------------------------------------------------
 // Leaving: a closing connection's part in the registry and its call
 
+void RelayServer::setCall(Connection& c, uint64_t serial, LineState line) {
+    c.call = serial;
+    if (c.state == Connection::State::Registered) {
+        registry_->setLine(c.name, c.id, line);
+    }
+}
+
 void RelayServer::leave(Connection& c) {
     if (c.call != 0) {
         auto it = calls_.find(c.call);
@@ -452,10 +460,7 @@ void RelayServer::leave(Connection& c) {
         }
     }
     if (c.state == Connection::State::Registered) {
-        auto it = names_.find(c.name);
-        if (it != names_.end() && it->second == c.id) {
-            names_.erase(it);
-        }
+        registry_->setOffline(c.name, c.id);
     }
 }
 
@@ -565,47 +570,35 @@ void RelayServer::handleRegister(Connection& c, const msg::Register& m) {
         refuse(c, RefuseReason::BadSignature, "the signature over the challenge does not verify");
         return;
     }
-    auto keyMatches = [&](const NameBindings::Key& k) {
-        return CRYPTO_memcmp(k.data(), m.identityKey.data(), k.size()) == 0;
-    };
-    if (allowlist_) {
-        auto bound = allowlist_->find(m.name);
-        if (!bound) {
-            refuse(c, RefuseReason::NotAllowed,
-                   "'" + m.name + "' is not on this relay's allowlist");
-            return;
-        }
-        if (!keyMatches(*bound)) {
-            refuse(c, RefuseReason::NameTaken,
-                   "'" + m.name + "' is bound to another identity key by the allowlist");
-            return;
-        }
-    } else if (auto bound = bindings_.find(m.name)) {
-        if (!keyMatches(*bound)) {
-            refuse(c, RefuseReason::NameTaken,
-                   "'" + m.name + "' is registered with another identity key");
-            return;
-        }
-    } else {
+    switch (registry_->checkName(m.name, m.identityKey)) {
+    case Registry::NameCheck::NotAllowed:
+        refuse(c, RefuseReason::NotAllowed, "'" + m.name + "' is not on this relay's allowlist");
+        return;
+    case Registry::NameCheck::AllowlistedToOther:
+        refuse(c, RefuseReason::NameTaken,
+               "'" + m.name + "' is bound to another identity key by the allowlist");
+        return;
+    case Registry::NameCheck::Taken:
+        refuse(c, RefuseReason::NameTaken,
+               "'" + m.name + "' is registered with another identity key");
+        return;
+    case Registry::NameCheck::Free:
         if (!newNames_->tryTake(c.peer)) {
             refuse(c, RefuseReason::RateLimited, "too many new names from this address; try later");
             return;
         }
-        if (!bindings_.add(m.name, m.identityKey)) {
+        if (!registry_->bindName(m.name, m.identityKey)) {
             refuse(c, RefuseReason::ServerFull, "no room for another name");
             return;
         }
-        Status saved = bindings_.save(bindingsPath_);
-        if (!saved.ok()) {
-            LOG_ERROR("saving name bindings: %s", saved.toString().c_str());
-        }
-        LOG_INFO("bound name '%s' to key %s", m.name.c_str(),
-                 Identity::fingerprintOf(m.identityKey).c_str());
+        break;
+    case Registry::NameCheck::Owned:
+        break;
     }
     // Device switch: the newest proven connection owns the name.
-    auto existing = names_.find(m.name);
-    if (existing != names_.end() && existing->second != c.id) {
-        if (Connection* old = find(existing->second)) {
+    auto existing = registry_->connectionOf(m.name);
+    if (existing && *existing != c.id) {
+        if (Connection* old = find(*existing)) {
             LOG_INFO("'%s' registered again from %s; closing the old connection", m.name.c_str(),
                      describe(c.peer).c_str());
             // Replaced, not bad-state: the old client (another device with
@@ -613,7 +606,7 @@ void RelayServer::handleRegister(Connection& c, const msg::Register& m) {
             sendErrorAndClose(*old, ErrorCode::Replaced,
                               "'" + m.name + "' was registered again from another connection");
         }
-        names_.erase(m.name);
+        registry_->setOffline(m.name, *existing);
     }
     c.name = m.name;
     c.key = m.identityKey;
@@ -622,7 +615,7 @@ void RelayServer::handleRegister(Connection& c, const msg::Register& m) {
         c.pending = false;
         pending_->remove(c.peer, c.id); // from now on only max_clients bounds it
     }
-    names_[c.name] = c.id;
+    registry_->setOnline(c.name, c.id);
     ++registrations_;
     msg::Registered r;
     r.name = c.name;
@@ -635,13 +628,15 @@ void RelayServer::handleRegister(Connection& c, const msg::Register& m) {
 }
 
 void RelayServer::handleCall(Connection& c, const msg::Call& m) {
-    auto it = names_.find(m.callee);
-    Connection* callee = it == names_.end() ? nullptr : find(it->second);
+    auto calleeId = registry_->connectionOf(m.callee);
+    Connection* callee = calleeId ? find(*calleeId) : nullptr;
     if (callee && callee->state != Connection::State::Registered) {
         callee = nullptr;
     }
     if (c.call != 0 && calls_.count(c.call) == 0) {
-        c.call = 0; // cannot happen (endCall clears both sides); never trust it blindly
+        setCall(
+            c, 0,
+            LineState::Idle); // cannot happen (endCall clears both sides); never trust it blindly
     }
     if (c.call != 0) {
         // Glare: c is being rung by the very client it now calls. Either
@@ -676,7 +671,7 @@ void RelayServer::handleCall(Connection& c, const msg::Call& m) {
         send(c, o);
         return;
     }
-    if (callee->call != 0) {
+    if (registry_->line(callee->name) != LineState::Idle) {
         // Busy in a call or ringing: the callee hears nothing of this.
         ++rejectedBusy_;
         msg::Busy b;
@@ -704,8 +699,8 @@ void RelayServer::startCall(Connection& caller, Connection& callee) {
             endCall(serial, HangupReason::Timeout, HangupReason::Timeout);
         }
     });
-    caller.call = serial;
-    callee.call = serial;
+    setCall(caller, serial, LineState::Ringing);
+    setCall(callee, serial, LineState::Ringing);
     ++callsTotal_;
     msg::Ringing ringing;
     ringing.callId = call->id;
@@ -764,7 +759,7 @@ void RelayServer::endCall(uint64_t serial, std::optional<HangupReason> toCaller,
         if (!c || c->call != serial) {
             return;
         }
-        c->call = 0;
+        setCall(*c, 0, LineState::Idle);
         if (reason && c->state != Connection::State::Closing) {
             msg::Hangup h;
             h.callId = call->id;
@@ -801,6 +796,8 @@ void RelayServer::handleAccept(Connection& c, const msg::Accept& m) {
     loop_->cancelTimer(call.ringTimer);
     call.ringTimer = 0;
     call.active = true;
+    registry_->setLine(caller->name, caller->id, LineState::InCall);
+    registry_->setLine(c.name, c.id, LineState::InCall);
     call.callerSession = router_->unusedSessionId();
     do {
         call.calleeSession = router_->unusedSessionId();
@@ -880,7 +877,7 @@ void RelayServer::detachFromCall(Connection& c, CallState& call) {
     } else if (call.callee == c.id) {
         call.callee = 0;
     }
-    c.call = 0;
+    setCall(c, 0, LineState::Idle);
     // Also when nobody is left (a call rebuilt after a restart whose only
     // resumed side dropped again): the grace timer bounds how long it stays.
     LOG_INFO("'%s' lost its connection in a call; waiting %lld ms for it to resume", c.name.c_str(),
@@ -953,7 +950,7 @@ void RelayServer::handleResume(Connection& c, const msg::Resume& m) {
     slot = c.id;
     session = claim->session;
     name = c.name;
-    c.call = call->serial;
+    setCall(c, call->serial, LineState::InCall);
     if (call->routed) {
         router_->setConnection(session, c.id);
     } else if (call->callerSession != 0 && call->calleeSession != 0) {
@@ -1163,12 +1160,12 @@ void RelayServer::reload() {
     }
     fresh->udpFreshness = config_.udpFreshness; // the router keeps its own copy
     config_ = std::move(*fresh);
-    allowlist_ = std::move(allow);
+    registry_->setAllowlist(std::move(allow));
     setLogLevel(config_.logLevel);
     newNames_ = std::make_unique<SourceRateLimiter>(MonotonicClock::system(),
                                                     double(config_.newNamesPerMinute) / 60.0,
                                                     double(config_.newNamesPerMinute), 100000);
-    LOG_NOTICE("configuration reloaded%s", allowlist_ ? " (allowlist on)" : "");
+    LOG_NOTICE("configuration reloaded%s", registry_->hasAllowlist() ? " (allowlist on)" : "");
     (void)notifyReady();
 }
 

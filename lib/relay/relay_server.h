@@ -8,7 +8,7 @@
 #include "net/socket.h"
 #include "net/tls.h"
 #include "relay/media_router.h"
-#include "relay/name_bindings.h"
+#include "relay/registry.h"
 #include "relay/relay_config.h"
 #include "relay/resume_tokens.h"
 #include "wire/frame.h"
@@ -101,6 +101,8 @@ private:
     /// closeGracefully()'s first half: takes the connection out of the
     /// registry and out of its call (ended, or detached when answered).
     void leave(Connection& c);
+    /// Links the connection to a call (0: none) and tells the registry its line.
+    void setCall(Connection& c, uint64_t serial, LineState line);
     void destroy(uint64_t id);
     void startCall(Connection& caller, Connection& callee);
     void endCall(uint64_t serial, std::optional<HangupReason> toCaller,
@@ -125,9 +127,7 @@ private:
     uint16_t port_ = 0;
     std::optional<uint16_t> metricsPort_;
 
-    NameBindings bindings_;
-    std::string bindingsPath_;
-    std::optional<NameBindings> allowlist_;
+    std::unique_ptr<Registry> registry_; // names -> keys, presence, line state
     std::optional<ResumeTokens> resumeTokens_;
     /// Answered calls that ended, with the reason to tell a party that was
     /// away when it comes back to resume (bounded; oldest first).
@@ -139,7 +139,6 @@ private:
     std::unique_ptr<SourceRateLimiter> newNames_;
 
     std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
-    std::unordered_map<std::string, uint64_t> names_; // registered name -> connection
     std::unordered_map<uint64_t, std::unique_ptr<CallState>> calls_;
     uint64_t nextId_ = 1;
     bool shuttingDown_ = false;
