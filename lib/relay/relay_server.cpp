@@ -438,6 +438,20 @@ void RelayServer::stop() {
 // ---------------------------------------------------------------------------
 // Leaving: a closing connection's part in the registry and its call
 
+call_matcher::CallView RelayServer::viewOf(const CallState& call) {
+    call_matcher::CallView v;
+    v.caller = call.callerName;
+    v.callee = call.calleeName;
+    v.answered = call.active;
+    v.callerPresent = call.caller != 0 && find(call.caller) != nullptr;
+    v.calleePresent = call.callee != 0 && find(call.callee) != nullptr;
+    return v;
+}
+
+call_matcher::Side RelayServer::sideOf(const CallState& call, const Connection& c) {
+    return call.caller == c.id ? call_matcher::Side::Caller : call_matcher::Side::Callee;
+}
+
 void RelayServer::setCall(Connection& c, uint64_t serial, LineState line) {
     c.call = serial;
     if (c.state == Connection::State::Registered) {
@@ -448,15 +462,17 @@ void RelayServer::setCall(Connection& c, uint64_t serial, LineState line) {
 void RelayServer::leave(Connection& c) {
     if (c.call != 0) {
         auto it = calls_.find(c.call);
-        if (it != calls_.end() && it->second->active) {
-            // An answered call survives its party's connection for a while:
-            // the party reconnects and resumes it (also on a restarted relay
-            // when this is a shutdown, so nobody is told anything then).
-            detachFromCall(c, *it->second);
-        } else if (it != calls_.end()) {
-            const bool isCaller = it->second->caller == c.id;
-            endCall(c.call, isCaller ? std::nullopt : std::optional(HangupReason::PeerLost),
-                    isCaller ? std::optional(HangupReason::PeerLost) : std::nullopt);
+        if (it != calls_.end()) {
+            const auto lost =
+                call_matcher::onConnectionLost(viewOf(*it->second), sideOf(*it->second, c));
+            if (lost.waitForResume) {
+                // An answered call survives its party's connection for a while:
+                // the party reconnects and resumes it (also on a restarted relay
+                // when this is a shutdown, so nobody is told anything then).
+                detachFromCall(c, *it->second);
+            } else {
+                endCall(c.call, lost.end.toCaller, lost.end.toCallee);
+            }
         }
     }
     if (c.state == Connection::State::Registered) {
@@ -638,48 +654,48 @@ void RelayServer::handleCall(Connection& c, const msg::Call& m) {
             c, 0,
             LineState::Idle); // cannot happen (endCall clears both sides); never trust it blindly
     }
+    std::optional<call_matcher::CallView> mine;
     if (c.call != 0) {
-        // Glare: c is being rung by the very client it now calls. Either
-        // way round, the second Call comes from the callee of the first.
-        // The call from the lexicographically smaller name wins, whichever
-        // reached the relay first; the loser's call is answered Busy.
-        const CallState& mine = *calls_.find(c.call)->second;
-        const bool glare =
-            callee && !mine.active && mine.callee == c.id && mine.caller == callee->id;
-        if (!glare) {
-            msg::Error e;
-            e.code = ErrorCode::BadState;
-            e.text = "already in a call";
-            send(c, e);
-            return;
-        }
-        if (c.name < callee->name) {
-            endCall(mine.serial, HangupReason::Busy, HangupReason::Busy);
-            startCall(c, *callee);
-        } else {
-            ++rejectedBusy_;
-            msg::Busy busy;
-            busy.callee = m.callee;
-            send(c, busy);
-        }
+        mine = viewOf(*calls_.find(c.call)->second);
+    }
+    call_matcher::CallRequest request;
+    request.caller = c.name;
+    request.callee = m.callee;
+    request.calleeOnline = callee != nullptr;
+    request.calleeLine = registry_->line(m.callee);
+    request.callerCall = mine ? &*mine : nullptr;
+    switch (call_matcher::onCall(request)) {
+    case call_matcher::CallDecision::AlreadyInCall: {
+        msg::Error e;
+        e.code = ErrorCode::BadState;
+        e.text = "already in a call";
+        send(c, e);
         return;
     }
-    if (!callee || callee->id == c.id) {
+    case call_matcher::CallDecision::CancelRingingAndRing: {
+        const call_matcher::End end = call_matcher::glareEnd();
+        endCall(c.call, end.toCaller, end.toCallee);
+        startCall(c, *callee);
+        return;
+    }
+    case call_matcher::CallDecision::Offline: {
         ++rejectedOffline_;
         msg::Offline o;
         o.callee = m.callee;
         send(c, o);
         return;
     }
-    if (registry_->line(callee->name) != LineState::Idle) {
-        // Busy in a call or ringing: the callee hears nothing of this.
+    case call_matcher::CallDecision::Busy: {
         ++rejectedBusy_;
-        msg::Busy b;
-        b.callee = m.callee;
-        send(c, b);
+        msg::Busy busy;
+        busy.callee = m.callee;
+        send(c, busy);
         return;
     }
-    startCall(c, *callee);
+    case call_matcher::CallDecision::Ring:
+        startCall(c, *callee);
+        return;
+    }
 }
 
 void RelayServer::startCall(Connection& caller, Connection& callee) {
@@ -693,10 +709,13 @@ void RelayServer::startCall(Connection& caller, Connection& callee) {
     const uint64_t serial = call->serial;
     call->ringTimer = loop_->addTimer(config_.ringTimeout, [this, serial] {
         auto it = calls_.find(serial);
-        if (it != calls_.end() && !it->second->active) {
+        if (it == calls_.end()) {
+            return;
+        }
+        if (auto end = call_matcher::onRingTimeout(viewOf(*it->second))) {
             it->second->ringTimer = 0;
             ++timeouts_;
-            endCall(serial, HangupReason::Timeout, HangupReason::Timeout);
+            endCall(serial, end->toCaller, end->toCallee);
         }
     });
     setCall(caller, serial, LineState::Ringing);
@@ -773,26 +792,38 @@ void RelayServer::endCall(uint64_t serial, std::optional<HangupReason> toCaller,
 
 void RelayServer::handleAccept(Connection& c, const msg::Accept& m) {
     auto it = calls_.find(c.call);
-    if (it == calls_.end() || it->second->id != m.callId) {
+    const bool known = it != calls_.end() && it->second->id == m.callId;
+    std::optional<call_matcher::CallView> view;
+    if (known) {
+        view = viewOf(*it->second);
+    }
+    const auto from = known && it->second->callee == c.id ? call_matcher::Side::Callee
+                                                          : call_matcher::Side::Caller;
+    switch (call_matcher::onAccept(view ? &*view : nullptr, from)) {
+    case call_matcher::AcceptDecision::UnknownCall: {
         msg::Error e;
         e.code = ErrorCode::UnknownCall;
         e.text = "no such call";
         send(c, e);
         return;
     }
-    CallState& call = *it->second;
-    if (call.active || call.callee != c.id) {
+    case call_matcher::AcceptDecision::NotCallee: {
         msg::Error e;
         e.code = ErrorCode::BadState;
         e.text = "only the callee of a ringing call can accept it";
         send(c, e);
         return;
     }
-    Connection* caller = find(call.caller);
-    if (!caller) {
-        endCall(call.serial, std::nullopt, HangupReason::PeerLost);
+    case call_matcher::AcceptDecision::CallerGone: {
+        const call_matcher::End end = call_matcher::onAcceptCallerGone();
+        endCall(it->second->serial, end.toCaller, end.toCallee);
         return;
     }
+    case call_matcher::AcceptDecision::Start:
+        break;
+    }
+    CallState& call = *it->second;
+    Connection* caller = find(call.caller);
     loop_->cancelTimer(call.ringTimer);
     call.ringTimer = 0;
     call.active = true;
@@ -867,7 +898,8 @@ void RelayServer::startGraceTimer(CallState& call) {
         it->second->graceTimer = 0;
         LOG_INFO("call '%s' -> '%s': a party did not resume in time",
                  it->second->callerName.c_str(), it->second->calleeName.c_str());
-        endCall(serial, HangupReason::PeerLost, HangupReason::PeerLost);
+        const call_matcher::End end = call_matcher::onGraceExpired();
+        endCall(serial, end.toCaller, end.toCallee);
     });
 }
 
@@ -900,53 +932,85 @@ void RelayServer::handleResume(Connection& c, const msg::Resume& m) {
         refuseResume(ErrorCode::UnknownCall, claim.status().detail());
         return;
     }
-    if (c.call != 0) {
-        refuseResume(ErrorCode::BadState, "already in a call");
-        return;
-    }
     const bool asCaller = claim->role == CallRole::Caller;
-    CallState* call = nullptr;
-    for (auto& [serial, existing] : calls_) {
-        if (CRYPTO_memcmp(existing->id.data(), m.callId.data(), m.callId.size()) == 0) {
-            call = existing.get();
-            break;
-        }
-    }
-    if (!call) {
-        for (auto& [id, reason] : endedCalls_) {
-            if (id == m.callId) {
-                ++resumesRefused_;
-                msg::Hangup h;
-                h.callId = m.callId;
-                h.reason = reason;
-                send(c, h);
-                return;
+    auto findCall = [&]() -> CallState* {
+        for (auto& [serial, existing] : calls_) {
+            if (CRYPTO_memcmp(existing->id.data(), m.callId.data(), m.callId.size()) == 0) {
+                return existing.get();
             }
         }
-        // Unknown call with a valid token: this relay restarted. Rebuild the
-        // call from what the token vouches for; the other side fills in its
-        // half when it resumes too.
-        auto fresh = std::make_unique<CallState>();
-        fresh->serial = nextId_++;
-        fresh->id = m.callId;
-        fresh->active = true;
-        call = fresh.get();
-        calls_.emplace(call->serial, std::move(fresh));
-        startGraceTimer(*call);
+        return nullptr;
+    };
+    CallState* call = c.call != 0 ? nullptr : findCall();
+    std::optional<HangupReason> endedWith;
+    if (c.call == 0 && !call) {
+        for (auto& [id, reason] : endedCalls_) {
+            if (id == m.callId) {
+                endedWith = reason;
+                break;
+            }
+        }
+    }
+    while (true) {
+        call_matcher::ResumeRequest request;
+        request.side = asCaller ? call_matcher::Side::Caller : call_matcher::Side::Callee;
+        request.resumerInCall = c.call != 0;
+        request.known = call        ? call_matcher::ResumeRequest::Known::Live
+                        : endedWith ? call_matcher::ResumeRequest::Known::Ended
+                                    : call_matcher::ResumeRequest::Known::Unknown;
+        std::optional<call_matcher::CallView> view;
+        if (call) {
+            view = viewOf(*call);
+            const uint64_t slot = asCaller ? call->caller : call->callee;
+            const uint64_t session = asCaller ? call->callerSession : call->calleeSession;
+            const std::string& name = asCaller ? call->callerName : call->calleeName;
+            const uint64_t other = asCaller ? call->calleeSession : call->callerSession;
+            request.call = &*view;
+            request.sideTaken = slot != 0;
+            request.sessionMismatch = session != 0 && session != claim->session;
+            request.nameMismatch = !name.empty() && name != c.name;
+            request.sessionInUse =
+                session == 0 && (claim->session == other || router_->contains(claim->session));
+        }
+        switch (call_matcher::onResume(request)) {
+        case call_matcher::ResumeDecision::BadStateInCall:
+            refuseResume(ErrorCode::BadState, "already in a call");
+            return;
+        case call_matcher::ResumeDecision::Ended: {
+            ++resumesRefused_;
+            msg::Hangup h;
+            h.callId = m.callId;
+            h.reason = *endedWith;
+            send(c, h);
+            return;
+        }
+        case call_matcher::ResumeDecision::Rebuild: {
+            // Unknown call with a valid token: this relay restarted. Rebuild the
+            // call from what the token vouches for; the other side fills in its
+            // half when it resumes too.
+            auto fresh = std::make_unique<CallState>();
+            fresh->serial = nextId_++;
+            fresh->id = m.callId;
+            fresh->active = true;
+            call = fresh.get();
+            calls_.emplace(call->serial, std::move(fresh));
+            startGraceTimer(*call);
+            continue;
+        }
+        case call_matcher::ResumeDecision::BadState:
+            refuseResume(ErrorCode::BadState, "this call cannot be resumed by this connection");
+            return;
+        case call_matcher::ResumeDecision::SessionInUse:
+            refuseResume(ErrorCode::BadState, "session id in use");
+            return;
+        case call_matcher::ResumeDecision::Resume:
+            break;
+        }
+        break;
     }
     uint64_t& slot = asCaller ? call->caller : call->callee;
     uint64_t& session = asCaller ? call->callerSession : call->calleeSession;
     std::string& name = asCaller ? call->callerName : call->calleeName;
-    if (!call->active || slot != 0 || (session != 0 && session != claim->session) ||
-        (!name.empty() && name != c.name)) {
-        refuseResume(ErrorCode::BadState, "this call cannot be resumed by this connection");
-        return;
-    }
-    const uint64_t other = asCaller ? call->calleeSession : call->callerSession;
-    if (session == 0 && (claim->session == other || router_->contains(claim->session))) {
-        refuseResume(ErrorCode::BadState, "session id in use");
-        return;
-    }
     slot = c.id;
     session = claim->session;
     name = c.name;
@@ -963,7 +1027,7 @@ void RelayServer::handleResume(Connection& c, const msg::Resume& m) {
             router_->setRouteKey(call->callerSession, call->callerRouteKey);
         }
     }
-    if (call->caller != 0 && call->callee != 0) {
+    if (call_matcher::resumeCompletes(viewOf(*call))) {
         if (call->graceTimer != 0) {
             loop_->cancelTimer(call->graceTimer);
             call->graceTimer = 0;
@@ -979,20 +1043,29 @@ void RelayServer::handleResume(Connection& c, const msg::Resume& m) {
 
 void RelayServer::handleReject(Connection& c, const msg::Reject& m) {
     auto it = calls_.find(c.call);
-    if (it == calls_.end() || it->second->id != m.callId || it->second->callee != c.id ||
-        it->second->active) {
+    std::optional<call_matcher::End> end;
+    if (it != calls_.end() && it->second->id == m.callId) {
+        const auto view = viewOf(*it->second);
+        end = call_matcher::onReject(&view, sideOf(*it->second, c));
+    }
+    if (!end) {
         msg::Error e;
         e.code = ErrorCode::UnknownCall;
         e.text = "no ringing call with this id";
         send(c, e);
         return;
     }
-    endCall(c.call, HangupReason::Declined, std::nullopt);
+    endCall(c.call, end->toCaller, end->toCallee);
 }
 
 void RelayServer::handleHangup(Connection& c, const msg::Hangup& m) {
     auto it = calls_.find(c.call);
-    if (it == calls_.end() || it->second->id != m.callId) {
+    std::optional<call_matcher::End> end;
+    if (it != calls_.end() && it->second->id == m.callId) {
+        const auto view = viewOf(*it->second);
+        end = call_matcher::onHangup(&view, sideOf(*it->second, c), m.reason);
+    }
+    if (!end) {
         // A hangup racing the call's end is normal; say so quietly.
         msg::Error e;
         e.code = ErrorCode::UnknownCall;
@@ -1000,9 +1073,7 @@ void RelayServer::handleHangup(Connection& c, const msg::Hangup& m) {
         send(c, e);
         return;
     }
-    const bool isCaller = it->second->caller == c.id;
-    endCall(c.call, isCaller ? std::nullopt : std::optional(m.reason),
-            isCaller ? std::optional(m.reason) : std::nullopt);
+    endCall(c.call, end->toCaller, end->toCallee);
 }
 
 void RelayServer::handleHandshake(Connection& c, const Frame& frame) {

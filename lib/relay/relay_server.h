@@ -7,6 +7,7 @@
 #include "net/rate_limiter.h"
 #include "net/socket.h"
 #include "net/tls.h"
+#include "relay/call_matcher.h"
 #include "relay/media_router.h"
 #include "relay/registry.h"
 #include "relay/relay_config.h"
@@ -103,6 +104,9 @@ private:
     void leave(Connection& c);
     /// Links the connection to a call (0: none) and tells the registry its line.
     void setCall(Connection& c, uint64_t serial, LineState line);
+    /// A call as CallMatcher sees it, and which side of it a connection is.
+    call_matcher::CallView viewOf(const CallState& call);
+    static call_matcher::Side sideOf(const CallState& call, const Connection& c);
     void destroy(uint64_t id);
     void startCall(Connection& caller, Connection& callee);
     void endCall(uint64_t serial, std::optional<HangupReason> toCaller,
