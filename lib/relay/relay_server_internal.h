@@ -11,11 +11,17 @@
 #include <atomic>
 #include <chrono>
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <thread>
 
 namespace voice {
 
 using Clock = std::chrono::steady_clock;
+
+inline void randomBytes(std::span<uint8_t> out) {
+    while (RAND_bytes(out.data(), int(out.size())) != 1) {
+    }
+}
 
 inline std::string describe(const SocketAddress& a) {
     return a.toString();
