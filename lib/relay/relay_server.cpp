@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
-// RelayServer: voice-relayd's control loop (TLS, registry, matching) and media forwarding threads.
+// RelayServer: set-up, the control loop's wiring, registration, frame dispatch and the media
+// forwarding threads. Connection I/O: relay_connections.cpp; calls: relay_calls.cpp (rules in
+// call_matcher); names and presence: Registry; metrics: relay_metrics.cpp, MetricsEndpoint.
 #include "relay/relay_server.h"
 
 #include "config/secure_file.h"
@@ -9,6 +11,9 @@
 #include "net/systemd.h"
 #include "net/tls_identity.h"
 #include "relay/junk_filter.h"
+#include "relay/local_registry.h"
+#include "relay/metrics_endpoint.h"
+#include "relay/relay_server_internal.h"
 #include "voice_config.h"
 #include "wire/media_header.h"
 
@@ -23,30 +28,13 @@
 
 namespace voice {
 
-using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 namespace {
 
 constexpr size_t kMaxPendingTunnel = 8192; // media posted to the control loop, all calls
-constexpr size_t kMaxMetricsClients = 8;
-constexpr size_t kMaxMetricsRequest = 4096;
-constexpr auto kLinger = milliseconds(1000); // a closing connection's time to drain
 constexpr auto kSweepInterval = milliseconds(100);
 constexpr size_t kUdpBatch = 32;
-/// A resume token is good for this long after it was (re)issued; every
-/// accepted Resume hands out a fresh one.
-constexpr auto kResumeTokenLifetime = std::chrono::hours(24);
-constexpr size_t kMaxEndedCalls = 4096;
-
-std::string describe(const SocketAddress& a) {
-    return a.toString();
-}
-
-void randomBytes(std::span<uint8_t> out) {
-    while (RAND_bytes(out.data(), int(out.size())) != 1) {
-    }
-}
 
 /// A UDP socket that shares its port with the other media threads' sockets.
 Result<UniqueFd> udpReusePort(const SocketAddress& address) {
@@ -73,72 +61,6 @@ Result<UniqueFd> udpReusePort(const SocketAddress& address) {
 }
 
 } // namespace
-
-// ---------------------------------------------------------------------------
-// Per-object state
-
-struct RelayServer::Connection {
-    enum class State { Handshake, AwaitHello, AwaitRegister, Registered, Closing };
-    Connection(uint64_t i, const MonotonicClock& clock, double rate, double burst)
-        : id(i), bucket(clock, rate, burst) {}
-    uint64_t id;
-    std::unique_ptr<TlsConnection> tls;
-    SocketAddress peer;
-    State state = State::Handshake;
-    FrameDecoder decoder;
-    RegisterNonce nonce{};
-    std::string name;
-    IdentityKey key{};
-    TokenBucket bucket;
-    Clock::time_point registrationDeadline;
-    Clock::time_point lastHeard;
-    Clock::time_point lingerDeadline;
-    uint32_t watched = 0;
-    bool pending = true; // counted in pending_ (not registered yet)
-    uint64_t call = 0;   // serial of this connection's call (ringing or active), 0 if idle
-};
-
-struct RelayServer::CallState {
-    uint64_t serial = 0;
-    CallId id{};
-    uint64_t caller = 0; // connection ids; 0 while that side is away (answered calls only)
-    uint64_t callee = 0;
-    std::string callerName;
-    std::string calleeName;
-    bool active = false;
-    EventLoop::TimerId ringTimer = 0;
-    uint64_t callerSession = 0; // 0: not known yet (a call resumed after a relay restart)
-    uint64_t calleeSession = 0;
-    bool routed = false;               // both sessions are in the MediaRouter
-    EventLoop::TimerId graceTimer = 0; // running while a side is away
-    // Each side's current route key (the last ResumeToken it got), kept so a
-    // call rebuilt after a restart can hand the first resumed side's key to
-    // the router once the second side completes it. Wiped with the call.
-    MediaRouter::RouteKey callerRouteKey{};
-    MediaRouter::RouteKey calleeRouteKey{};
-    ~CallState() {
-        OPENSSL_cleanse(callerRouteKey.data(), callerRouteKey.size());
-        OPENSSL_cleanse(calleeRouteKey.data(), calleeRouteKey.size());
-    }
-};
-
-struct RelayServer::MetricsClient {
-    UniqueFd fd;
-    std::string in;
-    std::string out;
-    size_t written = 0;
-    Clock::time_point deadline;
-};
-
-struct RelayServer::MediaThread {
-    std::unique_ptr<EventLoop> loop;
-    std::vector<UniqueFd> sockets;
-    std::thread thread;
-    std::atomic<int64_t> heartbeat{0}; // steady-clock seconds of the last loop turn
-    JunkFilter junk;                   // this thread's only
-    // Copies of junk's counters for the metrics (written by this thread, read by the control loop).
-    std::atomic<uint64_t> junkDroppedUnread{0}, junkLimits{0};
-};
 
 // ---------------------------------------------------------------------------
 // Set-up
@@ -170,12 +92,6 @@ Result<std::unique_ptr<RelayServer>> RelayServer::create(RelayConfig config, Rel
     }
     s->tls_ = std::move(*ctx);
 
-    s->bindingsPath_ = s->config_.stateDir + "/bindings";
-    auto bindings = NameBindings::load(s->bindingsPath_);
-    if (!bindings.ok()) {
-        return bindings.status();
-    }
-    s->bindings_ = std::move(*bindings);
     // The resume key outlives the process (a restarted relay must check
     // tokens it issued before); the in-memory copy is wiped on exit.
     auto tokens = ResumeTokens::loadOrCreate(s->config_.stateDir + "/resume.key");
@@ -183,13 +99,19 @@ Result<std::unique_ptr<RelayServer>> RelayServer::create(RelayConfig config, Rel
         return tokens.status();
     }
     s->resumeTokens_.emplace(std::move(*tokens));
+    std::optional<NameBindings> allowlist;
     if (s->config_.allowlist) {
         auto allow = NameBindings::loadAllowlist(*s->config_.allowlist);
         if (!allow.ok()) {
             return allow.status();
         }
-        s->allowlist_ = std::move(*allow);
+        allowlist = std::move(*allow);
     }
+    auto registry = LocalRegistry::load(s->config_.stateDir + "/bindings", std::move(allowlist));
+    if (!registry.ok()) {
+        return registry.status();
+    }
+    s->registry_ = std::make_unique<LocalRegistry>(std::move(*registry));
     s->router_ = std::make_unique<MediaRouter>(s->config_.udpFreshness);
     s->pending_ = std::make_unique<PendingConnections>(s->config_.maxConnectionsPerAddress);
     s->newNames_ = std::make_unique<SourceRateLimiter>(
@@ -282,18 +204,12 @@ Status RelayServer::bindSockets() {
         }
     }
     if (config_.metrics) {
-        auto address = SocketAddress::fromHostPort(*config_.metrics);
-        if (!address.ok()) {
-            return Status(Errc::InvalidArgument,
-                          "metrics address must be numeric: " + address.status().detail());
+        auto metrics = MetricsEndpoint::bind(*config_.metrics);
+        if (!metrics.ok()) {
+            return metrics.status();
         }
-        auto fd = tcpListen(*address, 16);
-        if (!fd.ok()) {
-            return fd.status();
-        }
-        auto local = localAddress(fd->get());
-        metricsPort_ = local.ok() ? local->port() : 0;
-        metricsListener_ = std::move(*fd);
+        metricsPort_ = (*metrics)->port();
+        metrics_ = std::move(*metrics);
     }
     return Status();
 }
@@ -320,9 +236,8 @@ Status RelayServer::run() {
             return st;
         }
     }
-    if (metricsListener_.isValid()) {
-        Status st = loop_->addFd(metricsListener_.get(), EventLoop::kReadable,
-                                 [this](uint32_t) { onMetricsAccept(); });
+    if (metrics_) {
+        Status st = metrics_->start(*loop_, [this] { return renderMetrics(); });
         if (!st.ok()) {
             return st;
         }
@@ -514,313 +429,6 @@ void RelayServer::stop() {
 }
 
 // ---------------------------------------------------------------------------
-// Connections
-
-RelayServer::Connection* RelayServer::find(uint64_t id) {
-    auto it = connections_.find(id);
-    return it == connections_.end() ? nullptr : it->second.get();
-}
-
-void RelayServer::onAccept(int listenFd) {
-    for (int i = 0; i < 64; ++i) {
-        SocketAddress peer;
-        auto fd = tcpAccept(listenFd, &peer);
-        if (!fd.ok()) {
-            LOG_WARNING("accept: %s", fd.status().toString().c_str());
-            return;
-        }
-        if (!fd->isValid()) {
-            return;
-        }
-        if (shuttingDown_) {
-            continue; // closes at once
-        }
-        peer = peer.unmapped();
-        // Over a limit: close before TLS, so a flood costs no handshakes.
-        if (connections_.size() >= config_.maxClients) {
-            ++connectionsRefused_;
-            LOG_DEBUG("refusing %s: relay full", describe(peer).c_str());
-            continue;
-        }
-        // Registered clients count only towards max_clients; unregistered
-        // ones are bounded per source. A full source makes room instead of
-        // refusing, so idle connections from a shared address cannot keep a
-        // client from registering (see evictPending()).
-        if (pending_->full(peer)) {
-            evictPending(peer);
-        }
-        auto tls = TlsConnection::accept(tls_, std::move(*fd));
-        if (!tls.ok()) {
-            LOG_WARNING("TLS accept: %s", tls.status().toString().c_str());
-            continue;
-        }
-        const uint64_t id = nextId_++;
-        auto c = std::make_unique<Connection>(id, MonotonicClock::system(),
-                                              config_.messagesPerSecond, config_.messageBurst);
-        c->tls = std::move(*tls);
-        c->tls->setOutputLimit(config_.outputBufferBytes);
-        c->peer = peer;
-        c->registrationDeadline = Clock::now() + config_.registrationTimeout;
-        c->lastHeard = Clock::now();
-        c->watched = c->tls->wantedEvents();
-        Status st = loop_->addFd(c->tls->fd(), c->watched,
-                                 [this, id](uint32_t events) { onConnectionEvent(id, events); });
-        if (!st.ok()) {
-            LOG_WARNING("watch: %s", st.toString().c_str());
-            continue;
-        }
-        LOG_DEBUG("connection %llu from %s", (unsigned long long)id, describe(peer).c_str());
-        pending_->add(peer, id);
-        connections_.emplace(id, std::move(c));
-    }
-}
-
-void RelayServer::evictPending(const SocketAddress& peer) {
-    // The victim is the connection that got least far (closing, then still
-    // in the TLS handshake, then waiting for Hello, then for Register), the
-    // oldest among equals: idle flooders stay in the handshake, while a real
-    // client gets past it within a round trip or two, so it outlasts them.
-    auto rank = [](Connection::State s) {
-        switch (s) {
-        case Connection::State::Closing:
-            return 0;
-        case Connection::State::Handshake:
-            return 1;
-        case Connection::State::AwaitHello:
-            return 2;
-        default:
-            return 3;
-        }
-    };
-    uint64_t victim = 0;
-    int best = 4;
-    for (uint64_t id : pending_->of(peer)) {
-        Connection* c = find(id);
-        if (!c) {
-            continue;
-        }
-        if (int r = rank(c->state); r < best) {
-            best = r;
-            victim = id;
-        }
-    }
-    if (victim == 0) {
-        return;
-    }
-    ++connectionsEvicted_;
-    LOG_DEBUG("%s holds %zu unregistered connections: closing connection %llu for a new one",
-              describe(peer).c_str(), pending_->count(peer), (unsigned long long)victim);
-    destroy(victim);
-}
-
-void RelayServer::updateWatch(Connection& c) {
-    uint32_t want = c.tls->wantedEvents();
-    if (c.state == Connection::State::Closing) {
-        want &= ~EventLoop::kReadable;
-        if (c.tls->pendingOutput() > 0) {
-            want |= EventLoop::kWritable;
-        }
-    }
-    if (want != c.watched) {
-        c.watched = want;
-        (void)loop_->modifyFd(c.tls->fd(), want);
-    }
-}
-
-void RelayServer::onConnectionEvent(uint64_t id, uint32_t events) {
-    Connection* c = find(id);
-    if (!c) {
-        return;
-    }
-    if (c->state == Connection::State::Closing) {
-        TlsIo io = c->tls->flush();
-        if (io.ok() || io.state == TlsIo::State::Error || io.state == TlsIo::State::Closed ||
-            (events & (EventLoop::kError | EventLoop::kHangup))) {
-            if (io.ok()) {
-                c->tls->shutdown();
-            }
-            destroy(id);
-            return;
-        }
-        updateWatch(*c);
-        return;
-    }
-    if (c->state == Connection::State::Handshake) {
-        TlsIo io = c->tls->handshake();
-        if (io.state == TlsIo::State::Error || io.state == TlsIo::State::Closed) {
-            LOG_DEBUG("TLS handshake with %s failed: %s", describe(c->peer).c_str(),
-                      io.error.toString().c_str());
-            destroy(id);
-            return;
-        }
-        if (!io.ok()) {
-            updateWatch(*c);
-            return;
-        }
-        c->state = Connection::State::AwaitHello;
-    }
-    if (events & EventLoop::kWritable) {
-        TlsIo io = c->tls->flush();
-        if (io.state == TlsIo::State::Error) {
-            destroy(id);
-            return;
-        }
-    }
-    // Read a bounded amount per event so one busy client cannot starve others.
-    std::array<std::byte, 16384> buf;
-    for (int round = 0; round < 8; ++round) {
-        TlsIo io = c->tls->read(buf);
-        if (io.state == TlsIo::State::WantRead || io.state == TlsIo::State::WantWrite) {
-            break;
-        }
-        if (!io.ok()) {
-            LOG_DEBUG("connection %llu (%s) closed: %s", (unsigned long long)id,
-                      c->name.empty() ? describe(c->peer).c_str() : c->name.c_str(),
-                      io.state == TlsIo::State::Closed ? "by peer" : io.error.toString().c_str());
-            closeGracefully(*c);
-            destroy(id);
-            return;
-        }
-        c->lastHeard = Clock::now();
-        std::span<const uint8_t> in(reinterpret_cast<const uint8_t*>(buf.data()), io.bytes);
-        while (true) {
-            auto step = c->decoder.next(in);
-            if (!step.ok()) {
-                ++protocolErrors_;
-                sendErrorAndClose(*c, ErrorCode::Protocol, step.status().detail());
-                return;
-            }
-            if (!*step) {
-                break;
-            }
-            handleFrame(*c, **step);
-            c = find(id);
-            if (!c || c->state == Connection::State::Closing) {
-                return;
-            }
-        }
-    }
-    updateWatch(*c);
-}
-
-template <typename M>
-bool RelayServer::send(Connection& c, const M& message) {
-    std::vector<uint8_t> frame;
-    Status st = msg::appendMessage(frame, message);
-    if (!st.ok()) {
-        LOG_ERROR("encoding %s: %s", std::string(frameTypeName(M::kType)).c_str(),
-                  st.toString().c_str());
-        return false;
-    }
-    return sendRaw(c, frame);
-}
-
-bool RelayServer::sendRaw(Connection& c, const std::vector<uint8_t>& frame) {
-    if (c.state == Connection::State::Closing &&
-        c.tls->pendingOutput() > config_.outputBufferBytes) {
-        return false;
-    }
-    Status st = c.tls->send(std::as_bytes(std::span(frame)));
-    if (!st.ok()) {
-        if (st.code() == Errc::Busy) {
-            // A reader this slow would make us buffer without bound: drop it.
-            ++slowReadersDropped_;
-            LOG_INFO("dropping %s: not reading (output buffer full)",
-                     c.name.empty() ? describe(c.peer).c_str() : c.name.c_str());
-        }
-        // Closing from inside a send would invalidate callers' references;
-        // mark it and let the loop finish the job.
-        if (c.state != Connection::State::Closing) {
-            const uint64_t id = c.id;
-            closeGracefully(c);
-            loop_->post([this, id] { destroy(id); });
-        }
-        return false;
-    }
-    updateWatch(c);
-    return true;
-}
-
-void RelayServer::sendErrorAndClose(Connection& c, ErrorCode code, std::string text) {
-    msg::Error e;
-    e.code = code;
-    if (text.size() > kMaxReasonTextLength) {
-        text.resize(kMaxReasonTextLength);
-    }
-    // Texts from Status details are ASCII; anything else is dropped rather
-    // than risk an encoding failure.
-    if (!validateText(text, kMaxReasonTextLength).ok()) {
-        text = "error";
-    }
-    e.text = std::move(text);
-    send(c, e);
-    closeGracefully(c);
-}
-
-void RelayServer::refuse(Connection& c, RefuseReason reason, std::string text) {
-    ++registrationsRefused_;
-    LOG_INFO("refused registration from %s: %s", describe(c.peer).c_str(), text.c_str());
-    msg::Refused r;
-    r.reason = reason;
-    r.text = std::move(text);
-    send(c, r);
-    closeGracefully(c);
-}
-
-void RelayServer::closeGracefully(Connection& c) {
-    if (c.state == Connection::State::Closing) {
-        return;
-    }
-    if (c.call != 0) {
-        auto it = calls_.find(c.call);
-        if (it != calls_.end() && it->second->active) {
-            // An answered call survives its party's connection for a while:
-            // the party reconnects and resumes it (also on a restarted relay
-            // when this is a shutdown, so nobody is told anything then).
-            detachFromCall(c, *it->second);
-        } else if (it != calls_.end()) {
-            const bool isCaller = it->second->caller == c.id;
-            endCall(c.call, isCaller ? std::nullopt : std::optional(HangupReason::PeerLost),
-                    isCaller ? std::optional(HangupReason::PeerLost) : std::nullopt);
-        }
-    }
-    if (c.state == Connection::State::Registered) {
-        auto it = names_.find(c.name);
-        if (it != names_.end() && it->second == c.id) {
-            names_.erase(it);
-        }
-    }
-    c.state = Connection::State::Closing;
-    c.lingerDeadline = Clock::now() + kLinger;
-    TlsIo io = c.tls->flush();
-    if (io.ok()) {
-        c.tls->shutdown();
-    }
-    updateWatch(c);
-    if (io.ok() || io.state == TlsIo::State::Error || io.state == TlsIo::State::Closed) {
-        const uint64_t id = c.id;
-        // Destroyed after the current callback returns: callers still hold `c`.
-        loop_->post([this, id] { destroy(id); });
-    }
-}
-
-void RelayServer::destroy(uint64_t id) {
-    auto it = connections_.find(id);
-    if (it == connections_.end()) {
-        return;
-    }
-    Connection& c = *it->second;
-    if (c.state != Connection::State::Closing) {
-        closeGracefully(c);
-    }
-    loop_->removeFd(c.tls->fd());
-    if (c.pending) {
-        pending_->remove(c.peer, c.id);
-    }
-    connections_.erase(it);
-}
-
-// ---------------------------------------------------------------------------
 // Protocol
 
 void RelayServer::handleFrame(Connection& c, const Frame& frame) {
@@ -926,47 +534,35 @@ void RelayServer::handleRegister(Connection& c, const msg::Register& m) {
         refuse(c, RefuseReason::BadSignature, "the signature over the challenge does not verify");
         return;
     }
-    auto keyMatches = [&](const NameBindings::Key& k) {
-        return CRYPTO_memcmp(k.data(), m.identityKey.data(), k.size()) == 0;
-    };
-    if (allowlist_) {
-        auto bound = allowlist_->find(m.name);
-        if (!bound) {
-            refuse(c, RefuseReason::NotAllowed,
-                   "'" + m.name + "' is not on this relay's allowlist");
-            return;
-        }
-        if (!keyMatches(*bound)) {
-            refuse(c, RefuseReason::NameTaken,
-                   "'" + m.name + "' is bound to another identity key by the allowlist");
-            return;
-        }
-    } else if (auto bound = bindings_.find(m.name)) {
-        if (!keyMatches(*bound)) {
-            refuse(c, RefuseReason::NameTaken,
-                   "'" + m.name + "' is registered with another identity key");
-            return;
-        }
-    } else {
+    switch (registry_->checkName(m.name, m.identityKey)) {
+    case Registry::NameCheck::NotAllowed:
+        refuse(c, RefuseReason::NotAllowed, "'" + m.name + "' is not on this relay's allowlist");
+        return;
+    case Registry::NameCheck::AllowlistedToOther:
+        refuse(c, RefuseReason::NameTaken,
+               "'" + m.name + "' is bound to another identity key by the allowlist");
+        return;
+    case Registry::NameCheck::Taken:
+        refuse(c, RefuseReason::NameTaken,
+               "'" + m.name + "' is registered with another identity key");
+        return;
+    case Registry::NameCheck::Free:
         if (!newNames_->tryTake(c.peer)) {
             refuse(c, RefuseReason::RateLimited, "too many new names from this address; try later");
             return;
         }
-        if (!bindings_.add(m.name, m.identityKey)) {
+        if (!registry_->bindName(m.name, m.identityKey)) {
             refuse(c, RefuseReason::ServerFull, "no room for another name");
             return;
         }
-        Status saved = bindings_.save(bindingsPath_);
-        if (!saved.ok()) {
-            LOG_ERROR("saving name bindings: %s", saved.toString().c_str());
-        }
-        LOG_INFO("bound name '%s' to key %s", m.name.c_str(),
-                 Identity::fingerprintOf(m.identityKey).c_str());
+        break;
+    case Registry::NameCheck::Owned:
+        break;
     }
     // Device switch: the newest proven connection owns the name.
-    auto existing = names_.find(m.name);
-    if (existing != names_.end() && existing->second != c.id) {
-        if (Connection* old = find(existing->second)) {
+    auto existing = registry_->connectionOf(m.name);
+    if (existing && *existing != c.id) {
+        if (Connection* old = find(*existing)) {
             LOG_INFO("'%s' registered again from %s; closing the old connection", m.name.c_str(),
                      describe(c.peer).c_str());
             // Replaced, not bad-state: the old client (another device with
@@ -974,7 +570,7 @@ void RelayServer::handleRegister(Connection& c, const msg::Register& m) {
             sendErrorAndClose(*old, ErrorCode::Replaced,
                               "'" + m.name + "' was registered again from another connection");
         }
-        names_.erase(m.name);
+        registry_->setOffline(m.name, *existing);
     }
     c.name = m.name;
     c.key = m.identityKey;
@@ -983,7 +579,7 @@ void RelayServer::handleRegister(Connection& c, const msg::Register& m) {
         c.pending = false;
         pending_->remove(c.peer, c.id); // from now on only max_clients bounds it
     }
-    names_[c.name] = c.id;
+    registry_->setOnline(c.name, c.id);
     ++registrations_;
     msg::Registered r;
     r.name = c.name;
@@ -993,450 +589,6 @@ void RelayServer::handleRegister(Connection& c, const msg::Register& m) {
         3600));
     LOG_INFO("'%s' registered from %s", c.name.c_str(), describe(c.peer).c_str());
     send(c, r);
-}
-
-void RelayServer::handleCall(Connection& c, const msg::Call& m) {
-    auto it = names_.find(m.callee);
-    Connection* callee = it == names_.end() ? nullptr : find(it->second);
-    if (callee && callee->state != Connection::State::Registered) {
-        callee = nullptr;
-    }
-    if (c.call != 0 && calls_.count(c.call) == 0) {
-        c.call = 0; // cannot happen (endCall clears both sides); never trust it blindly
-    }
-    if (c.call != 0) {
-        // Glare: c is being rung by the very client it now calls. Either
-        // way round, the second Call comes from the callee of the first.
-        // The call from the lexicographically smaller name wins, whichever
-        // reached the relay first; the loser's call is answered Busy.
-        const CallState& mine = *calls_.find(c.call)->second;
-        const bool glare =
-            callee && !mine.active && mine.callee == c.id && mine.caller == callee->id;
-        if (!glare) {
-            msg::Error e;
-            e.code = ErrorCode::BadState;
-            e.text = "already in a call";
-            send(c, e);
-            return;
-        }
-        if (c.name < callee->name) {
-            endCall(mine.serial, HangupReason::Busy, HangupReason::Busy);
-            startCall(c, *callee);
-        } else {
-            ++rejectedBusy_;
-            msg::Busy busy;
-            busy.callee = m.callee;
-            send(c, busy);
-        }
-        return;
-    }
-    if (!callee || callee->id == c.id) {
-        ++rejectedOffline_;
-        msg::Offline o;
-        o.callee = m.callee;
-        send(c, o);
-        return;
-    }
-    if (callee->call != 0) {
-        // Busy in a call or ringing: the callee hears nothing of this.
-        ++rejectedBusy_;
-        msg::Busy b;
-        b.callee = m.callee;
-        send(c, b);
-        return;
-    }
-    startCall(c, *callee);
-}
-
-void RelayServer::startCall(Connection& caller, Connection& callee) {
-    auto call = std::make_unique<CallState>();
-    call->serial = nextId_++;
-    randomBytes(call->id);
-    call->caller = caller.id;
-    call->callee = callee.id;
-    call->callerName = caller.name;
-    call->calleeName = callee.name;
-    const uint64_t serial = call->serial;
-    call->ringTimer = loop_->addTimer(config_.ringTimeout, [this, serial] {
-        auto it = calls_.find(serial);
-        if (it != calls_.end() && !it->second->active) {
-            it->second->ringTimer = 0;
-            ++timeouts_;
-            endCall(serial, HangupReason::Timeout, HangupReason::Timeout);
-        }
-    });
-    caller.call = serial;
-    callee.call = serial;
-    ++callsTotal_;
-    msg::Ringing ringing;
-    ringing.callId = call->id;
-    ringing.callee = callee.name;
-    ringing.calleeKey = callee.key;
-    msg::IncomingCall incoming;
-    incoming.callId = call->id;
-    incoming.caller = caller.name;
-    incoming.callerKey = caller.key;
-    calls_.emplace(serial, std::move(call));
-    LOG_INFO("'%s' calls '%s'", caller.name.c_str(), callee.name.c_str());
-    send(caller, ringing);
-    send(callee, incoming);
-}
-
-void RelayServer::endCall(uint64_t serial, std::optional<HangupReason> toCaller,
-                          std::optional<HangupReason> toCallee) {
-    auto it = calls_.find(serial);
-    if (it == calls_.end()) {
-        return;
-    }
-    std::unique_ptr<CallState> call = std::move(it->second);
-    calls_.erase(it);
-    if (call->ringTimer != 0) {
-        loop_->cancelTimer(call->ringTimer);
-    }
-    if (call->graceTimer != 0) {
-        loop_->cancelTimer(call->graceTimer);
-    }
-    if (call->active) {
-        // Remember how it ended: a party that was away learns why when it
-        // comes back, and a replayed token cannot bring the call back.
-        HangupReason why = HangupReason::Normal;
-        if (call->caller == 0) {
-            why = toCaller.value_or(HangupReason::PeerLost);
-        } else if (call->callee == 0) {
-            why = toCallee.value_or(HangupReason::PeerLost);
-        }
-        endedCalls_.emplace_back(call->id, why);
-        if (endedCalls_.size() > kMaxEndedCalls) {
-            endedCalls_.pop_front();
-        }
-    }
-    if (call->routed) {
-        auto a = router_->stats(call->callerSession);
-        auto b = router_->stats(call->calleeSession);
-        router_->removeCall(call->callerSession, call->calleeSession);
-        LOG_INFO("call '%s' -> '%s' ended; caller sent %llu packets (lost %llu, jitter %.1f ms), "
-                 "callee sent %llu (lost %llu, jitter %.1f ms)",
-                 call->callerName.c_str(), call->calleeName.c_str(), (unsigned long long)a.packets,
-                 (unsigned long long)a.lost, a.jitterUs / 1000.0, (unsigned long long)b.packets,
-                 (unsigned long long)b.lost, b.jitterUs / 1000.0);
-    }
-    auto notify = [&](uint64_t connId, std::optional<HangupReason> reason) {
-        Connection* c = find(connId);
-        if (!c || c->call != serial) {
-            return;
-        }
-        c->call = 0;
-        if (reason && c->state != Connection::State::Closing) {
-            msg::Hangup h;
-            h.callId = call->id;
-            h.reason = *reason;
-            send(*c, h);
-        }
-    };
-    notify(call->caller, toCaller);
-    notify(call->callee, toCallee);
-}
-
-void RelayServer::handleAccept(Connection& c, const msg::Accept& m) {
-    auto it = calls_.find(c.call);
-    if (it == calls_.end() || it->second->id != m.callId) {
-        msg::Error e;
-        e.code = ErrorCode::UnknownCall;
-        e.text = "no such call";
-        send(c, e);
-        return;
-    }
-    CallState& call = *it->second;
-    if (call.active || call.callee != c.id) {
-        msg::Error e;
-        e.code = ErrorCode::BadState;
-        e.text = "only the callee of a ringing call can accept it";
-        send(c, e);
-        return;
-    }
-    Connection* caller = find(call.caller);
-    if (!caller) {
-        endCall(call.serial, std::nullopt, HangupReason::PeerLost);
-        return;
-    }
-    loop_->cancelTimer(call.ringTimer);
-    call.ringTimer = 0;
-    call.active = true;
-    call.callerSession = router_->unusedSessionId();
-    do {
-        call.calleeSession = router_->unusedSessionId();
-    } while (call.calleeSession == call.callerSession);
-    router_->addCall(call.callerSession, call.caller, call.calleeSession, call.callee);
-    call.routed = true;
-    ++callsAnswered_;
-    msg::CallStarted forCaller;
-    forCaller.callId = call.id;
-    forCaller.sessionId = call.callerSession;
-    forCaller.role = CallRole::Caller;
-    msg::CallStarted forCallee = forCaller;
-    forCallee.sessionId = call.calleeSession;
-    forCallee.role = CallRole::Callee;
-    LOG_INFO("'%s' answered '%s'", call.calleeName.c_str(), call.callerName.c_str());
-    send(*caller, forCaller);
-    send(c, forCallee);
-    sendResumeToken(*caller, call, CallRole::Caller);
-    sendResumeToken(c, call, CallRole::Callee);
-}
-
-void RelayServer::sendResumeToken(Connection& c, CallState& call, CallRole role) {
-    msg::ResumeToken t;
-    t.callId = call.id;
-    const bool caller = role == CallRole::Caller;
-    const uint64_t session = caller ? call.callerSession : call.calleeSession;
-    t.token = resumeTokens_->issue(call.id, role, session, c.name, c.key,
-                                   std::chrono::system_clock::now() + kResumeTokenLifetime);
-    // A fresh route key with every token: probes MACed under an older key
-    // (captured before a resume or a restart) no longer move anything.
-    MediaRouter::RouteKey& key = caller ? call.callerRouteKey : call.calleeRouteKey;
-    while (RAND_bytes(key.data(), int(key.size())) != 1) {
-        // the DRBG does not fail once seeded; never hand out a weak key
-    }
-    if (call.routed) {
-        router_->setRouteKey(session, key);
-    }
-    t.routeKey = key;
-    send(c, t);
-    OPENSSL_cleanse(t.routeKey.data(), t.routeKey.size());
-}
-
-void RelayServer::requestProbe(uint64_t connection) {
-    Connection* c = find(connection);
-    if (!c || c->state != Connection::State::Registered) {
-        return;
-    }
-    auto it = calls_.find(c->call);
-    if (it == calls_.end() || !it->second->routed) {
-        return;
-    }
-    msg::ProbeRequest r;
-    r.callId = it->second->id;
-    send(*c, r);
-}
-
-void RelayServer::startGraceTimer(CallState& call) {
-    if (call.graceTimer != 0) {
-        return;
-    }
-    const uint64_t serial = call.serial;
-    call.graceTimer = loop_->addTimer(config_.resumeGrace, [this, serial] {
-        auto it = calls_.find(serial);
-        if (it == calls_.end()) {
-            return;
-        }
-        it->second->graceTimer = 0;
-        LOG_INFO("call '%s' -> '%s': a party did not resume in time",
-                 it->second->callerName.c_str(), it->second->calleeName.c_str());
-        endCall(serial, HangupReason::PeerLost, HangupReason::PeerLost);
-    });
-}
-
-void RelayServer::detachFromCall(Connection& c, CallState& call) {
-    if (call.caller == c.id) {
-        call.caller = 0;
-    } else if (call.callee == c.id) {
-        call.callee = 0;
-    }
-    c.call = 0;
-    // Also when nobody is left (a call rebuilt after a restart whose only
-    // resumed side dropped again): the grace timer bounds how long it stays.
-    LOG_INFO("'%s' lost its connection in a call; waiting %lld ms for it to resume", c.name.c_str(),
-             static_cast<long long>(config_.resumeGrace.count()));
-    startGraceTimer(call);
-}
-
-void RelayServer::handleResume(Connection& c, const msg::Resume& m) {
-    auto refuseResume = [&](ErrorCode code, std::string text) {
-        ++resumesRefused_;
-        LOG_INFO("refused resume from '%s': %s", c.name.c_str(), text.c_str());
-        msg::Error e;
-        e.code = code;
-        e.text = std::move(text);
-        send(c, e);
-    };
-    auto claim =
-        resumeTokens_->verify(m.callId, m.token, c.name, c.key, std::chrono::system_clock::now());
-    if (!claim.ok()) {
-        refuseResume(ErrorCode::UnknownCall, claim.status().detail());
-        return;
-    }
-    if (c.call != 0) {
-        refuseResume(ErrorCode::BadState, "already in a call");
-        return;
-    }
-    const bool asCaller = claim->role == CallRole::Caller;
-    CallState* call = nullptr;
-    for (auto& [serial, existing] : calls_) {
-        if (CRYPTO_memcmp(existing->id.data(), m.callId.data(), m.callId.size()) == 0) {
-            call = existing.get();
-            break;
-        }
-    }
-    if (!call) {
-        for (auto& [id, reason] : endedCalls_) {
-            if (id == m.callId) {
-                ++resumesRefused_;
-                msg::Hangup h;
-                h.callId = m.callId;
-                h.reason = reason;
-                send(c, h);
-                return;
-            }
-        }
-        // Unknown call with a valid token: this relay restarted. Rebuild the
-        // call from what the token vouches for; the other side fills in its
-        // half when it resumes too.
-        auto fresh = std::make_unique<CallState>();
-        fresh->serial = nextId_++;
-        fresh->id = m.callId;
-        fresh->active = true;
-        call = fresh.get();
-        calls_.emplace(call->serial, std::move(fresh));
-        startGraceTimer(*call);
-    }
-    uint64_t& slot = asCaller ? call->caller : call->callee;
-    uint64_t& session = asCaller ? call->callerSession : call->calleeSession;
-    std::string& name = asCaller ? call->callerName : call->calleeName;
-    if (!call->active || slot != 0 || (session != 0 && session != claim->session) ||
-        (!name.empty() && name != c.name)) {
-        refuseResume(ErrorCode::BadState, "this call cannot be resumed by this connection");
-        return;
-    }
-    const uint64_t other = asCaller ? call->calleeSession : call->callerSession;
-    if (session == 0 && (claim->session == other || router_->contains(claim->session))) {
-        refuseResume(ErrorCode::BadState, "session id in use");
-        return;
-    }
-    slot = c.id;
-    session = claim->session;
-    name = c.name;
-    c.call = call->serial;
-    if (call->routed) {
-        router_->setConnection(session, c.id);
-    } else if (call->callerSession != 0 && call->calleeSession != 0) {
-        router_->addCall(call->callerSession, call->caller, call->calleeSession, call->callee);
-        call->routed = true;
-        // The side that resumed first got its key before the router knew it.
-        if (asCaller) {
-            router_->setRouteKey(call->calleeSession, call->calleeRouteKey);
-        } else {
-            router_->setRouteKey(call->callerSession, call->callerRouteKey);
-        }
-    }
-    if (call->caller != 0 && call->callee != 0) {
-        if (call->graceTimer != 0) {
-            loop_->cancelTimer(call->graceTimer);
-            call->graceTimer = 0;
-        }
-        LOG_INFO("call '%s' -> '%s' resumed", call->callerName.c_str(), call->calleeName.c_str());
-    } else {
-        LOG_INFO("'%s' resumed its call; waiting for the other side", c.name.c_str());
-        startGraceTimer(*call);
-    }
-    ++resumes_;
-    sendResumeToken(c, *call, claim->role);
-}
-
-void RelayServer::handleReject(Connection& c, const msg::Reject& m) {
-    auto it = calls_.find(c.call);
-    if (it == calls_.end() || it->second->id != m.callId || it->second->callee != c.id ||
-        it->second->active) {
-        msg::Error e;
-        e.code = ErrorCode::UnknownCall;
-        e.text = "no ringing call with this id";
-        send(c, e);
-        return;
-    }
-    endCall(c.call, HangupReason::Declined, std::nullopt);
-}
-
-void RelayServer::handleHangup(Connection& c, const msg::Hangup& m) {
-    auto it = calls_.find(c.call);
-    if (it == calls_.end() || it->second->id != m.callId) {
-        // A hangup racing the call's end is normal; say so quietly.
-        msg::Error e;
-        e.code = ErrorCode::UnknownCall;
-        e.text = "no such call";
-        send(c, e);
-        return;
-    }
-    const bool isCaller = it->second->caller == c.id;
-    endCall(c.call, isCaller ? std::nullopt : std::optional(m.reason),
-            isCaller ? std::optional(m.reason) : std::nullopt);
-}
-
-void RelayServer::handleHandshake(Connection& c, const Frame& frame) {
-    // Check the call id (the first 16 bytes) and pass the frame on byte for byte.
-    auto it = calls_.find(c.call);
-    if (frame.payload.size() < 16 + 2 || it == calls_.end() ||
-        !std::equal(it->second->id.begin(), it->second->id.end(), frame.payload.begin())) {
-        msg::Error e;
-        e.code = ErrorCode::UnknownCall;
-        e.text = "handshake for no call of yours";
-        send(c, e);
-        return;
-    }
-    auto decoded = msg::E2eHandshake::decode(frame.payload);
-    if (!decoded.ok()) {
-        ++protocolErrors_;
-        sendErrorAndClose(c, ErrorCode::Protocol, decoded.status().detail());
-        return;
-    }
-    const CallState& call = *it->second;
-    Connection* peer = find(call.caller == c.id ? call.callee : call.caller);
-    if (!peer) {
-        return;
-    }
-    std::vector<uint8_t> out;
-    if (appendFrame(out, FrameType::E2eHandshake, frame.payload).ok()) {
-        sendRaw(*peer, out);
-    }
-}
-
-void RelayServer::handleTunnel(Connection& c, const Frame& frame) {
-    auto it = calls_.find(c.call);
-    if (it == calls_.end() || !it->second->active) {
-        return; // media after a hangup: drop silently
-    }
-    auto header = MediaHeader::decode(frame.payload);
-    const uint64_t mine =
-        it->second->caller == c.id ? it->second->callerSession : it->second->calleeSession;
-    if (!header.ok() || header->sessionId != mine) {
-        router_->droppedPackets.fetch_add(1, std::memory_order_relaxed);
-        return;
-    }
-    router_->tunnelledPackets.fetch_add(1, std::memory_order_relaxed);
-    auto d = router_->route(frame.payload, nullptr, -1, Clock::now());
-    if (d.kind == MediaRouter::Delivery::Kind::Udp) {
-        auto sent = sendTo(d.fd, std::as_bytes(frame.payload), d.to);
-        if (!sent.ok() || !*sent) {
-            router_->droppedPackets.fetch_add(1, std::memory_order_relaxed);
-        }
-    } else if (d.kind == MediaRouter::Delivery::Kind::Tunnel) {
-        deliverTunnel(d.connection, frame.payload);
-    }
-}
-
-void RelayServer::deliverTunnel(uint64_t connection, std::span<const uint8_t> packet) {
-    Connection* c = find(connection);
-    if (!c || c->state != Connection::State::Registered) {
-        router_->droppedPackets.fetch_add(1, std::memory_order_relaxed);
-        return;
-    }
-    // Media is expendable: never let it fill a slow reader's buffer past
-    // half, so control messages still fit.
-    if (c->tls->pendingOutput() > config_.outputBufferBytes / 2) {
-        router_->droppedPackets.fetch_add(1, std::memory_order_relaxed);
-        return;
-    }
-    std::vector<uint8_t> out;
-    if (appendFrame(out, FrameType::MediaTunnel, packet).ok()) {
-        sendRaw(*c, out);
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1486,15 +638,8 @@ void RelayServer::sweep() {
     for (uint64_t id : lingering) {
         destroy(id);
     }
-    std::vector<uint64_t> staleMetrics;
-    for (auto& [id, m] : metricsClients_) {
-        if (now >= m->deadline) {
-            staleMetrics.push_back(id);
-        }
-    }
-    for (uint64_t id : staleMetrics) {
-        loop_->removeFd(metricsClients_[id]->fd.get());
-        metricsClients_.erase(id);
+    if (metrics_) {
+        metrics_->expire(now);
     }
 }
 
@@ -1531,12 +676,12 @@ void RelayServer::reload() {
     }
     fresh->udpFreshness = config_.udpFreshness; // the router keeps its own copy
     config_ = std::move(*fresh);
-    allowlist_ = std::move(allow);
+    registry_->setAllowlist(std::move(allow));
     setLogLevel(config_.logLevel);
     newNames_ = std::make_unique<SourceRateLimiter>(MonotonicClock::system(),
                                                     double(config_.newNamesPerMinute) / 60.0,
                                                     double(config_.newNamesPerMinute), 100000);
-    LOG_NOTICE("configuration reloaded%s", allowlist_ ? " (allowlist on)" : "");
+    LOG_NOTICE("configuration reloaded%s", registry_->hasAllowlist() ? " (allowlist on)" : "");
     (void)notifyReady();
 }
 
@@ -1572,191 +717,6 @@ void RelayServer::finishShutdown() {
         destroy(id);
     }
     loop_->stop();
-}
-
-// ---------------------------------------------------------------------------
-// Metrics endpoint: a minimal HTTP/1.0 responder on the control loop.
-
-void RelayServer::onMetricsAccept() {
-    for (int i = 0; i < 16; ++i) {
-        auto fd = tcpAccept(metricsListener_.get());
-        if (!fd.ok() || !fd->isValid()) {
-            return;
-        }
-        if (metricsClients_.size() >= kMaxMetricsClients) {
-            continue;
-        }
-        const uint64_t id = nextId_++;
-        auto m = std::make_unique<MetricsClient>();
-        m->fd = std::move(*fd);
-        m->deadline = Clock::now() + milliseconds(5000);
-        int raw = m->fd.get();
-        metricsClients_.emplace(id, std::move(m));
-        Status st = loop_->addFd(raw, EventLoop::kReadable,
-                                 [this, id](uint32_t events) { onMetricsEvent(id, events); });
-        if (!st.ok()) {
-            metricsClients_.erase(id);
-        }
-    }
-}
-
-void RelayServer::onMetricsEvent(uint64_t id, uint32_t events) {
-    auto it = metricsClients_.find(id);
-    if (it == metricsClients_.end()) {
-        return;
-    }
-    MetricsClient& m = *it->second;
-    auto drop = [&] {
-        loop_->removeFd(m.fd.get());
-        metricsClients_.erase(id);
-    };
-    if (m.out.empty()) {
-        char buf[1024];
-        ssize_t n = ::read(m.fd.get(), buf, sizeof buf);
-        if (n <= 0) {
-            if (n < 0 && errno == EAGAIN) {
-                return;
-            }
-            drop();
-            return;
-        }
-        m.in.append(buf, size_t(n));
-        if (m.in.find("\r\n\r\n") == std::string::npos && m.in.find("\n\n") == std::string::npos) {
-            if (m.in.size() > kMaxMetricsRequest) {
-                drop();
-            }
-            return;
-        }
-        const bool wanted = m.in.rfind("GET /metrics ", 0) == 0 || m.in.rfind("GET / ", 0) == 0;
-        std::string body = wanted ? renderMetrics() : "not found\n";
-        m.out = std::string(wanted ? "HTTP/1.0 200 OK\r\n" : "HTTP/1.0 404 Not Found\r\n") +
-                "Content-Type: text/plain; version=0.0.4\r\nContent-Length: " +
-                std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
-        (void)loop_->modifyFd(m.fd.get(), EventLoop::kWritable);
-        events |= EventLoop::kWritable;
-    }
-    if (events & EventLoop::kWritable) {
-        ssize_t n = ::send(m.fd.get(), m.out.data() + m.written, m.out.size() - m.written,
-                           MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0 && errno != EAGAIN) {
-            drop();
-            return;
-        }
-        if (n > 0) {
-            m.written += size_t(n);
-        }
-        if (m.written == m.out.size()) {
-            drop();
-        }
-    }
-}
-
-std::string RelayServer::renderMetrics() const {
-    std::string out;
-    auto metric = [&](const char* name, const char* type, const char* help, uint64_t value) {
-        out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
-               name + " " + std::to_string(value) + "\n";
-    };
-    size_t registered = 0;
-    for (auto& [id, c] : connections_) {
-        registered += c->state == Connection::State::Registered;
-    }
-    size_t active = 0;
-    for (auto& [id, call] : calls_) {
-        active += call->active;
-    }
-    metric("voice_relayd_connections", "gauge", "Open control connections.", connections_.size());
-    metric("voice_relayd_clients", "gauge", "Registered clients.", registered);
-    metric("voice_relayd_calls_ringing", "gauge", "Calls ringing now.", calls_.size() - active);
-    metric("voice_relayd_calls_active", "gauge", "Calls answered and not ended.", active);
-    metric("voice_relayd_calls_total", "counter", "Calls rung.", callsTotal_);
-    metric("voice_relayd_calls_answered_total", "counter", "Calls answered.", callsAnswered_);
-    metric("voice_relayd_calls_rejected_busy_total", "counter", "Calls refused: callee busy.",
-           rejectedBusy_);
-    metric("voice_relayd_calls_rejected_offline_total", "counter",
-           "Calls refused: callee not registered.", rejectedOffline_);
-    metric("voice_relayd_ring_timeouts_total", "counter", "Calls and registrations that timed out.",
-           timeouts_);
-    metric("voice_relayd_resumes_total", "counter",
-           "Resume requests accepted (after a lost connection or a relay restart).", resumes_);
-    metric("voice_relayd_resumes_refused_total", "counter",
-           "Resume requests refused (bad, foreign or expired token, ended call).", resumesRefused_);
-    metric("voice_relayd_registrations_total", "counter", "Accepted registrations.",
-           registrations_);
-    metric("voice_relayd_registrations_refused_total", "counter", "Refused registrations.",
-           registrationsRefused_);
-    metric("voice_relayd_connections_refused_total", "counter",
-           "Connections closed at accept by a limit.", connectionsRefused_);
-    metric("voice_relayd_connections_evicted_total", "counter",
-           "Unregistered connections closed to make room for a newer one from the same address.",
-           connectionsEvicted_);
-    metric("voice_relayd_protocol_errors_total", "counter", "Connections closed for bad frames.",
-           protocolErrors_);
-    metric("voice_relayd_slow_readers_dropped_total", "counter",
-           "Connections dropped for a full output buffer.", slowReadersDropped_);
-    metric("voice_relayd_packets_forwarded_total", "counter", "Media packets forwarded.",
-           router_->forwardedPackets.load());
-    metric("voice_relayd_bytes_forwarded_total", "counter", "Media bytes forwarded.",
-           router_->forwardedBytes.load());
-    metric("voice_relayd_packets_tunnelled_total", "counter",
-           "Media packets received over control connections.", router_->tunnelledPackets.load());
-    metric("voice_relayd_packets_dropped_total", "counter",
-           "Media packets dropped (unknown session, bad header, full buffer).",
-           router_->droppedPackets.load());
-    metric("voice_relayd_probes_total", "counter",
-           "Valid UDP probes (they set their sender's address).", router_->probes.load());
-    metric("voice_relayd_probes_echoed_total", "counter",
-           "Probes echoed to a tunnelling client so it hears UDP works again.",
-           router_->probesEchoed.load());
-    uint64_t junkUnread = 0, junkLimits = 0;
-    for (auto& m : mediaThreads_) {
-        junkUnread += m->junkDroppedUnread.load(std::memory_order_relaxed);
-        junkLimits += m->junkLimits.load(std::memory_order_relaxed);
-    }
-    metric("voice_relayd_junk_sources_limited_total", "counter",
-           "Times a source sent junk datagrams over its budget and was limited.", junkLimits);
-    metric("voice_relayd_junk_dropped_unread_total", "counter",
-           "Datagrams dropped unread from a limited source.", junkUnread);
-    metric(
-        "voice_relayd_packets_rejected_total", "counter",
-        "Datagrams with a bad header or an unknown session, refused probes, stray sources (junk).",
-        router_->rejectedPackets.load());
-    metric("voice_relayd_address_changes_total", "counter",
-           "Sessions that moved to a new UDP address.", router_->addressChanges.load());
-    metric("voice_relayd_probes_refused_total", "counter",
-           "UDP probes refused (bad MAC or size, replayed or old counter, no route key).",
-           router_->probesRefused.load());
-    metric("voice_relayd_probe_requests_total", "counter",
-           "ProbeRequests sent: a side's media came from a new address (NAT rebinding?).",
-           router_->probeRequests.load());
-    metric("voice_relayd_stray_packets_total", "counter",
-           "Media of a live session from an address that is not its current one (dropped).",
-           router_->strayPackets.load());
-    // Per active call, labelled by the relay's call serial (never a session id: those are secrets).
-    out += "# HELP voice_relayd_call_packets_lost Packets lost per direction of an active call.\n"
-           "# TYPE voice_relayd_call_packets_lost gauge\n";
-    std::string jitter = "# HELP voice_relayd_call_jitter_seconds RFC 3550 jitter per direction.\n"
-                         "# TYPE voice_relayd_call_jitter_seconds gauge\n";
-    char line[160];
-    for (auto& [serial, call] : calls_) {
-        if (!call->routed) {
-            continue;
-        }
-        for (int side = 0; side < 2; ++side) {
-            auto st = router_->stats(side == 0 ? call->callerSession : call->calleeSession);
-            const char* from = side == 0 ? "caller" : "callee";
-            std::snprintf(line, sizeof line,
-                          "voice_relayd_call_packets_lost{call=\"%llu\",from=\"%s\"} %llu\n",
-                          (unsigned long long)serial, from, (unsigned long long)st.lost);
-            out += line;
-            std::snprintf(line, sizeof line,
-                          "voice_relayd_call_jitter_seconds{call=\"%llu\",from=\"%s\"} %.6f\n",
-                          (unsigned long long)serial, from, st.jitterUs / 1e6);
-            jitter += line;
-        }
-    }
-    out += jitter;
-    return out;
 }
 
 } // namespace voice

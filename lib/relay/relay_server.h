@@ -7,8 +7,9 @@
 #include "net/rate_limiter.h"
 #include "net/socket.h"
 #include "net/tls.h"
+#include "relay/call_matcher.h"
 #include "relay/media_router.h"
-#include "relay/name_bindings.h"
+#include "relay/registry.h"
 #include "relay/relay_config.h"
 #include "relay/resume_tokens.h"
 #include "wire/frame.h"
@@ -25,6 +26,8 @@
 #include <vector>
 
 namespace voice {
+
+class MetricsEndpoint;
 
 /// The relay. Threads (see relay/README.md for the design note):
 ///  - the control thread runs one EventLoop owning every TLS connection, the
@@ -63,7 +66,6 @@ public:
 private:
     struct Connection;
     struct CallState;
-    struct MetricsClient;
     struct MediaThread;
 
     RelayServer() = default;
@@ -97,6 +99,14 @@ private:
     /// Ends the connection's part in the registry and its call at once, then
     /// closes it after its output drained (or a short linger).
     void closeGracefully(Connection& c);
+    /// closeGracefully()'s first half: takes the connection out of the
+    /// registry and out of its call (ended, or detached when answered).
+    void leave(Connection& c);
+    /// Links the connection to a call (0: none) and tells the registry its line.
+    void setCall(Connection& c, uint64_t serial, LineState line);
+    /// A call as CallMatcher sees it, and which side of it a connection is.
+    call_matcher::CallView viewOf(const CallState& call);
+    static call_matcher::Side sideOf(const CallState& call, const Connection& c);
     void destroy(uint64_t id);
     void startCall(Connection& caller, Connection& callee);
     void endCall(uint64_t serial, std::optional<HangupReason> toCaller,
@@ -107,8 +117,6 @@ private:
     void beginShutdown();
     void finishShutdown();
 
-    void onMetricsAccept();
-    void onMetricsEvent(uint64_t id, uint32_t events);
     std::string renderMetrics() const;
 
     Connection* find(uint64_t id);
@@ -119,13 +127,11 @@ private:
     std::shared_ptr<TlsContext> tls_;
     std::vector<UniqueFd> listeners_;
     std::vector<std::vector<UniqueFd>> udpByThread_; // [thread][socket]
-    UniqueFd metricsListener_;
+    std::unique_ptr<MetricsEndpoint> metrics_;
     uint16_t port_ = 0;
     std::optional<uint16_t> metricsPort_;
 
-    NameBindings bindings_;
-    std::string bindingsPath_;
-    std::optional<NameBindings> allowlist_;
+    std::unique_ptr<Registry> registry_; // names -> keys, presence, line state
     std::optional<ResumeTokens> resumeTokens_;
     /// Answered calls that ended, with the reason to tell a party that was
     /// away when it comes back to resume (bounded; oldest first).
@@ -137,9 +143,7 @@ private:
     std::unique_ptr<SourceRateLimiter> newNames_;
 
     std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
-    std::unordered_map<std::string, uint64_t> names_; // registered name -> connection
     std::unordered_map<uint64_t, std::unique_ptr<CallState>> calls_;
-    std::unordered_map<uint64_t, std::unique_ptr<MetricsClient>> metricsClients_;
     uint64_t nextId_ = 1;
     bool shuttingDown_ = false;
     std::atomic<uint64_t> pendingTunnel_{0};
