@@ -12,10 +12,12 @@
 //    outgoingFd(): the control thread (it owns the relay connection).
 //  - shutdown(), stats(): any thread.
 // Tunnel mode starts when nothing arrived over UDP for kUdpSilence (or the
-// relay has no UDP port); a packet over UDP switches back (the relay echoes
-// our probes while we tunnel, so a path that works again is noticed). The silence is
-// short enough (with probes every 250 ms keeping an idle path warm) that a
-// blocked path moves to the tunnel within half a second; the relay follows
+// relay has no UDP port); a packet over UDP switches back. The relay echoes
+// our probes while we tunnel (so a path that works again is noticed) and
+// while it sends us no media (so a quiet peer, a device still opening at call
+// start or a stalled daemon, does not look like a blocked path). The silence
+// is short enough (with probes every 250 ms) that a blocked path moves to the
+// tunnel within half a second; the relay follows
 // as soon as our first tunnelled packet reaches it (MediaRouter).
 // Probes carry a MAC under our route key from the relay (crypto/probe_auth.h)
 // and a counter that only goes up: the relay sets and moves our UDP address

@@ -156,10 +156,11 @@ MediaRouter::Delivery MediaRouter::routeProbe(std::span<const uint8_t> packet, u
     }
     Session& me = it->second;
     me.lastProbe = counter;
-    // Tunnelling since its last UDP packet: its sender thinks UDP is
-    // blocked. Echo its probe so it hears UDP works again (same size, to the
-    // address it came from, which is now its own: nothing to amplify).
-    const bool wasTunnelling = me.lastTunnel > me.lastUdp;
+    // Tunnelling since its last UDP packet (its sender thinks UDP is
+    // blocked), or nothing came to it over UDP lately (a quiet peer): echo
+    // its probe so it hears its UDP path works (same size, to the address it
+    // came from, which is now its own: nothing to amplify).
+    const bool echo = me.lastTunnel > me.lastUdp || now - me.lastSentUdp >= kQuietPathEcho;
     if (me.haveUdp && !(me.address == from)) {
         addressChanges.fetch_add(1, std::memory_order_relaxed);
         d.moved = true;
@@ -169,7 +170,8 @@ MediaRouter::Delivery MediaRouter::routeProbe(std::span<const uint8_t> packet, u
     me.lastUdp = now;
     me.haveUdp = true;
     probes.fetch_add(1, std::memory_order_relaxed);
-    if (wasTunnelling) {
+    if (echo) {
+        me.lastSentUdp = now;
         probesEchoed.fetch_add(1, std::memory_order_relaxed);
         d.kind = Delivery::Kind::Udp;
         d.fd = fd;
@@ -254,13 +256,14 @@ MediaRouter::Delivery MediaRouter::route(std::span<const uint8_t> packet, const 
         droppedPackets.fetch_add(1, std::memory_order_relaxed);
         return d;
     }
-    const Session& other = it->second;
+    Session& other = it->second;
     // Its own tunnelled media newer than its last UDP packet: its UDP is not
     // getting through (UdpTransport switched), so answer through the tunnel.
     if (other.haveUdp && now - other.lastUdp <= freshness_ && other.lastUdp >= other.lastTunnel) {
         d.kind = Delivery::Kind::Udp;
         d.fd = other.fd;
         d.to = other.address;
+        other.lastSentUdp = now;
     } else {
         d.kind = Delivery::Kind::Tunnel;
         d.connection = other.connection;

@@ -78,6 +78,14 @@ public:
 
     /// A session is asked to probe at most this often.
     static constexpr std::chrono::milliseconds kProbeRequestInterval{100};
+    /// A valid probe of a side the relay sent no UDP media for this long is
+    /// echoed: the client judges its UDP path by what arrives on it, and a
+    /// peer that is quiet (a device still opening at call start, a stall)
+    /// must not look like a blocked path. Under half the client's 250 ms
+    /// probe period, so a quiet peer never leaves more than ~350 ms without
+    /// UDP (the client tunnels after 450 ms); while media flows, nothing is
+    /// echoed.
+    static constexpr std::chrono::milliseconds kQuietPathEcho{100};
 
     using RouteKey = std::array<uint8_t, 32>;
 
@@ -122,7 +130,8 @@ public:
     std::atomic<uint64_t> strayPackets{0};
     /// Stray packets that made route() ask their session to probe.
     std::atomic<uint64_t> probeRequests{0};
-    /// Probes sent back to a tunnelling side (route() returned them as Udp to their sender).
+    /// Probes sent back to their sender (route() returned them as Udp): a
+    /// tunnelling side, or one the relay sent no UDP media for kQuietPathEcho.
     std::atomic<uint64_t> probesEchoed{0};
     /// Datagrams with a bad header or an unknown session (part of droppedPackets).
     std::atomic<uint64_t> rejectedPackets{0};
@@ -139,7 +148,8 @@ private:
         SocketAddress address; // set only by valid probes
         int fd = -1;
         Clock::time_point lastUdp;
-        Clock::time_point lastTunnel; // last media it sent through its control connection
+        Clock::time_point lastTunnel;  // last media it sent through its control connection
+        Clock::time_point lastSentUdp; // last media the relay sent it over UDP
         bool haveUdp = false;
         RouteKey routeKey{}; // wiped when replaced or removed
         bool haveKey = false;

@@ -11,7 +11,9 @@
 #     its target, the target no more than 45 ms above where it was (a
 #     frame for the FEC the loss turns on, and some jitter), and
 #     from then on the delay must not show the backlog again (the stale
-#     backlog is dropped, not drained).
+#     backlog is dropped, not drained); and alice, whose peer went quiet
+#     but whose own UDP path to the relay works, must stay on UDP (the relay
+#     echoes her probes while nothing reaches her: no tunnel switch).
 # Run under tests/tools/with-pulse.sh (see meson.build).
 #
 # usage: flood_stall_test.sh RELAYD VOICED VOICECTL
@@ -100,6 +102,8 @@ for i in $(seq 40); do
 done
 [ "$F" != "$F0" ] || fail "bob's stats do not move"
 D0=$D TGT0=$TGT F0=$F
+switches() { ctl "$1" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"]["tunnel_switches"])'; }
+SW0=$(switches alice)
 kill -STOP ${VOICED_PID[bob]}
 echo "before the stall: delay $D0 ms, target $TGT0 ms, frames played $F0"
 sleep 10
@@ -149,4 +153,7 @@ PY
 in_state bob in-call || fail "bob left the call"
 read -r DA TGTA FA <<<"$(delays alice)"
 echo "alice (the caller, not stopped) then: delay $DA ms, target $TGTA ms"
+SW1=$(switches alice)
+echo "alice's switches to the tunnel across bob's stall: $((SW1 - SW0))"
+[ "$SW1" = "$SW0" ] || fail "alice moved to the tunnel while only her peer was quiet ($SW0 -> $SW1)"
 echo "ok: playout delay after a 10 s stall"

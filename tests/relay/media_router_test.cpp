@@ -48,10 +48,10 @@ struct ACall : ::testing::Test {
         ASSERT_TRUE(r.setRouteKey(11, ka));
         ASSERT_TRUE(r.setRouteKey(22, kb));
     }
-    /// Both sides probe from a and b.
+    /// Both sides probe from a and b (echoed: no media reached them yet).
     void probeBoth() {
-        ASSERT_EQ(r.route(probe(ka, 11, 1), &a, 5, now).kind, Kind::Drop);
-        ASSERT_EQ(r.route(probe(kb, 22, 1), &b, 6, now).kind, Kind::Drop);
+        ASSERT_EQ(r.route(probe(ka, 11, 1), &a, 5, now).kind, Kind::Udp);
+        ASSERT_EQ(r.route(probe(kb, 22, 1), &b, 6, now).kind, Kind::Udp);
         ASSERT_EQ(r.probes.load(), 2u);
     }
     /// Where a packet of bob's goes now (alice's address).
@@ -69,15 +69,16 @@ TEST_F(ACall, LearnsAddressesFromProbesAndRoutesToThePeer) {
     auto d = r.route(packet(11, 0, 0), &a, 5, now);
     EXPECT_EQ(d.kind, Kind::Drop);
     EXPECT_EQ(r.strayPackets.load(), 1u);
-    // A probe of a side that never tunnelled is only learned from (no echo).
+    // A probe is learned from, and echoed while no media reaches its side.
     d = r.route(probe(kb, 22, 1), &b, 6, now);
-    EXPECT_EQ(d.kind, Kind::Drop);
+    EXPECT_EQ(d.kind, Kind::Udp);
+    EXPECT_EQ(d.to, b);
     EXPECT_FALSE(d.rejected);
     // Alice has no address yet: bob's packet goes through alice's tunnel.
     d = r.route(packet(22, 0, 0), &b, 6, now);
     EXPECT_EQ(d.kind, Kind::Tunnel);
     EXPECT_EQ(d.connection, 1u);
-    ASSERT_EQ(r.route(probe(ka, 11, 1), &a, 5, now).kind, Kind::Drop);
+    ASSERT_FALSE(r.route(probe(ka, 11, 1), &a, 5, now).rejected);
     d = r.route(packet(11, 1, 20000), &a, 5, now);
     ASSERT_EQ(d.kind, Kind::Udp);
     EXPECT_EQ(d.to, b);
@@ -106,16 +107,38 @@ TEST_F(ACall, TunnelsToASideThatTunnelsUntilItsUdpWorksAgain) {
     // A replayed probe of his does not bring UDP back, nor is it echoed.
     d = r.route(probe(kb, 22, 1), &b, 6, now + 35ms);
     EXPECT_EQ(d.kind, Kind::Drop);
-    EXPECT_EQ(r.probesEchoed.load(), 0u);
+    EXPECT_EQ(r.probesEchoed.load(), 2u); // probeBoth's
     // A fresh probe of his gets through: it is echoed to him, and UDP is back.
     d = r.route(probe(kb, 22, 2), &b, 6, now + 40ms);
     ASSERT_EQ(d.kind, Kind::Udp);
     EXPECT_EQ(d.to, b);
-    EXPECT_EQ(r.probesEchoed.load(), 1u);
+    EXPECT_EQ(r.probesEchoed.load(), 3u);
     r.route(packet(22, 2, 40000), &b, 6, now + 50ms);
     d = r.route(packet(11, 2, 40000), &a, 5, now + 60ms);
     ASSERT_EQ(d.kind, Kind::Udp);
     EXPECT_EQ(d.to, b);
+}
+
+TEST_F(ACall, EchoesAProbeOnlyWhenNoMediaReachedItsSideLately) {
+    probeBoth();
+    EXPECT_EQ(r.probesEchoed.load(), 2u);
+    // Alice's media reaches bob over UDP: his next probe teaches, no echo.
+    ASSERT_EQ(r.route(packet(11, 1, 0), &a, 5, now + 10ms).kind, Kind::Udp);
+    auto d = r.route(probe(kb, 22, 2), &b, 6, now + 60ms);
+    EXPECT_EQ(d.kind, Kind::Drop);
+    EXPECT_FALSE(d.rejected);
+    EXPECT_EQ(r.probesEchoed.load(), 2u);
+    // Alice goes quiet (her device still opening, a stall): bob's UDP path
+    // must not look blocked to him, so his probe comes back.
+    d = r.route(probe(kb, 22, 3), &b, 6, now + 10ms + MediaRouter::kQuietPathEcho);
+    ASSERT_EQ(d.kind, Kind::Udp);
+    EXPECT_EQ(d.to, b);
+    EXPECT_EQ(r.probesEchoed.load(), 3u);
+    // An echo counts as something sent: a side probing fast gets at most one
+    // echo per kQuietPathEcho.
+    d = r.route(probe(kb, 22, 4), &b, 6, now + 20ms + MediaRouter::kQuietPathEcho);
+    EXPECT_EQ(d.kind, Kind::Drop);
+    EXPECT_EQ(r.probesEchoed.load(), 3u);
 }
 
 TEST_F(ACall, FollowsAValidFreshProbeToANewAddressAtOnce) {

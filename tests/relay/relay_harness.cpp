@@ -428,16 +428,28 @@ bool Client::sendProbe(uint64_t session) {
 }
 
 std::optional<std::vector<uint8_t>> Client::receiveUdp(std::chrono::milliseconds timeout) {
-    if (!waitFd(udp_.get(), POLLIN, timeout)) {
-        return std::nullopt;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (!waitFd(udp_.get(), POLLIN, std::max(left, 0ms))) {
+            return std::nullopt;
+        }
+        std::vector<uint8_t> buf(2048);
+        auto d = recvFrom(udp_.get(), std::as_writable_bytes(std::span(buf)));
+        if (!d.ok() || !*d) {
+            return std::nullopt;
+        }
+        buf.resize((*d)->size);
+        if (buf.size() == probe_auth::kProbeSize) {
+            auto h = MediaHeader::decode(buf);
+            if (h.ok() && h->kind == MediaKind::Probe) {
+                ++probeEchoes_;
+                continue;
+            }
+        }
+        return buf;
     }
-    std::vector<uint8_t> buf(2048);
-    auto d = recvFrom(udp_.get(), std::as_writable_bytes(std::span(buf)));
-    if (!d.ok() || !*d) {
-        return std::nullopt;
-    }
-    buf.resize((*d)->size);
-    return buf;
 }
 
 std::vector<uint8_t> mediaPacket(uint64_t session, uint64_t sequence,

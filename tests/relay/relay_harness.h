@@ -135,7 +135,10 @@ public:
         pump(wait);
         return probeRequests_;
     }
+    /// The next datagram from the relay, skipping echoes of our own probes
+    /// (as voiced does; they are counted in probeEchoes()).
     std::optional<std::vector<uint8_t>> receiveUdp(std::chrono::milliseconds timeout = 2s);
+    int probeEchoes() const { return probeEchoes_; }
     uint16_t relayPort() const { return port_; }
 
 private:
@@ -147,6 +150,7 @@ private:
     std::optional<RouteKey> routeKey_;
     uint64_t probeCounter_ = 0;
     int probeRequests_ = 0;
+    int probeEchoes_ = 0;
     bool closed_ = false;
     uint16_t port_ = 0;
     UniqueFd udp_;
