@@ -5,22 +5,26 @@
 // Usage: relay_load [--relay PATH] [--calls N[,N...]] [--seconds S] [--pool K]
 //   --relay    the voice-relayd binary (default $VOICE_RELAYD, else build/relay/voice-relayd)
 //   --calls    concurrent calls per run (default 1000; a list sweeps to find saturation)
-//   --seconds  load per run (default 8), --pool UDP sockets per side (default 32)
-//   --media-threads  the relay's media_threads (default 0: one per core)
+//   --seconds  load per run (default 8)
+//   --pool     0 (default): every client sends and receives on its own UDP
+//              socket, as users do; K > 0: the media of all sessions shares K
+//              sockets per side (a load generator shortcut that flatters the
+//              relay: fewer flows, bigger batches)
+//   --media-threads  the relay's media_threads (default 0: the relay's default)
 //
 // For each run: starts a fresh relay (state on /dev/shm), registers 2N real
-// clients over TLS (proof of key included), connects N calls, then sends
-// 50 packets/s each way per call (160-byte media packets) for S seconds.
-// Media of many sessions shares a pool of K UDP sockets per side (a load
-// generator trick, documented here: the relay routes by session id and
-// learns each session's address from its Probe, so sessions behind one
-// address are legal; K sockets spread the flows over the relay's
-// SO_REUSEPORT threads). The same sockets first exchange the same load
-// directly (no relay) for S/2 seconds: that one-way latency is the baseline
-// subtracted from the relayed one. Latency is one-way (send timestamp in the
-// media header vs. receive time, same CLOCK_MONOTONIC). The relay's CPU time
-// comes from /proc/PID/stat (utime+stime) over the relayed phase.
+// clients over TLS (proof of key included), connects N calls, teaches the
+// relay every side's address with a probe MACed under that side's route key,
+// then sends 50 packets/s each way per call (160-byte media packets) for S
+// seconds. Latency is one-way: send timestamp in the media header vs. receive
+// time on the same CLOCK_MONOTONIC. The direct baseline is interleaved with
+// the relayed load: every 10th packet of a flow is also sent straight to its
+// peer's socket (marked by a session id no relay session has), so both are
+// sampled at the same moments and "added" never goes negative from the
+// machine's load drifting between two phases. The relay's CPU time comes from
+// /proc/PID/stat (utime+stime, all threads) over the load.
 #include "../tests/relay/relay_harness.h"
+#include "crypto/probe_auth.h"
 
 #include <algorithm>
 #include <atomic>
@@ -42,7 +46,9 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr size_t kPacketBytes = 160;
-constexpr int kRate = 50; // packets per second per direction
+constexpr int kRate = 50;                                  // packets per second per direction
+constexpr uint64_t kDirectSession = 0xD15EC7D15EC7D15Eull; // marks the direct samples
+constexpr uint64_t kDirectEvery = 10;                      // one direct copy per 10 packets
 
 uint64_t nowUs() {
     timespec ts;
@@ -80,24 +86,28 @@ double quantile(std::vector<uint32_t>& v, double q) {
 }
 
 struct Flow {
-    uint64_t session; // what the sender puts in its header
-    int sendFd;       // pool socket it sends from
-    SocketAddress to; // relay, or the peer's pool socket when direct
+    uint64_t session;     // what the sender puts in its header
+    int sendFd;           // socket it sends from
+    SocketAddress to;     // the relay
+    SocketAddress direct; // the peer's socket (the interleaved direct samples)
     uint64_t seq = 0;
 };
 
 struct PhaseResult {
-    uint64_t sent = 0;
-    uint64_t received = 0;
+    uint64_t sent = 0;     // relayed packets
+    uint64_t received = 0; // relayed packets back
     std::vector<uint32_t> latencyUs;
+    std::vector<uint32_t> directUs;
     double seconds = 0;
 };
 
 /// Sends every flow's packets at kRate for `seconds`, spread over 1 ms slots,
-/// while a receiver thread drains the pool sockets.
+/// plus every kDirectEvery-th packet straight to the peer, while a receiver
+/// thread drains the sockets.
 PhaseResult runPhase(std::vector<Flow>& flows, const std::vector<int>& recvFds, double seconds) {
     PhaseResult r;
     r.latencyUs.reserve(size_t(double(flows.size()) * kRate * seconds) + 1024);
+    r.directUs.reserve(size_t(double(flows.size()) * kRate * seconds) / kDirectEvery + 1024);
     std::atomic<bool> stop{false};
     std::atomic<uint64_t> received{0};
     std::thread receiver([&] {
@@ -128,15 +138,23 @@ PhaseResult runPhase(std::vector<Flow>& flows, const std::vector<int>& recvFds, 
                         break;
                     }
                     const uint64_t t = nowUs();
+                    uint64_t relayed = 0;
                     for (int i = 0; i < k; ++i) {
                         auto h = MediaHeader::decode(
                             std::span<const uint8_t>(bufs[i].data(), msgs[i].msg_len));
-                        if (h.ok() && h->kind == MediaKind::Audio) {
-                            r.latencyUs.push_back(
-                                uint32_t(std::min<uint64_t>(t - h->timestampUs, UINT32_MAX)));
+                        if (!h.ok() || h->kind != MediaKind::Audio) {
+                            continue;
+                        }
+                        const auto us =
+                            uint32_t(std::min<uint64_t>(t - h->timestampUs, UINT32_MAX));
+                        if (h->sessionId == kDirectSession) {
+                            r.directUs.push_back(us);
+                        } else {
+                            r.latencyUs.push_back(us);
+                            ++relayed;
                         }
                     }
-                    received.fetch_add(uint64_t(k));
+                    received.fetch_add(relayed);
                     if (k < kBatch) {
                         break;
                     }
@@ -170,6 +188,7 @@ PhaseResult runPhase(std::vector<Flow>& flows, const std::vector<int>& recvFds, 
     std::vector<std::array<uint8_t, kPacketBytes>> packets(flows.size());
     std::vector<iovec> iov(flows.size());
     std::vector<mmsghdr> msgs(flows.size());
+    std::array<uint8_t, kPacketBytes> directPacket{};
     std::vector<uint8_t> payload(kPacketBytes - MediaHeader::kSize, 0xa5);
     const auto start = Clock::now();
     const long totalSlots = long(seconds * 1000);
@@ -194,6 +213,14 @@ PhaseResult runPhase(std::vector<Flow>& flows, const std::vector<int>& recvFds, 
                 msgs[n].msg_hdr.msg_name = const_cast<sockaddr*>(f->to.data());
                 msgs[n].msg_hdr.msg_namelen = f->to.length();
                 ++n;
+                if (h.sequence % kDirectEvery == 0) {
+                    h.sessionId = kDirectSession;
+                    std::memcpy(directPacket.data(), p.data(), p.size());
+                    h.encode(std::span<uint8_t, MediaHeader::kSize>(directPacket.data(),
+                                                                    MediaHeader::kSize));
+                    (void)::sendto(f->sendFd, directPacket.data(), directPacket.size(), 0,
+                                   f->direct.data(), f->direct.length());
+                }
             }
             size_t done = 0;
             while (done < n) {
@@ -237,14 +264,18 @@ int runOnce(const std::string& binary, size_t calls, double seconds, size_t pool
         return 1;
     }
     // Register 2N clients and connect N calls over the real control protocol.
-    std::vector<std::unique_ptr<Client>> clients;
-    std::vector<std::pair<uint64_t, uint64_t>> sessions; // caller, callee
+    struct Side {
+        uint64_t session;
+        RouteKey key;
+    };
+    std::vector<std::unique_ptr<Client>> clients; // caller, callee, caller, ...
+    std::vector<std::pair<Side, Side>> sessions;  // caller, callee
     auto t0 = Clock::now();
     for (size_t i = 0; i < calls; ++i) {
         auto id1 = Identity::generate().value();
         auto id2 = Identity::generate().value();
-        auto a = Client::connect(relay.port(), false);
-        auto b = Client::connect(relay.port(), false);
+        auto a = Client::connect(relay.port(), pool == 0);
+        auto b = Client::connect(relay.port(), pool == 0);
         const std::string na = "caller" + std::to_string(i), nb = "callee" + std::to_string(i);
         if (!a || !b || !a->registerOk(na, id1) || !b->registerOk(nb, id2)) {
             std::fprintf(stderr, "registration %zu failed\n", i);
@@ -264,53 +295,60 @@ int runOnce(const std::string& binary, size_t calls, double seconds, size_t pool
         b->send(accept);
         auto sa = a->expect<msg::CallStarted>();
         auto sb = b->expect<msg::CallStarted>();
-        if (!sa || !sb) {
+        auto ta = a->expectResumeToken();
+        auto tb = b->expectResumeToken();
+        if (!sa || !sb || !ta || !tb) {
             std::fprintf(stderr, "call %zu did not start\n", i);
             return 1;
         }
-        sessions.emplace_back(sa->sessionId, sb->sessionId);
+        sessions.push_back({{sa->sessionId, ta->routeKey}, {sb->sessionId, tb->routeKey}});
         clients.push_back(std::move(a));
         clients.push_back(std::move(b));
     }
     const double setup = std::chrono::duration<double>(Clock::now() - t0).count();
 
+    // Each side's socket: the client's own, or one of the K shared ones.
     std::vector<UniqueFd> callerPool, calleePool;
-    std::vector<SocketAddress> callerAddr, calleeAddr;
     for (size_t i = 0; i < pool; ++i) {
-        for (auto* p : {&callerPool, &calleePool}) {
-            auto fd = udpBind(SocketAddress::loopbackV4(0));
-            int buf = 8 << 20;
-            setsockopt(fd->get(), SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
-            setsockopt(fd->get(), SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
-            p->push_back(std::move(*fd));
+        auto a = udpBind(SocketAddress::loopbackV4(0));
+        auto b = udpBind(SocketAddress::loopbackV4(0));
+        if (!a.ok() || !b.ok()) {
+            std::fprintf(stderr, "no UDP socket\n");
+            return 1;
         }
-        callerAddr.push_back(*localAddress(callerPool.back().get()));
-        calleeAddr.push_back(*localAddress(calleePool.back().get()));
+        callerPool.push_back(std::move(*a));
+        calleePool.push_back(std::move(*b));
     }
+    auto callerFd = [&](size_t i) {
+        return pool ? callerPool[i % pool].get() : clients[2 * i]->udpFd();
+    };
+    auto calleeFd = [&](size_t i) {
+        return pool ? calleePool[i % pool].get() : clients[2 * i + 1]->udpFd();
+    };
     std::vector<int> recvFds;
-    for (size_t i = 0; i < pool; ++i) {
-        recvFds.push_back(callerPool[i].get());
-        recvFds.push_back(calleePool[i].get());
+    for (size_t i = 0; i < (pool ? pool : calls); ++i) {
+        recvFds.push_back(callerFd(i));
+        recvFds.push_back(calleeFd(i));
+    }
+    for (int fd : recvFds) {
+        int buf = pool ? 8 << 20 : 256 << 10;
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
     }
     const auto relayAddr = SocketAddress::loopbackV4(relay.port());
 
-    // Baseline: the same load straight between the pool sockets.
-    std::vector<Flow> direct;
-    for (size_t i = 0; i < calls; ++i) {
-        direct.push_back({sessions[i].first, callerPool[i % pool].get(), calleeAddr[i % pool]});
-        direct.push_back({sessions[i].second, calleePool[i % pool].get(), callerAddr[i % pool]});
-    }
-    PhaseResult base = runPhase(direct, recvFds, std::max(2.0, seconds / 2));
-
-    // Teach the relay every session's address, then the relayed phase.
+    // Teach the relay every session's address (an authenticated probe from
+    // the socket the side sends from), then the load.
     std::vector<Flow> relayed;
     for (size_t i = 0; i < calls; ++i) {
-        relayed.push_back({sessions[i].first, callerPool[i % pool].get(), relayAddr});
-        relayed.push_back({sessions[i].second, calleePool[i % pool].get(), relayAddr});
-    }
-    for (auto& f : relayed) {
-        auto probe = mediaPacket(f.session, 0, {}, MediaKind::Probe);
-        (void)sendTo(f.sendFd, std::as_bytes(std::span(probe)), relayAddr);
+        const auto& [caller, callee] = sessions[i];
+        relayed.push_back({caller.session, callerFd(i), relayAddr, *localAddress(calleeFd(i))});
+        relayed.push_back({callee.session, calleeFd(i), relayAddr, *localAddress(callerFd(i))});
+        for (const Side* side : {&caller, &callee}) {
+            auto probe = probe_auth::make(side->key, side->session, 1, 0);
+            (void)sendTo(side == &caller ? callerFd(i) : calleeFd(i),
+                         std::as_bytes(std::span(probe)), relayAddr);
+        }
     }
     if (!waitUntil(
             [&] { return relay.metric("voice_relayd_probes_total") >= double(relayed.size()); },
@@ -326,8 +364,8 @@ int runOnce(const std::string& binary, size_t calls, double seconds, size_t pool
     const double forwarded = relay.metric("voice_relayd_packets_forwarded_total");
     const long rss = relay.vmRssKb();
 
-    const double b50 = quantile(base.latencyUs, 0.5), b99 = quantile(base.latencyUs, 0.99),
-                 b999 = quantile(base.latencyUs, 0.999);
+    const double b50 = quantile(rel.directUs, 0.5), b99 = quantile(rel.directUs, 0.99),
+                 b999 = quantile(rel.directUs, 0.999);
     const double r50 = quantile(rel.latencyUs, 0.5), r99 = quantile(rel.latencyUs, 0.99),
                  r999 = quantile(rel.latencyUs, 0.999);
     const double loss = rel.sent ? 1.0 - double(rel.received) / double(rel.sent) : 0;
@@ -351,7 +389,7 @@ int main(int argc, char** argv) {
         std::getenv("VOICE_RELAYD") ? std::getenv("VOICE_RELAYD") : "build/relay/voice-relayd";
     std::vector<size_t> calls = {1000};
     double seconds = 8;
-    size_t pool = 32;
+    size_t pool = 0;
     int mediaThreads = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string a = argv[i], v = argv[i + 1];
@@ -369,16 +407,19 @@ int main(int argc, char** argv) {
         } else if (a == "--media-threads") {
             mediaThreads = std::clamp(std::stoi(v), 0, 64);
         } else if (a == "--pool") {
-            pool = std::clamp<size_t>(std::stoul(v), 1, 1024);
+            pool = std::clamp<size_t>(std::stoul(v), 0, 1024);
         }
     }
     rlimit lim{};
     getrlimit(RLIMIT_NOFILE, &lim);
     lim.rlim_cur = lim.rlim_max;
     setrlimit(RLIMIT_NOFILE, &lim);
-    std::printf("relay_load: %zu-byte packets, %d/s each way per call, %.0f s per run, %zu UDP "
-                "sockets per side\n",
-                kPacketBytes, kRate, seconds, pool);
+    std::printf(
+        "relay_load: %zu-byte packets, %d/s each way per call, %.0f s per run, %s\n", kPacketBytes,
+        kRate, seconds,
+        pool
+            ? ("media of all sessions on " + std::to_string(pool) + " UDP sockets per side").c_str()
+            : "one UDP socket per client");
     std::printf("| calls | sent/s  | fwd/s    | loss     | direct p50/p99/p99.9 us | relayed "
                 "p50/p99/p99.9 us | "
                 "added p50/p99/p99.9 us | relay CPU us/pkt | RSS MiB | setup s |\n");
