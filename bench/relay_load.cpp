@@ -18,11 +18,13 @@
 // then sends 50 packets/s each way per call (160-byte media packets) for S
 // seconds. Latency is one-way: send timestamp in the media header vs. receive
 // time on the same CLOCK_MONOTONIC. The direct baseline is interleaved with
-// the relayed load: every 10th packet of a flow is also sent straight to its
-// peer's socket (marked by a session id no relay session has), so both are
-// sampled at the same moments and "added" never goes negative from the
-// machine's load drifting between two phases. The relay's CPU time comes from
-// /proc/PID/stat (utime+stime, all threads) over the load.
+// the relayed load: every 10th packet of a flow also goes straight to its
+// peer's socket, stamped with the same send time (marked by a session id no
+// relay session has, the flow's own id in its payload). "added" is the
+// relayed latency minus its direct twin's, pair by pair, so both halves of a
+// sample saw the machine at the same moment (it used to go negative when the
+// baseline was a separate phase on a shared machine). The relay's CPU time
+// comes from /proc/PID/stat (utime+stime, all threads) over the load.
 #include "../tests/relay/relay_harness.h"
 #include "crypto/probe_auth.h"
 
@@ -76,7 +78,8 @@ double cpuSeconds(pid_t pid) {
     return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
 }
 
-double quantile(std::vector<uint32_t>& v, double q) {
+template <typename T>
+double quantile(std::vector<T>& v, double q) {
     if (v.empty()) {
         return 0;
     }
@@ -98,7 +101,17 @@ struct PhaseResult {
     uint64_t received = 0; // relayed packets back
     std::vector<uint32_t> latencyUs;
     std::vector<uint32_t> directUs;
+    std::vector<int32_t> addedUs; // relayed minus direct, per pair sent at the same moment
     double seconds = 0;
+};
+
+/// One latency sample of a packet that has a direct twin: (session, sequence, µs).
+struct Sample {
+    uint64_t session, seq;
+    uint32_t us;
+    bool operator<(const Sample& o) const {
+        return session != o.session ? session < o.session : seq < o.seq;
+    }
 };
 
 /// Sends every flow's packets at kRate for `seconds`, spread over 1 ms slots,
@@ -110,6 +123,7 @@ PhaseResult runPhase(std::vector<Flow>& flows, const std::vector<int>& recvFds, 
     r.directUs.reserve(size_t(double(flows.size()) * kRate * seconds) / kDirectEvery + 1024);
     std::atomic<bool> stop{false};
     std::atomic<uint64_t> received{0};
+    std::vector<Sample> directTwins, relayedTwins;
     std::thread receiver([&] {
         int ep = epoll_create1(EPOLL_CLOEXEC);
         for (int fd : recvFds) {
@@ -149,9 +163,16 @@ PhaseResult runPhase(std::vector<Flow>& flows, const std::vector<int>& recvFds, 
                             uint32_t(std::min<uint64_t>(t - h->timestampUs, UINT32_MAX));
                         if (h->sessionId == kDirectSession) {
                             r.directUs.push_back(us);
+                            uint64_t session = 0; // the twin's, in the payload
+                            std::memcpy(&session, bufs[i].data() + MediaHeader::kSize,
+                                        sizeof session);
+                            directTwins.push_back({session, h->sequence, us});
                         } else {
                             r.latencyUs.push_back(us);
                             ++relayed;
+                            if (h->sequence % kDirectEvery == 0) {
+                                relayedTwins.push_back({h->sessionId, h->sequence, us});
+                            }
                         }
                     }
                     received.fetch_add(relayed);
@@ -216,6 +237,8 @@ PhaseResult runPhase(std::vector<Flow>& flows, const std::vector<int>& recvFds, 
                 if (h.sequence % kDirectEvery == 0) {
                     h.sessionId = kDirectSession;
                     std::memcpy(directPacket.data(), p.data(), p.size());
+                    std::memcpy(directPacket.data() + MediaHeader::kSize, &f->session,
+                                sizeof f->session);
                     h.encode(std::span<uint8_t, MediaHeader::kSize>(directPacket.data(),
                                                                     MediaHeader::kSize));
                     (void)::sendto(f->sendFd, directPacket.data(), directPacket.size(), 0,
@@ -244,6 +267,21 @@ PhaseResult runPhase(std::vector<Flow>& flows, const std::vector<int>& recvFds, 
     stop = true;
     receiver.join();
     r.received = received.load();
+    // Pair each direct sample with its relayed twin (same flow, same send time).
+    std::sort(directTwins.begin(), directTwins.end());
+    std::sort(relayedTwins.begin(), relayedTwins.end());
+    for (size_t d = 0, k = 0; d < directTwins.size() && k < relayedTwins.size();) {
+        if (directTwins[d] < relayedTwins[k]) {
+            ++d;
+        } else if (relayedTwins[k] < directTwins[d]) {
+            ++k;
+        } else {
+            const int64_t added = int64_t(relayedTwins[k].us) - int64_t(directTwins[d].us);
+            r.addedUs.push_back(int32_t(std::clamp<int64_t>(added, INT32_MIN, INT32_MAX)));
+            ++d;
+            ++k;
+        }
+    }
     return r;
 }
 
@@ -373,8 +411,9 @@ int runOnce(const std::string& binary, size_t calls, double seconds, size_t pool
         "| %5zu | %7.0f | %8.0f | %7.4f%% | %5.0f / %5.0f / %6.0f | %5.0f / %5.0f / %6.0f | "
         "%5.0f / %5.0f / %6.0f | %5.2f | %6ld | %5.1f |\n",
         calls, double(rel.sent) / rel.seconds, double(rel.received) / rel.seconds, 100.0 * loss,
-        b50, b99, b999, r50, r99, r999, r50 - b50, r99 - b99, r999 - b999,
-        forwarded > 0 ? (cpu1 - cpu0) / forwarded * 1e6 : 0.0, rss / 1024, setup);
+        b50, b99, b999, r50, r99, r999, quantile(rel.addedUs, 0.5), quantile(rel.addedUs, 0.99),
+        quantile(rel.addedUs, 0.999), forwarded > 0 ? (cpu1 - cpu0) / forwarded * 1e6 : 0.0,
+        rss / 1024, setup);
     std::fflush(stdout);
     int rc = relay.terminate() == 0 ? 0 : 1;
     std::string cleanup = "rm -rf '" + shm + "'";
