@@ -8,6 +8,7 @@
 # of the process (all threads) from /proc/PID/stat over the call, in % of one
 # core, the mean of the two ends; voiced's comes from bench/e2e_call_bench.sh
 # (ONLY=opus-20, bitrate 24000). Runs are interleaved and medians printed.
+# THREADS=1 also lists each side's threads (% of a core, wake-ups/s).
 # Called by bench/peer_bench.sh --endpoint; needs baresip, pulseaudio, sox.
 #
 # usage: bench/peer_endpoint.sh [--runs N] [--seconds S] [BUILD_DIR]
@@ -50,6 +51,30 @@ free_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.
 s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
 HZ=$(getconf CLK_TCK)
+# THREADS=1: baresip's threads (alice), from schedstat: % of a core and
+# wake-ups per second (THREADS=1 of e2e_call_bench.sh gives voiced's).
+thread_times() { # thread_times PID -> "tid name cpu_ns runs" per thread
+    local f tid ns runs
+    for f in /proc/$1/task/*; do
+        tid=${f##*/}
+        read -r ns _ runs <"$f/schedstat" 2>/dev/null || continue
+        echo "$tid $(tr ' ' _ <"$f/comm" 2>/dev/null) $ns $runs"
+    done
+}
+thread_report() { # thread_report BEFORE AFTER T0 T1
+    python3 - "$@" <<'PY'
+import sys
+before = {l.split()[0]: l.split() for l in open(sys.argv[1])}
+wall = float(sys.argv[4]) - float(sys.argv[3])
+rows = []
+for l in open(sys.argv[2]):
+    tid, name, ns, runs = l.split()
+    b = before.get(tid, [tid, name, "0", "0"])
+    rows.append(((int(ns) - int(b[2])) / 1e9 / wall * 100, (int(runs) - int(b[3])) / wall, name))
+rows.sort(reverse=True)
+print(", ".join("%s %.2f%% %.0f/s" % (n, c, r) for c, r, n in rows if c >= 0.01))
+PY
+}
 
 declare -A TONE=([alice]=440 [bob]=660) SINK=([alice]=a_spk [bob]=b_spk)
 for u in alice bob; do
@@ -120,8 +145,14 @@ CONF
     sleep 2 # settle
     local a0 b0 t0 a1 b1 t1
     a0=$(cpu_ticks "$pid_alice"); b0=$(cpu_ticks "$pid_bob"); t0=$(date +%s.%N)
+    [ -n "${THREADS:-}" ] && thread_times "$pid_alice" >"$T/threads0"
     sleep "$SECS"
     a1=$(cpu_ticks "$pid_alice"); b1=$(cpu_ticks "$pid_bob"); t1=$(date +%s.%N)
+    if [ -n "${THREADS:-}" ]; then
+        thread_times "$pid_alice" >"$T/threads1"
+        echo "  baresip ($enc) alice threads:" \
+            "$(thread_report "$T/threads0" "$T/threads1" "$t0" "$t1")" >&2
+    fi
     kill "$pid_alice" "$pid_bob" 2>/dev/null; wait "$pid_alice" "$pid_bob" 2>/dev/null
     if [ "$enc" = srtp ] && ! grep -qi "srtp" "$T/bs-alice-$enc.log"; then
         echo "peer_endpoint: no SRTP in baresip's log" >&2
@@ -131,6 +162,7 @@ CONF
 voiced_call() {
     ONLY=opus-20 CONF_ALICE="bitrate = 24000" CONF_BOB="bitrate = 24000" \
         bash "$SRC/bench/e2e_call_bench.sh" --seconds "$SECS" "$BUILD" >"$T/e2e.out" 2>&1
+    [ -n "${THREADS:-}" ] && { grep -h "alice threads" "$T/e2e.out" | sed 's/^ */  voiced /' >&2 || :; }
     awk '$1 == "opus-20" { printf "%.2f\n", ($8 + $9) / 2; found = 1 }
          END { if (!found) print "nan" }' "$T/e2e.out"
 }
