@@ -11,6 +11,9 @@
 //              sockets per side (a load generator shortcut that flatters the
 //              relay: fewer flows, bigger batches)
 //   --media-threads  the relay's media_threads (default 0: the relay's default)
+//   --tick-ms  the sender wakes every 1 (default), 2, 5, 10 or 20 ms and sends
+//              the flows due then: 20 sends every flow in one burst per
+//              packet interval (like turnutils_uclient), 1 spreads them most
 //
 // For each run: starts a fresh relay (state on /dev/shm), registers 2N real
 // clients over TLS (proof of key included), connects N calls, teaches the
@@ -114,10 +117,11 @@ struct Sample {
     }
 };
 
-/// Sends every flow's packets at kRate for `seconds`, spread over 1 ms slots,
+/// Sends every flow's packets at kRate for `seconds`, spread over slots of tickMs,
 /// plus every kDirectEvery-th packet straight to the peer, while a receiver
 /// thread drains the sockets.
-PhaseResult runPhase(std::vector<Flow>& flows, const std::vector<int>& recvFds, double seconds) {
+PhaseResult runPhase(std::vector<Flow>& flows, const std::vector<int>& recvFds, double seconds,
+                     int tickMs) {
     PhaseResult r;
     r.latencyUs.reserve(size_t(double(flows.size()) * kRate * seconds) + 1024);
     r.directUs.reserve(size_t(double(flows.size()) * kRate * seconds) / kDirectEvery + 1024);
@@ -186,7 +190,7 @@ PhaseResult runPhase(std::vector<Flow>& flows, const std::vector<int>& recvFds, 
     });
 
     // Group flows by sending socket so each slot is one sendmmsg per socket.
-    const int slots = 1000 / kRate; // 20 one-millisecond slots per packet interval
+    const int slots = 1000 / kRate / tickMs; // slots of tickMs per packet interval
     const size_t nSlots = size_t(slots);
     std::vector<std::vector<std::vector<Flow*>>> plan(nSlots); // [slot][group]
     {
@@ -212,7 +216,7 @@ PhaseResult runPhase(std::vector<Flow>& flows, const std::vector<int>& recvFds, 
     std::array<uint8_t, kPacketBytes> directPacket{};
     std::vector<uint8_t> payload(kPacketBytes - MediaHeader::kSize, 0xa5);
     const auto start = Clock::now();
-    const long totalSlots = long(seconds * 1000);
+    const long totalSlots = long(seconds * 1000) / tickMs;
     timespec next;
     clock_gettime(CLOCK_MONOTONIC, &next);
     for (long slot = 0; slot < totalSlots; ++slot) {
@@ -255,8 +259,8 @@ PhaseResult runPhase(std::vector<Flow>& flows, const std::vector<int>& recvFds, 
             }
             r.sent += done;
         }
-        next.tv_nsec += 1000000;
-        if (next.tv_nsec >= 1000000000) {
+        next.tv_nsec += 1000000L * tickMs;
+        while (next.tv_nsec >= 1000000000) {
             next.tv_nsec -= 1000000000;
             ++next.tv_sec;
         }
@@ -285,8 +289,8 @@ PhaseResult runPhase(std::vector<Flow>& flows, const std::vector<int>& recvFds, 
     return r;
 }
 
-int runOnce(const std::string& binary, size_t calls, double seconds, size_t pool,
-            int mediaThreads) {
+int runOnce(const std::string& binary, size_t calls, double seconds, size_t pool, int mediaThreads,
+            int tickMs) {
     setenv("VOICE_RELAYD", binary.c_str(), 1);
     char tmpl[] = "/dev/shm/relay-load-XXXXXX";
     std::string shm = mkdtemp(tmpl) ? tmpl : "/tmp";
@@ -397,7 +401,7 @@ int runOnce(const std::string& binary, size_t calls, double seconds, size_t pool
         f.seq = 1;
     }
     const double cpu0 = cpuSeconds(relay.pid());
-    PhaseResult rel = runPhase(relayed, recvFds, seconds);
+    PhaseResult rel = runPhase(relayed, recvFds, seconds, tickMs);
     const double cpu1 = cpuSeconds(relay.pid());
     const double forwarded = relay.metric("voice_relayd_packets_forwarded_total");
     const long rss = relay.vmRssKb();
@@ -430,6 +434,7 @@ int main(int argc, char** argv) {
     double seconds = 8;
     size_t pool = 0;
     int mediaThreads = 0;
+    int tickMs = 1;
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string a = argv[i], v = argv[i + 1];
         if (a == "--relay") {
@@ -445,6 +450,12 @@ int main(int argc, char** argv) {
             seconds = std::clamp(std::stod(v), 1.0, 120.0);
         } else if (a == "--media-threads") {
             mediaThreads = std::clamp(std::stoi(v), 0, 64);
+        } else if (a == "--tick-ms") {
+            tickMs = std::stoi(v);
+            if (tickMs != 1 && tickMs != 2 && tickMs != 5 && tickMs != 10 && tickMs != 20) {
+                std::fprintf(stderr, "--tick-ms: 1, 2, 5, 10 or 20\n");
+                return 2;
+            }
         } else if (a == "--pool") {
             pool = std::clamp<size_t>(std::stoul(v), 0, 1024);
         }
@@ -465,7 +476,7 @@ int main(int argc, char** argv) {
     std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
     int rc = 0;
     for (size_t n : calls) {
-        rc |= runOnce(binary, n, seconds, pool, mediaThreads);
+        rc |= runOnce(binary, n, seconds, pool, mediaThreads, tickMs);
     }
     return rc;
 }
