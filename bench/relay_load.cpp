@@ -5,22 +5,31 @@
 // Usage: relay_load [--relay PATH] [--calls N[,N...]] [--seconds S] [--pool K]
 //   --relay    the voice-relayd binary (default $VOICE_RELAYD, else build/relay/voice-relayd)
 //   --calls    concurrent calls per run (default 1000; a list sweeps to find saturation)
-//   --seconds  load per run (default 8), --pool UDP sockets per side (default 32)
-//   --media-threads  the relay's media_threads (default 0: one per core)
+//   --seconds  load per run (default 8)
+//   --pool     0 (default): every client sends and receives on its own UDP
+//              socket, as users do; K > 0: the media of all sessions shares K
+//              sockets per side (a load generator shortcut that flatters the
+//              relay: fewer flows, bigger batches)
+//   --media-threads  the relay's media_threads (default 0: the relay's default)
+//   --tick-ms  the sender wakes every 1 (default), 2, 5, 10 or 20 ms and sends
+//              the flows due then: 20 sends every flow in one burst per
+//              packet interval (like turnutils_uclient), 1 spreads them most
 //
 // For each run: starts a fresh relay (state on /dev/shm), registers 2N real
-// clients over TLS (proof of key included), connects N calls, then sends
-// 50 packets/s each way per call (160-byte media packets) for S seconds.
-// Media of many sessions shares a pool of K UDP sockets per side (a load
-// generator trick, documented here: the relay routes by session id and
-// learns each session's address from its Probe, so sessions behind one
-// address are legal; K sockets spread the flows over the relay's
-// SO_REUSEPORT threads). The same sockets first exchange the same load
-// directly (no relay) for S/2 seconds: that one-way latency is the baseline
-// subtracted from the relayed one. Latency is one-way (send timestamp in the
-// media header vs. receive time, same CLOCK_MONOTONIC). The relay's CPU time
-// comes from /proc/PID/stat (utime+stime) over the relayed phase.
+// clients over TLS (proof of key included), connects N calls, teaches the
+// relay every side's address with a probe MACed under that side's route key,
+// then sends 50 packets/s each way per call (160-byte media packets) for S
+// seconds. Latency is one-way: send timestamp in the media header vs. receive
+// time on the same CLOCK_MONOTONIC. The direct baseline is interleaved with
+// the relayed load: every 10th packet of a flow also goes straight to its
+// peer's socket, stamped with the same send time (marked by a session id no
+// relay session has, the flow's own id in its payload). "added" is the
+// relayed latency minus its direct twin's, pair by pair, so both halves of a
+// sample saw the machine at the same moment (it used to go negative when the
+// baseline was a separate phase on a shared machine). The relay's CPU time
+// comes from /proc/PID/stat (utime+stime, all threads) over the load.
 #include "../tests/relay/relay_harness.h"
+#include "crypto/probe_auth.h"
 
 #include <algorithm>
 #include <atomic>
@@ -42,7 +51,9 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr size_t kPacketBytes = 160;
-constexpr int kRate = 50; // packets per second per direction
+constexpr int kRate = 50;                                  // packets per second per direction
+constexpr uint64_t kDirectSession = 0xD15EC7D15EC7D15Eull; // marks the direct samples
+constexpr uint64_t kDirectEvery = 10;                      // one direct copy per 10 packets
 
 uint64_t nowUs() {
     timespec ts;
@@ -70,7 +81,8 @@ double cpuSeconds(pid_t pid) {
     return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
 }
 
-double quantile(std::vector<uint32_t>& v, double q) {
+template <typename T>
+double quantile(std::vector<T>& v, double q) {
     if (v.empty()) {
         return 0;
     }
@@ -80,26 +92,42 @@ double quantile(std::vector<uint32_t>& v, double q) {
 }
 
 struct Flow {
-    uint64_t session; // what the sender puts in its header
-    int sendFd;       // pool socket it sends from
-    SocketAddress to; // relay, or the peer's pool socket when direct
+    uint64_t session;     // what the sender puts in its header
+    int sendFd;           // socket it sends from
+    SocketAddress to;     // the relay
+    SocketAddress direct; // the peer's socket (the interleaved direct samples)
     uint64_t seq = 0;
 };
 
 struct PhaseResult {
-    uint64_t sent = 0;
-    uint64_t received = 0;
+    uint64_t sent = 0;     // relayed packets
+    uint64_t received = 0; // relayed packets back
     std::vector<uint32_t> latencyUs;
+    std::vector<uint32_t> directUs;
+    std::vector<int32_t> addedUs; // relayed minus direct, per pair sent at the same moment
     double seconds = 0;
 };
 
-/// Sends every flow's packets at kRate for `seconds`, spread over 1 ms slots,
-/// while a receiver thread drains the pool sockets.
-PhaseResult runPhase(std::vector<Flow>& flows, const std::vector<int>& recvFds, double seconds) {
+/// One latency sample of a packet that has a direct twin: (session, sequence, µs).
+struct Sample {
+    uint64_t session, seq;
+    uint32_t us;
+    bool operator<(const Sample& o) const {
+        return session != o.session ? session < o.session : seq < o.seq;
+    }
+};
+
+/// Sends every flow's packets at kRate for `seconds`, spread over slots of tickMs,
+/// plus every kDirectEvery-th packet straight to the peer, while a receiver
+/// thread drains the sockets.
+PhaseResult runPhase(std::vector<Flow>& flows, const std::vector<int>& recvFds, double seconds,
+                     int tickMs) {
     PhaseResult r;
     r.latencyUs.reserve(size_t(double(flows.size()) * kRate * seconds) + 1024);
+    r.directUs.reserve(size_t(double(flows.size()) * kRate * seconds) / kDirectEvery + 1024);
     std::atomic<bool> stop{false};
     std::atomic<uint64_t> received{0};
+    std::vector<Sample> directTwins, relayedTwins;
     std::thread receiver([&] {
         int ep = epoll_create1(EPOLL_CLOEXEC);
         for (int fd : recvFds) {
@@ -128,15 +156,30 @@ PhaseResult runPhase(std::vector<Flow>& flows, const std::vector<int>& recvFds, 
                         break;
                     }
                     const uint64_t t = nowUs();
+                    uint64_t relayed = 0;
                     for (int i = 0; i < k; ++i) {
                         auto h = MediaHeader::decode(
                             std::span<const uint8_t>(bufs[i].data(), msgs[i].msg_len));
-                        if (h.ok() && h->kind == MediaKind::Audio) {
-                            r.latencyUs.push_back(
-                                uint32_t(std::min<uint64_t>(t - h->timestampUs, UINT32_MAX)));
+                        if (!h.ok() || h->kind != MediaKind::Audio) {
+                            continue;
+                        }
+                        const auto us =
+                            uint32_t(std::min<uint64_t>(t - h->timestampUs, UINT32_MAX));
+                        if (h->sessionId == kDirectSession) {
+                            r.directUs.push_back(us);
+                            uint64_t session = 0; // the twin's, in the payload
+                            std::memcpy(&session, bufs[i].data() + MediaHeader::kSize,
+                                        sizeof session);
+                            directTwins.push_back({session, h->sequence, us});
+                        } else {
+                            r.latencyUs.push_back(us);
+                            ++relayed;
+                            if (h->sequence % kDirectEvery == 0) {
+                                relayedTwins.push_back({h->sessionId, h->sequence, us});
+                            }
                         }
                     }
-                    received.fetch_add(uint64_t(k));
+                    received.fetch_add(relayed);
                     if (k < kBatch) {
                         break;
                     }
@@ -147,7 +190,7 @@ PhaseResult runPhase(std::vector<Flow>& flows, const std::vector<int>& recvFds, 
     });
 
     // Group flows by sending socket so each slot is one sendmmsg per socket.
-    const int slots = 1000 / kRate; // 20 one-millisecond slots per packet interval
+    const int slots = 1000 / kRate / tickMs; // slots of tickMs per packet interval
     const size_t nSlots = size_t(slots);
     std::vector<std::vector<std::vector<Flow*>>> plan(nSlots); // [slot][group]
     {
@@ -170,9 +213,10 @@ PhaseResult runPhase(std::vector<Flow>& flows, const std::vector<int>& recvFds, 
     std::vector<std::array<uint8_t, kPacketBytes>> packets(flows.size());
     std::vector<iovec> iov(flows.size());
     std::vector<mmsghdr> msgs(flows.size());
+    std::array<uint8_t, kPacketBytes> directPacket{};
     std::vector<uint8_t> payload(kPacketBytes - MediaHeader::kSize, 0xa5);
     const auto start = Clock::now();
-    const long totalSlots = long(seconds * 1000);
+    const long totalSlots = long(seconds * 1000) / tickMs;
     timespec next;
     clock_gettime(CLOCK_MONOTONIC, &next);
     for (long slot = 0; slot < totalSlots; ++slot) {
@@ -194,6 +238,16 @@ PhaseResult runPhase(std::vector<Flow>& flows, const std::vector<int>& recvFds, 
                 msgs[n].msg_hdr.msg_name = const_cast<sockaddr*>(f->to.data());
                 msgs[n].msg_hdr.msg_namelen = f->to.length();
                 ++n;
+                if (h.sequence % kDirectEvery == 0) {
+                    h.sessionId = kDirectSession;
+                    std::memcpy(directPacket.data(), p.data(), p.size());
+                    std::memcpy(directPacket.data() + MediaHeader::kSize, &f->session,
+                                sizeof f->session);
+                    h.encode(std::span<uint8_t, MediaHeader::kSize>(directPacket.data(),
+                                                                    MediaHeader::kSize));
+                    (void)::sendto(f->sendFd, directPacket.data(), directPacket.size(), 0,
+                                   f->direct.data(), f->direct.length());
+                }
             }
             size_t done = 0;
             while (done < n) {
@@ -205,8 +259,8 @@ PhaseResult runPhase(std::vector<Flow>& flows, const std::vector<int>& recvFds, 
             }
             r.sent += done;
         }
-        next.tv_nsec += 1000000;
-        if (next.tv_nsec >= 1000000000) {
+        next.tv_nsec += 1000000L * tickMs;
+        while (next.tv_nsec >= 1000000000) {
             next.tv_nsec -= 1000000000;
             ++next.tv_sec;
         }
@@ -217,11 +271,26 @@ PhaseResult runPhase(std::vector<Flow>& flows, const std::vector<int>& recvFds, 
     stop = true;
     receiver.join();
     r.received = received.load();
+    // Pair each direct sample with its relayed twin (same flow, same send time).
+    std::sort(directTwins.begin(), directTwins.end());
+    std::sort(relayedTwins.begin(), relayedTwins.end());
+    for (size_t d = 0, k = 0; d < directTwins.size() && k < relayedTwins.size();) {
+        if (directTwins[d] < relayedTwins[k]) {
+            ++d;
+        } else if (relayedTwins[k] < directTwins[d]) {
+            ++k;
+        } else {
+            const int64_t added = int64_t(relayedTwins[k].us) - int64_t(directTwins[d].us);
+            r.addedUs.push_back(int32_t(std::clamp<int64_t>(added, INT32_MIN, INT32_MAX)));
+            ++d;
+            ++k;
+        }
+    }
     return r;
 }
 
-int runOnce(const std::string& binary, size_t calls, double seconds, size_t pool,
-            int mediaThreads) {
+int runOnce(const std::string& binary, size_t calls, double seconds, size_t pool, int mediaThreads,
+            int tickMs) {
     setenv("VOICE_RELAYD", binary.c_str(), 1);
     char tmpl[] = "/dev/shm/relay-load-XXXXXX";
     std::string shm = mkdtemp(tmpl) ? tmpl : "/tmp";
@@ -237,14 +306,18 @@ int runOnce(const std::string& binary, size_t calls, double seconds, size_t pool
         return 1;
     }
     // Register 2N clients and connect N calls over the real control protocol.
-    std::vector<std::unique_ptr<Client>> clients;
-    std::vector<std::pair<uint64_t, uint64_t>> sessions; // caller, callee
+    struct Side {
+        uint64_t session;
+        RouteKey key;
+    };
+    std::vector<std::unique_ptr<Client>> clients; // caller, callee, caller, ...
+    std::vector<std::pair<Side, Side>> sessions;  // caller, callee
     auto t0 = Clock::now();
     for (size_t i = 0; i < calls; ++i) {
         auto id1 = Identity::generate().value();
         auto id2 = Identity::generate().value();
-        auto a = Client::connect(relay.port(), false);
-        auto b = Client::connect(relay.port(), false);
+        auto a = Client::connect(relay.port(), pool == 0);
+        auto b = Client::connect(relay.port(), pool == 0);
         const std::string na = "caller" + std::to_string(i), nb = "callee" + std::to_string(i);
         if (!a || !b || !a->registerOk(na, id1) || !b->registerOk(nb, id2)) {
             std::fprintf(stderr, "registration %zu failed\n", i);
@@ -264,53 +337,60 @@ int runOnce(const std::string& binary, size_t calls, double seconds, size_t pool
         b->send(accept);
         auto sa = a->expect<msg::CallStarted>();
         auto sb = b->expect<msg::CallStarted>();
-        if (!sa || !sb) {
+        auto ta = a->expectResumeToken();
+        auto tb = b->expectResumeToken();
+        if (!sa || !sb || !ta || !tb) {
             std::fprintf(stderr, "call %zu did not start\n", i);
             return 1;
         }
-        sessions.emplace_back(sa->sessionId, sb->sessionId);
+        sessions.push_back({{sa->sessionId, ta->routeKey}, {sb->sessionId, tb->routeKey}});
         clients.push_back(std::move(a));
         clients.push_back(std::move(b));
     }
     const double setup = std::chrono::duration<double>(Clock::now() - t0).count();
 
+    // Each side's socket: the client's own, or one of the K shared ones.
     std::vector<UniqueFd> callerPool, calleePool;
-    std::vector<SocketAddress> callerAddr, calleeAddr;
     for (size_t i = 0; i < pool; ++i) {
-        for (auto* p : {&callerPool, &calleePool}) {
-            auto fd = udpBind(SocketAddress::loopbackV4(0));
-            int buf = 8 << 20;
-            setsockopt(fd->get(), SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
-            setsockopt(fd->get(), SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
-            p->push_back(std::move(*fd));
+        auto a = udpBind(SocketAddress::loopbackV4(0));
+        auto b = udpBind(SocketAddress::loopbackV4(0));
+        if (!a.ok() || !b.ok()) {
+            std::fprintf(stderr, "no UDP socket\n");
+            return 1;
         }
-        callerAddr.push_back(*localAddress(callerPool.back().get()));
-        calleeAddr.push_back(*localAddress(calleePool.back().get()));
+        callerPool.push_back(std::move(*a));
+        calleePool.push_back(std::move(*b));
     }
+    auto callerFd = [&](size_t i) {
+        return pool ? callerPool[i % pool].get() : clients[2 * i]->udpFd();
+    };
+    auto calleeFd = [&](size_t i) {
+        return pool ? calleePool[i % pool].get() : clients[2 * i + 1]->udpFd();
+    };
     std::vector<int> recvFds;
-    for (size_t i = 0; i < pool; ++i) {
-        recvFds.push_back(callerPool[i].get());
-        recvFds.push_back(calleePool[i].get());
+    for (size_t i = 0; i < (pool ? pool : calls); ++i) {
+        recvFds.push_back(callerFd(i));
+        recvFds.push_back(calleeFd(i));
+    }
+    for (int fd : recvFds) {
+        int buf = pool ? 8 << 20 : 256 << 10;
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
     }
     const auto relayAddr = SocketAddress::loopbackV4(relay.port());
 
-    // Baseline: the same load straight between the pool sockets.
-    std::vector<Flow> direct;
-    for (size_t i = 0; i < calls; ++i) {
-        direct.push_back({sessions[i].first, callerPool[i % pool].get(), calleeAddr[i % pool]});
-        direct.push_back({sessions[i].second, calleePool[i % pool].get(), callerAddr[i % pool]});
-    }
-    PhaseResult base = runPhase(direct, recvFds, std::max(2.0, seconds / 2));
-
-    // Teach the relay every session's address, then the relayed phase.
+    // Teach the relay every session's address (an authenticated probe from
+    // the socket the side sends from), then the load.
     std::vector<Flow> relayed;
     for (size_t i = 0; i < calls; ++i) {
-        relayed.push_back({sessions[i].first, callerPool[i % pool].get(), relayAddr});
-        relayed.push_back({sessions[i].second, calleePool[i % pool].get(), relayAddr});
-    }
-    for (auto& f : relayed) {
-        auto probe = mediaPacket(f.session, 0, {}, MediaKind::Probe);
-        (void)sendTo(f.sendFd, std::as_bytes(std::span(probe)), relayAddr);
+        const auto& [caller, callee] = sessions[i];
+        relayed.push_back({caller.session, callerFd(i), relayAddr, *localAddress(calleeFd(i))});
+        relayed.push_back({callee.session, calleeFd(i), relayAddr, *localAddress(callerFd(i))});
+        for (const Side* side : {&caller, &callee}) {
+            auto probe = probe_auth::make(side->key, side->session, 1, 0);
+            (void)sendTo(side == &caller ? callerFd(i) : calleeFd(i),
+                         std::as_bytes(std::span(probe)), relayAddr);
+        }
     }
     if (!waitUntil(
             [&] { return relay.metric("voice_relayd_probes_total") >= double(relayed.size()); },
@@ -321,13 +401,13 @@ int runOnce(const std::string& binary, size_t calls, double seconds, size_t pool
         f.seq = 1;
     }
     const double cpu0 = cpuSeconds(relay.pid());
-    PhaseResult rel = runPhase(relayed, recvFds, seconds);
+    PhaseResult rel = runPhase(relayed, recvFds, seconds, tickMs);
     const double cpu1 = cpuSeconds(relay.pid());
     const double forwarded = relay.metric("voice_relayd_packets_forwarded_total");
     const long rss = relay.vmRssKb();
 
-    const double b50 = quantile(base.latencyUs, 0.5), b99 = quantile(base.latencyUs, 0.99),
-                 b999 = quantile(base.latencyUs, 0.999);
+    const double b50 = quantile(rel.directUs, 0.5), b99 = quantile(rel.directUs, 0.99),
+                 b999 = quantile(rel.directUs, 0.999);
     const double r50 = quantile(rel.latencyUs, 0.5), r99 = quantile(rel.latencyUs, 0.99),
                  r999 = quantile(rel.latencyUs, 0.999);
     const double loss = rel.sent ? 1.0 - double(rel.received) / double(rel.sent) : 0;
@@ -335,8 +415,9 @@ int runOnce(const std::string& binary, size_t calls, double seconds, size_t pool
         "| %5zu | %7.0f | %8.0f | %7.4f%% | %5.0f / %5.0f / %6.0f | %5.0f / %5.0f / %6.0f | "
         "%5.0f / %5.0f / %6.0f | %5.2f | %6ld | %5.1f |\n",
         calls, double(rel.sent) / rel.seconds, double(rel.received) / rel.seconds, 100.0 * loss,
-        b50, b99, b999, r50, r99, r999, r50 - b50, r99 - b99, r999 - b999,
-        forwarded > 0 ? (cpu1 - cpu0) / forwarded * 1e6 : 0.0, rss / 1024, setup);
+        b50, b99, b999, r50, r99, r999, quantile(rel.addedUs, 0.5), quantile(rel.addedUs, 0.99),
+        quantile(rel.addedUs, 0.999), forwarded > 0 ? (cpu1 - cpu0) / forwarded * 1e6 : 0.0,
+        rss / 1024, setup);
     std::fflush(stdout);
     int rc = relay.terminate() == 0 ? 0 : 1;
     std::string cleanup = "rm -rf '" + shm + "'";
@@ -351,8 +432,9 @@ int main(int argc, char** argv) {
         std::getenv("VOICE_RELAYD") ? std::getenv("VOICE_RELAYD") : "build/relay/voice-relayd";
     std::vector<size_t> calls = {1000};
     double seconds = 8;
-    size_t pool = 32;
+    size_t pool = 0;
     int mediaThreads = 0;
+    int tickMs = 1;
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string a = argv[i], v = argv[i + 1];
         if (a == "--relay") {
@@ -368,24 +450,33 @@ int main(int argc, char** argv) {
             seconds = std::clamp(std::stod(v), 1.0, 120.0);
         } else if (a == "--media-threads") {
             mediaThreads = std::clamp(std::stoi(v), 0, 64);
+        } else if (a == "--tick-ms") {
+            tickMs = std::stoi(v);
+            if (tickMs != 1 && tickMs != 2 && tickMs != 5 && tickMs != 10 && tickMs != 20) {
+                std::fprintf(stderr, "--tick-ms: 1, 2, 5, 10 or 20\n");
+                return 2;
+            }
         } else if (a == "--pool") {
-            pool = std::clamp<size_t>(std::stoul(v), 1, 1024);
+            pool = std::clamp<size_t>(std::stoul(v), 0, 1024);
         }
     }
     rlimit lim{};
     getrlimit(RLIMIT_NOFILE, &lim);
     lim.rlim_cur = lim.rlim_max;
     setrlimit(RLIMIT_NOFILE, &lim);
-    std::printf("relay_load: %zu-byte packets, %d/s each way per call, %.0f s per run, %zu UDP "
-                "sockets per side\n",
-                kPacketBytes, kRate, seconds, pool);
+    std::printf(
+        "relay_load: %zu-byte packets, %d/s each way per call, %.0f s per run, %s\n", kPacketBytes,
+        kRate, seconds,
+        pool
+            ? ("media of all sessions on " + std::to_string(pool) + " UDP sockets per side").c_str()
+            : "one UDP socket per client");
     std::printf("| calls | sent/s  | fwd/s    | loss     | direct p50/p99/p99.9 us | relayed "
                 "p50/p99/p99.9 us | "
                 "added p50/p99/p99.9 us | relay CPU us/pkt | RSS MiB | setup s |\n");
     std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
     int rc = 0;
     for (size_t n : calls) {
-        rc |= runOnce(binary, n, seconds, pool, mediaThreads);
+        rc |= runOnce(binary, n, seconds, pool, mediaThreads, tickMs);
     }
     return rc;
 }

@@ -14,6 +14,7 @@
 #include "relay/local_registry.h"
 #include "relay/metrics_endpoint.h"
 #include "relay/relay_server_internal.h"
+#include "relay/reuseport_steering.h"
 #include "voice_config.h"
 #include "wire/media_header.h"
 
@@ -376,14 +377,47 @@ Status RelayServer::run() {
                 .count());
         mediaThreads_.push_back(std::move(m));
     }
-    for (auto& m : mediaThreads_) {
-        MediaThread* mt = m.get();
-        mt->thread = std::thread([mt] {
+    for (size_t i = 0; i < mediaThreads_.size(); ++i) {
+        MediaThread* mt = mediaThreads_[i].get();
+        mt->thread = std::thread([mt, i] {
+            // Named for ps/top and the tests (/proc/PID/task/*/comm).
+            pthread_setname_np(pthread_self(), ("media-" + std::to_string(i)).c_str());
             Status st = mt->loop->run();
             if (!st.ok()) {
                 LOG_ERROR("media loop failed: %s", st.toString().c_str());
             }
         });
+    }
+
+    // Size the working media threads to the load (MediaThreadSizer): one
+    // until the datagram rate needs more, so light load does not pay for
+    // idle threads waking.
+    if (mediaThreads_.size() > 1 && !mediaThreads_.front()->sockets.empty()) {
+        const int groupFd = mediaThreads_.front()->sockets.front().get();
+        Status st = setMediaSpread(groupFd, MediaSpread::First);
+        if (!st.ok()) {
+            LOG_WARNING("media load stays spread over all threads: %s", st.toString().c_str());
+        } else {
+            loop_->addRepeatingTimer(milliseconds(1000), [this, groupFd, sizer = MediaThreadSizer(),
+                                                          last = uint64_t(0),
+                                                          lastAt = Clock::now()]() mutable {
+                const uint64_t count = router_->forwardedPackets.load() +
+                                       router_->droppedPackets.load() + router_->probes.load();
+                const auto now = Clock::now();
+                const double rate =
+                    double(count - last) / std::chrono::duration<double>(now - lastAt).count();
+                last = count;
+                lastAt = now;
+                const MediaSpread before = sizer.spread();
+                if (sizer.update(rate) != before) {
+                    Status set = setMediaSpread(groupFd, sizer.spread());
+                    LOG_INFO("media: %.0f datagrams/s, %s%s", rate,
+                             sizer.spread() == MediaSpread::All ? "spread over all threads"
+                                                                : "one thread",
+                             set.ok() ? "" : (": " + set.toString()).c_str());
+                }
+            });
+        }
     }
 
     // Watchdog: only while every loop still turns.

@@ -140,6 +140,8 @@ public:
     std::optional<std::vector<uint8_t>> receiveUdp(std::chrono::milliseconds timeout = 2s);
     int probeEchoes() const { return probeEchoes_; }
     uint16_t relayPort() const { return port_; }
+    /// This client's own UDP socket (-1 without one), for load generators.
+    int udpFd() const { return udp_.get(); }
 
 private:
     bool pump(std::chrono::milliseconds timeout); // waits for and reads more bytes

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+// How the relay's media threads are sized to the load: MediaThreadSizer and setMediaSpread (one
+// thread or all, on real SO_REUSEPORT sockets).
+#include "net/socket.h"
+#include "relay/reuseport_steering.h"
+
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+namespace voice {
+namespace {
+
+TEST(AMediaThreadSizer, StartsWithOneThreadAndSpreadsOnlyUnderHeavyLoad) {
+    MediaThreadSizer s({.spreadAbove = 1000, .gatherBelow = 400});
+    EXPECT_EQ(s.spread(), MediaSpread::First);
+    EXPECT_EQ(s.update(900), MediaSpread::First);
+    EXPECT_EQ(s.update(1100), MediaSpread::All);
+    EXPECT_EQ(s.update(500), MediaSpread::All); // hysteresis: no flapping around one threshold
+    EXPECT_EQ(s.update(300), MediaSpread::First);
+}
+
+/// Two sockets in one SO_REUSEPORT group, like the relay's media threads.
+struct Group {
+    UniqueFd a, b;
+    SocketAddress address;
+    Group() {
+        for (UniqueFd* fd : {&a, &b}) {
+            *fd = UniqueFd(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+            int one = 1;
+            ::setsockopt(fd->get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+            auto bindTo = fd == &a ? SocketAddress::loopbackV4(0) : address;
+            EXPECT_EQ(::bind(fd->get(), bindTo.data(), bindTo.length()), 0);
+            if (fd == &a) {
+                address = *localAddress(a.get());
+            }
+        }
+    }
+    /// Sends one datagram from each of `sources` fresh sockets; returns how many
+    /// arrived at a and at b.
+    std::pair<int, int> spray(int sources) {
+        for (int i = 0; i < sources; ++i) {
+            auto s = udpBind(SocketAddress::loopbackV4(0));
+            uint8_t byte = 1;
+            (void)::sendto(s->get(), &byte, 1, 0, address.data(), address.length());
+        }
+        std::pair<int, int> got{0, 0};
+        uint8_t buf[16];
+        while (::recv(a.get(), buf, sizeof buf, 0) > 0) {
+            ++got.first;
+        }
+        while (::recv(b.get(), buf, sizeof buf, 0) > 0) {
+            ++got.second;
+        }
+        return got;
+    }
+};
+
+TEST(AMediaSpread, SendsEveryFlowToTheFirstSocketThenSpreadsThemAgain) {
+    Group g;
+    auto spread = g.spray(64);
+    EXPECT_EQ(spread.first + spread.second, 64);
+    EXPECT_GT(spread.second, 0) << "the kernel's hash spreads 64 flows over both sockets";
+
+    ASSERT_TRUE(setMediaSpread(g.b.get(), MediaSpread::First).ok()); // any socket of the group
+    auto first = g.spray(64);
+    EXPECT_EQ(first.first, 64);
+    EXPECT_EQ(first.second, 0);
+
+    ASSERT_TRUE(setMediaSpread(g.a.get(), MediaSpread::All).ok());
+    auto again = g.spray(64);
+    EXPECT_EQ(again.first + again.second, 64);
+    EXPECT_GT(again.second, 0);
+    EXPECT_TRUE(setMediaSpread(g.a.get(), MediaSpread::All).ok()) << "already spread is fine";
+}
+
+} // namespace
+} // namespace voice
