@@ -55,6 +55,10 @@ int cmdStatus(const Options& o) {
             {"codec", "codec:       %s"},
             {"cipher", "cipher:      %s"},
             {"packets_rejected", "rejected:    %s packets"},
+            {"echo_cancel", "echo cancel: %s"},
+            {"echo_attenuation_db", "echo atten.: %s dB"},
+            {"noise_suppression", "noise supp.: %s"},
+            {"auto_gain", "auto gain:   %s"},
         };
         const Json& stats = status["stats"];
         for (const auto& [key, format] : kLabels) {
@@ -62,6 +66,20 @@ int cmdStatus(const Options& o) {
                 std::printf(format, jsonToText(stats[key]).c_str());
                 std::printf("\n");
             }
+        }
+        // Which scheduling each audio thread got: "fifo:20" or "other".
+        std::string sched;
+        for (const char* thread : {"recorder", "transmitter", "receiver", "player"}) {
+            const std::string key = std::string("sched_") + thread;
+            if (!stats.contains(key)) {
+                continue;
+            }
+            const std::string prio = jsonToText(stats[key]);
+            sched += std::string(sched.empty() ? "" : " ") + thread + "=" +
+                     (prio == "0" ? std::string("other") : "fifo:" + prio);
+        }
+        if (!sched.empty()) {
+            std::printf("scheduling:  %s\n", sched.c_str());
         }
     }
     std::cout << std::flush;

@@ -47,6 +47,14 @@ struct CallStats {
     std::uint64_t packetsTunnelledIn = 0;  ///< media packets that came through the relay connection
     std::uint64_t packetsTunnelledOut = 0; ///< media packets sent through the relay connection
     std::uint64_t tunnelSwitches = 0;      ///< times UDP went silent and media moved to the tunnel
+    // Capture processing (issue 18): what is active, and the echo canceller's attenuation.
+    bool echoCancel = false;
+    bool noiseSuppression = false;
+    bool autoGain = false;
+    double echoAttenuationDb = 0;
+    std::uint64_t echoRealigns = 0; ///< times the far-end reference was realigned
+    /// SCHED_FIFO priority each audio thread got; 0 = the normal scheduler.
+    int recorderPriority = 0, transmitterPriority = 0, receiverPriority = 0, playerPriority = 0;
 
     bool operator==(const CallStats&) const = default;
 };

@@ -5,6 +5,8 @@
 #include "core/log.h"
 #include "dbus_service.h"
 
+#include <cmath>
+
 namespace voice {
 
 namespace {
@@ -129,6 +131,9 @@ Status CallManager::startMedia(HandshakeResult result) {
     pc.codec.frameDuration = config_.frameDuration;
     pc.codec.bitrate = config_.bitrate;
     pc.fecMode = config_.fec;
+    pc.echoCancel = config_.echoCancel;
+    pc.noiseSuppression = config_.noiseSuppression;
+    pc.autoGain = config_.autoGain;
     pc.sessionId = call_->sessionId;
     pc.sendDirection =
         call_->caller ? MediaDirection::CallerToCallee : MediaDirection::CalleeToCaller;
@@ -258,6 +263,15 @@ void CallManager::updateStats() {
         s.bufferDelayMs = std::chrono::duration<double, std::milli>(p.jitter.currentDelay).count();
         s.bufferTargetMs = std::chrono::duration<double, std::milli>(p.jitter.targetDelay).count();
         s.xruns = p.capture.xruns + p.playback.xruns;
+        s.echoCancel = p.echoCancelActive;
+        s.noiseSuppression = p.noiseSuppressionActive;
+        s.autoGain = p.autoGainActive;
+        s.echoAttenuationDb = std::round(p.echoAttenuationDb * 10.0) / 10.0;
+        s.echoRealigns = p.echoRealigns;
+        s.recorderPriority = p.recorderPriority;
+        s.transmitterPriority = p.transmitterPriority;
+        s.receiverPriority = p.receiverPriority;
+        s.playerPriority = p.playerPriority;
     }
     if (call_->transport) {
         s.mediaPath = call_->transport->tunnelling() ? "tunnel" : "udp";

@@ -168,10 +168,14 @@ Result<DaemonConfig> loadDaemonConfig(const CommandLine& cmd) {
     if (!file.ok()) {
         return file.status();
     }
-    if (Status s = file->checkKeys({"name", "relay", "relay_fingerprint", "capture", "playback",
-                                    "audio_cpu", "codec", "frame", "bitrate", "fec", "cipher",
-                                    "media", "media_relay", "auto_answer", "ring_timeout",
-                                    "log_level", "notifications", "ring", "ring_file"});
+    if (Status s = file->checkKeys({"name",        "relay",         "relay_fingerprint",
+                                    "capture",     "playback",      "audio_cpu",
+                                    "codec",       "frame",         "bitrate",
+                                    "fec",         "cipher",        "media",
+                                    "media_relay", "auto_answer",   "ring_timeout",
+                                    "log_level",   "notifications", "ring",
+                                    "ring_file",   "echo_cancel",   "noise_suppression",
+                                    "auto_gain"});
         !s.ok()) {
         return s;
     }
@@ -287,6 +291,16 @@ Result<DaemonConfig> loadDaemonConfig(const CommandLine& cmd) {
         return fec.status();
     }
     c.fec = *fec == "off" ? FecMode::Off : FecMode::Auto;
+
+    for (auto [key, field] : {std::pair{"echo_cancel", &c.echoCancel},
+                              std::pair{"noise_suppression", &c.noiseSuppression},
+                              std::pair{"auto_gain", &c.autoGain}}) {
+        auto onOff = file->getChoice(key, {"on", "off"}, std::string("on"));
+        if (!onOff.ok()) {
+            return onOff.status();
+        }
+        *field = *onOff == "on";
+    }
 
     auto cipher = file->getChoice("cipher", {"aes-256-gcm", "aes-256-cbc-hmac-sha256"},
                                   std::string(cipherSuiteName(kDefaultCipherSuite)));

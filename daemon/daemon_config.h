@@ -37,6 +37,10 @@ struct DaemonConfig {
     std::chrono::microseconds frameDuration{20000};
     uint32_t bitrate = 32000;
     FecMode fec = FecMode::Auto; ///< fec = auto|off: loss reports drive Opus in-band FEC
+    /// Capture processing (echo_cancel, noise_suppression, auto_gain = on|off).
+    bool echoCancel = true;
+    bool noiseSuppression = true;
+    bool autoGain = true;
     CipherSuite cipher = kDefaultCipherSuite;
     /// media = tunnel: never use UDP, carry media in the control connection
     /// (for networks that block UDP); media = auto (default): UDP, tunnel as fallback.

@@ -80,6 +80,15 @@ std::map<std::string, sdbus::Variant> statsToDbus(const std::optional<CallStats>
     out["tunnelled_in"] = sdbus::Variant(stats->packetsTunnelledIn);
     out["tunnelled_out"] = sdbus::Variant(stats->packetsTunnelledOut);
     out["tunnel_switches"] = sdbus::Variant(stats->tunnelSwitches);
+    out["echo_cancel"] = sdbus::Variant(stats->echoCancel);
+    out["noise_suppression"] = sdbus::Variant(stats->noiseSuppression);
+    out["auto_gain"] = sdbus::Variant(stats->autoGain);
+    out["echo_attenuation_db"] = sdbus::Variant(stats->echoAttenuationDb);
+    out["echo_realigns"] = sdbus::Variant(stats->echoRealigns);
+    out["sched_recorder"] = sdbus::Variant(stats->recorderPriority);
+    out["sched_transmitter"] = sdbus::Variant(stats->transmitterPriority);
+    out["sched_receiver"] = sdbus::Variant(stats->receiverPriority);
+    out["sched_player"] = sdbus::Variant(stats->playerPriority);
     return out;
 }
 

@@ -9,7 +9,9 @@
 #include "core/deferred_log.h"
 #include "core/log.h"
 #include "core/spsc_queue.h"
+#include "dsp/capture_processor.h"
 #include "pipeline/capture_time_table.h"
+#include "pipeline/echo_reference.h"
 #include "pipeline/playout_aligner.h"
 
 #include <algorithm>
@@ -220,6 +222,9 @@ AudioPipeline::make(const AudioPipelineConfig& config, MediaTransport& transport
     p->fecActive_.store(config.codec.codec == CodecId::Opus && config.codec.fec,
                         std::memory_order_relaxed);
     p->fecExpectedLoss_.store(config.codec.expectedLossPercent, std::memory_order_relaxed);
+    if (Status s = p->makeCaptureProcessing(); !s) {
+        return s;
+    }
     PcmConfig capture = config.capture;
     PcmConfig playback = config.playback;
     if (config.wakePerFrame) {
@@ -238,6 +243,34 @@ AudioPipeline::make(const AudioPipelineConfig& config, MediaTransport& transport
     p->playback_ =
         std::make_unique<PlaybackDevice>(playback, config.deviceOptions, std::move(playbackOpener));
     return p;
+}
+
+Status AudioPipeline::makeCaptureProcessing() {
+    if (!config_.echoCancel && !config_.noiseSuppression && !config_.autoGain) {
+        return {};
+    }
+    const size_t block = rate_ / 100;
+    if (rate_ % 100 != 0 || frameSamples_ % block != 0) {
+        LOG_WARNING("capture processing off: %zu-sample frames are not whole 10 ms blocks",
+                    frameSamples_);
+        return {};
+    }
+    CaptureProcessorConfig pc;
+    pc.rate = rate_;
+    pc.echoCancel = config_.echoCancel;
+    pc.noiseSuppression = config_.noiseSuppression;
+    pc.autoGain = config_.autoGain;
+    // webrtc's processing runs at 8/16/32/48 kHz; speexdsp at any rate.
+    const bool webrtcRate = rate_ == 8000 || rate_ == 16000 || rate_ == 32000 || rate_ == 48000;
+    auto processor = makeCaptureProcessor(pc, webrtcRate ? DspLibrary::Webrtc : DspLibrary::Speex);
+    if (!processor) {
+        return processor.status();
+    }
+    processor_ = std::move(*processor);
+    if (config_.echoCancel) {
+        echoReference_ = std::make_unique<EchoReference>(rate_, rate_ / 2);
+    }
+    return {};
 }
 
 AudioPipeline::~AudioPipeline() {
@@ -271,9 +304,15 @@ Status AudioPipeline::start() {
     }
     const std::string placement =
         config_.cpu ? "on CPU " + std::to_string(*config_.cpu) : "on the scheduler's CPUs";
-    LOG_INFO("audio pipeline started: %s, %lld us frames, %s",
+    std::string processing = "no capture processing";
+    if (processor_) {
+        processing = std::string(processor_->name()) + ":" + (config_.echoCancel ? " aec" : "") +
+                     (config_.noiseSuppression ? " ns" : "") + (config_.autoGain ? " agc" : "");
+    }
+    LOG_INFO("audio pipeline started: %s, %lld us frames, %s, %s",
              std::string(codecName(config_.codec.codec)).c_str(),
-             static_cast<long long>(config_.codec.frameDuration.count()), placement.c_str());
+             static_cast<long long>(config_.codec.frameDuration.count()), placement.c_str(),
+             processing.c_str());
     return {};
 }
 
@@ -364,10 +403,25 @@ uint64_t AudioPipeline::captureTimeUs(uint64_t pos) {
     return static_cast<uint64_t>(static_cast<int64_t>(lastMarkUs_) - offsetUs);
 }
 
+void AudioPipeline::processCapture(std::span<int16_t> pcm, int64_t captureNs,
+                                   std::span<int16_t> farBlock) {
+    const size_t block = processor_->blockSamples();
+    for (size_t at = 0; at + block <= pcm.size(); at += block) {
+        std::span<const int16_t> far;
+        if (echoReference_) {
+            const int64_t blockNs = captureNs + static_cast<int64_t>(at) * 1'000'000'000 / rate_;
+            (void)echoReference_->fetch(blockNs, farBlock);
+            far = farBlock;
+        }
+        processor_->process(pcm.subspan(at, block), far);
+    }
+}
+
 void AudioPipeline::transmitter() {
     nameThread("voice-transmit");
     setUpAudioThread(transmitterPriority_, config_.realtimePriority - 1);
     std::vector<int16_t> pcm(frameSamples_);
+    std::vector<int16_t> farBlock(processor_ ? processor_->blockSamples() : 0);
     const uint64_t frameUs = uint64_t{frameSamples_} * 1'000'000 / rate_;
     // A loss report, when one is due, goes in front of the frame.
     std::vector<uint8_t> payload(LossReport::kSize + kMaxPayloadBytes);
@@ -394,6 +448,9 @@ void AudioPipeline::transmitter() {
         // waited for the read that took them (it sleeps through them).
         header.timestampUs = captureTimeUs(position + frameSamples_) - frameUs;
         position += frameSamples_;
+        if (processor_) {
+            processCapture(pcm, static_cast<int64_t>(header.timestampUs) * 1000, farBlock);
+        }
         if (muted_.load(std::memory_order_relaxed)) {
             std::fill(pcm.begin(), pcm.end(), int16_t{0});
             bump(framesMuted_);
@@ -647,6 +704,13 @@ void AudioPipeline::player() {
             }
         }
         playback_->write(out);
+        if (echoReference_) {
+            // The write measured snd_pcm_delay after it (all of it: a sound
+            // server's latency beyond the buffer is time to the speaker too):
+            // the last sample written plays that much after now.
+            const int64_t queued = playback_->delayFrames() - static_cast<int64_t>(out.size());
+            echoReference_->push(out, monotonicNs() + samplesNs(std::max<int64_t>(0, queued)));
+        }
         lastWrittenNs = samplesNs(static_cast<int64_t>(out.size()));
         bump(framesPlayed_);
         playerCpuNs_.store(threadCpuNs(), std::memory_order_relaxed);
@@ -692,6 +756,11 @@ AudioPipelineStats AudioPipeline::stats() const {
     s.fecExpectedLossPercent = fecExpectedLoss_.load(std::memory_order_relaxed);
     s.fecChanges = get(fecChanges_);
     s.latency = latency_.summary();
+    s.echoCancelActive = processor_ && config_.echoCancel;
+    s.noiseSuppressionActive = processor_ && config_.noiseSuppression;
+    s.autoGainActive = processor_ && config_.autoGain;
+    s.echoAttenuationDb = s.echoCancelActive ? processor_->erleDb() : 0.0;
+    s.echoRealigns = echoReference_ ? echoReference_->realigns() : 0;
     s.recorderPriority = recorderPriority_.load(std::memory_order_relaxed);
     s.transmitterPriority = transmitterPriority_.load(std::memory_order_relaxed);
     s.receiverPriority = receiverPriority_.load(std::memory_order_relaxed);

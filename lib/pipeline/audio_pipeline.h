@@ -18,6 +18,12 @@
 //    MediaTransport::send (which drops rather than waits). When the receiver
 //    queued a loss report, it rides in front of the frame
 //    (MediaKind::Feedback, wire/loss_report.h).
+//    With capture processing on (echoCancel, noiseSuppression, autoGain),
+//    the transmitter first runs the frame through the CaptureProcessor
+//    (dsp/capture_processor.h) in 10 ms blocks, each with the far-end block
+//    the EchoReference (pipeline/echo_reference.h) gives for its capture
+//    time; the player pushes every block it writes into that reference with
+//    the time it will play (snd_pcm_delay after the write).
 //  - receiver (real-time, as the transmitter): MediaTransport::receive,
 //    MediaOpener::open (every bad packet is dropped silently and counted),
 //    JitterBuffer::push. It also counts loss for this side's reports
@@ -92,11 +98,14 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <thread>
 
 namespace voice {
 
+class CaptureProcessor;
 class Decoder;
+class EchoReference;
 class Encoder;
 class CaptureTimeTable;
 struct CaptureMark;
@@ -158,6 +167,14 @@ struct AudioPipelineConfig {
     std::chrono::milliseconds feedbackInterval{500};
     FecMode fecMode = FecMode::Auto;
     FecControllerConfig fecController;
+    /// Capture processing (lib/dsp, issue 18), on the transmitter thread in
+    /// 10 ms blocks before encoding: echo cancellation against what the
+    /// player wrote (pipeline/echo_reference.h), then noise suppression and
+    /// gain control. Off here; voiced turns them on by default. Frames that
+    /// are not a whole number of 10 ms blocks (PCM 5 ms) run without it.
+    bool echoCancel = false;
+    bool noiseSuppression = false;
+    bool autoGain = false;
 
     /// Ok, or InvalidArgument/Unsupported naming the setting that is wrong.
     Status validate() const;
@@ -193,6 +210,12 @@ struct AudioPipelineStats {
     bool fecActive = false;
     int fecExpectedLossPercent = 0;
     uint64_t fecChanges = 0; ///< times the controller changed the encoder's FEC settings
+    /// Capture processing in use (false when off or impossible for the frame).
+    bool echoCancelActive = false;
+    bool noiseSuppressionActive = false;
+    bool autoGainActive = false;
+    double echoAttenuationDb = 0; ///< the echo canceller's ERLE estimate now
+    uint64_t echoRealigns = 0;    ///< far-end reference jumps (delay changed)
     /// Capture-to-playout latency of decoded frames, excluding device buffers.
     LatencySummary latency;
     /// SCHED_FIFO priority each thread got; 0 = none (not asked or refused).
@@ -266,6 +289,11 @@ private:
     void noteForReport(uint64_t sequence, int64_t nowNs);
     /// Receiver thread: a report from the peer; false when it is malformed.
     bool takePeerReport(std::span<const uint8_t> block, int64_t nowNs);
+    /// make(): the capture processor and echo reference the config asks for.
+    Status makeCaptureProcessing();
+    /// Transmitter thread: runs a frame captured at `captureNs` through the
+    /// capture processor in 10 ms blocks, with the far end from the player.
+    void processCapture(std::span<int16_t> pcm, int64_t captureNs, std::span<int16_t> farBlock);
 
     const AudioPipelineConfig config_;
     MediaTransport& transport_;
@@ -279,6 +307,8 @@ private:
     std::unique_ptr<AudioRing> ring_;
     std::unique_ptr<SpscQueue<CaptureMark>> marks_;
     std::unique_ptr<CaptureTimeTable> captureTimes_;
+    std::unique_ptr<CaptureProcessor> processor_;    // transmitter thread
+    std::unique_ptr<EchoReference> echoReference_;   // player -> transmitter
     std::unique_ptr<SpscQueue<LossReport>> reports_; // receiver -> transmitter
     FecController fecController_;                    // receiver thread
     LatencyHistogram latency_;
