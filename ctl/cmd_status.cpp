@@ -52,6 +52,7 @@ int cmdStatus(const Options& o) {
             {"jitter_ms", "jitter:      %s ms"},
             {"loss_percent", "loss:        %s %%"},
             {"concealed_frames", "concealed:   %s frames"},
+            {"concealed_quiet_frames", "  of them quiet: %s frames (below -50 dBFS)"},
             {"codec", "codec:       %s"},
             {"cipher", "cipher:      %s"},
             {"packets_rejected", "rejected:    %s packets"},

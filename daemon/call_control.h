@@ -20,10 +20,13 @@ namespace voice {
 
 /// Live statistics of the current call (the D-Bus Stats property).
 struct CallStats {
-    double latencyMs = 0;                 ///< mouth-to-ear estimate
-    double jitterMs = 0;                  ///< interarrival jitter (RFC 3550 style)
-    double lossPercent = 0;               ///< packets lost, 0..100
-    std::uint64_t concealedFrames = 0;    ///< frames played by loss concealment
+    double latencyMs = 0;              ///< mouth-to-ear estimate
+    double jitterMs = 0;               ///< interarrival jitter (RFC 3550 style)
+    double lossPercent = 0;            ///< packets lost, 0..100
+    std::uint64_t concealedFrames = 0; ///< frames played by loss concealment
+    /// Of them, those that came out below -50 dBFS (a pause or a suppressed
+    /// noise floor carried on): concealment nobody hears.
+    std::uint64_t concealedQuietFrames = 0;
     std::uint64_t fecRecoveredFrames = 0; ///< lost frames rebuilt from Opus in-band FEC
     bool fecActive = false;               ///< our encoder sends in-band FEC now
     double peerLossPercent = 0;           ///< loss the peer last reported for our audio

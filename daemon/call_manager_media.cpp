@@ -251,6 +251,7 @@ void CallManager::updateStats() {
         const double expected = double(p.jitter.packetsReceived + p.jitter.packetsLost);
         s.lossPercent = expected > 0 ? 100.0 * double(p.jitter.packetsLost) / expected : 0.0;
         s.concealedFrames = p.jitter.framesConcealed;
+        s.concealedQuietFrames = p.jitter.framesConcealedQuiet;
         s.fecRecoveredFrames = p.jitter.framesFecRecovered;
         s.fecActive = p.fecActive;
         s.peerLossPercent = p.peerLossPercent;

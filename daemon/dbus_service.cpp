@@ -61,6 +61,7 @@ std::map<std::string, sdbus::Variant> statsToDbus(const std::optional<CallStats>
     out["jitter_ms"] = sdbus::Variant(stats->jitterMs);
     out["loss_percent"] = sdbus::Variant(stats->lossPercent);
     out["concealed_frames"] = sdbus::Variant(stats->concealedFrames);
+    out["concealed_quiet_frames"] = sdbus::Variant(stats->concealedQuietFrames);
     out["fec_recovered_frames"] = sdbus::Variant(stats->fecRecoveredFrames);
     out["fec_active"] = sdbus::Variant(stats->fecActive);
     out["peer_loss_percent"] = sdbus::Variant(stats->peerLossPercent);

@@ -448,6 +448,7 @@ TEST_F(AVoiceService, VoicectlStatusJsonShowsTheCallAndItsStats) {
         stats.jitterMs = 3.25;
         stats.lossPercent = 1.5;
         stats.concealedFrames = 7;
+        stats.concealedQuietFrames = 3;
         stats.codec = "opus";
         stats.cipher = "aes-256-gcm";
         stats.durationS = 12;
@@ -471,6 +472,7 @@ TEST_F(AVoiceService, VoicectlStatusJsonShowsTheCallAndItsStats) {
     EXPECT_DOUBLE_EQ(j["stats"]["jitter_ms"].get<double>(), 3.25);
     EXPECT_DOUBLE_EQ(j["stats"]["loss_percent"].get<double>(), 1.5);
     EXPECT_EQ(j["stats"]["concealed_frames"], 7);
+    EXPECT_EQ(j["stats"]["concealed_quiet_frames"], 3);
     EXPECT_EQ(j["stats"]["codec"], "opus");
     EXPECT_EQ(j["stats"]["cipher"], "aes-256-gcm");
     EXPECT_EQ(j["stats"]["duration_s"], 12);
