@@ -127,7 +127,16 @@ Status CallManager::startMedia(HandshakeResult result) {
     pc.playback.device = config_.playbackDevice;
     pc.playback.periods = 8;
     pc.cpu = chooseAudioCpu(config_.audioCpu);
+    // rate = 44100|48000: both devices run at it; PCM codes at it, Opus at
+    // 48 kHz (the pipeline resamples between the two).
+    auto format = AudioFormat::make(config_.sampleRate, 1);
+    if (!format.ok()) {
+        return format.status();
+    }
+    pc.capture.format = *format;
+    pc.playback.format = *format;
     pc.codec.codec = config_.codec;
+    pc.codec.sampleRate = config_.codecRate();
     pc.codec.frameDuration = config_.frameDuration;
     pc.codec.bitrate = config_.bitrate;
     pc.fecMode = config_.fec;

@@ -175,7 +175,7 @@ Result<DaemonConfig> loadDaemonConfig(const CommandLine& cmd) {
                                     "media_relay", "auto_answer",   "ring_timeout",
                                     "log_level",   "notifications", "ring",
                                     "ring_file",   "echo_cancel",   "noise_suppression",
-                                    "auto_gain"});
+                                    "auto_gain",   "rate"});
         !s.ok()) {
         return s;
     }
@@ -260,6 +260,12 @@ Result<DaemonConfig> loadDaemonConfig(const CommandLine& cmd) {
     }
     c.codec = *codecId;
 
+    auto rate = file->getChoice("rate", {"48000", "44100"}, std::string("48000"));
+    if (!rate.ok()) {
+        return rate.status();
+    }
+    c.sampleRate = *rate == "44100" ? 44100 : 48000;
+
     auto frame = file->getDuration("frame", std::chrono::milliseconds(5),
                                    std::chrono::milliseconds(60), std::chrono::milliseconds(20));
     if (!frame.ok()) {
@@ -281,6 +287,7 @@ Result<DaemonConfig> loadDaemonConfig(const CommandLine& cmd) {
     check.codec = c.codec;
     check.frameDuration = c.frameDuration;
     check.bitrate = c.bitrate;
+    check.sampleRate = c.codecRate();
     if (Status s = check.validate(); !s.ok()) {
         return Status(Errc::InvalidArgument,
                       c.configPath + ": frame and codec do not fit: " + s.detail());

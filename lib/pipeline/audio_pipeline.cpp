@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/spsc_queue.h"
 #include "dsp/capture_processor.h"
+#include "dsp/resampler.h"
 #include "pipeline/capture_time_table.h"
 #include "pipeline/echo_reference.h"
 #include "pipeline/playout_aligner.h"
@@ -79,17 +80,16 @@ constexpr std::chrono::microseconds kMaxCapturePeriod{2500};
 constexpr size_t kMaxPlaybackPeriod = 8192;
 
 /// Grows a device's buffer to hold a codec frame and `spare` more (see
-/// AudioPipelineConfig::wakePerFrame). A frame that is not a whole number
-/// of periods keeps the device as it is; returns whether it fits.
+/// AudioPipelineConfig::wakePerFrame). Returns whether the frame is a whole
+/// number of periods; the buffer grows either way (a 20 ms frame at
+/// 44.1 kHz, 882 samples, is no whole number of 5 ms periods, and a wait
+/// for it on a buffer of 4 of them would wait for more than the buffer).
 bool fitBufferToFrame(PcmConfig& pcm, size_t frameSamples, std::chrono::milliseconds spare) {
     const uint32_t period = pcm.effectivePeriodFrames();
-    if (frameSamples < period || frameSamples % period != 0) {
-        return false;
-    }
     const auto spareFrames = static_cast<uint64_t>(spare.count()) * pcm.format.rate() / 1000;
     const auto periods = static_cast<uint32_t>((frameSamples + spareFrames + period - 1) / period);
     pcm.periods = std::min<uint32_t>(32, std::max(pcm.periods, periods));
-    return true;
+    return frameSamples >= period && frameSamples % period == 0;
 }
 
 /// Fits the playback device to the codec frame: a period left to the
@@ -151,6 +151,9 @@ Status AudioPipelineConfig::validate() const {
     if (Status s = codec.validate(); !s) {
         return s;
     }
+    if (capture.format.rate() != playback.format.rate()) {
+        return Status(Errc::InvalidArgument, "capture and playback must run at one rate");
+    }
     for (const PcmConfig* pcm : {&capture, &playback}) {
         if (Status s = pcm->validate(); !s) {
             return s;
@@ -158,7 +161,10 @@ Status AudioPipelineConfig::validate() const {
         if (pcm->format.channels() != 1) {
             return Status(Errc::Unsupported, "the audio pipeline needs mono devices");
         }
-        if (pcm->format.rate() != codec.sampleRate) {
+        // Opus codes 48 kHz; a 44.1 kHz device gets it through a resampler.
+        // PCM runs at the device rate end to end.
+        if (pcm->format.rate() != codec.sampleRate &&
+            (codec.codec != CodecId::Opus || pcm->format.rate() != capture.format.rate())) {
             return Status(Errc::InvalidArgument,
                           "device rate " + std::to_string(pcm->format.rate()) +
                               " differs from the codec rate " + std::to_string(codec.sampleRate));
@@ -213,6 +219,24 @@ AudioPipeline::make(const AudioPipelineConfig& config, MediaTransport& transport
     p->opener_ = std::move(opener);
     p->rate_ = config.codec.sampleRate;
     p->frameSamples_ = p->encoder_->frameSamples();
+    p->deviceRate_ = config.capture.format.rate();
+    p->deviceFrameSamples_ =
+        static_cast<size_t>(uint64_t{p->frameSamples_} * p->deviceRate_ / p->rate_);
+    if (p->deviceRate_ != p->rate_) {
+        // Up to 100 ms of capture per call (the recorder feeds it in pieces).
+        auto up = Resampler::make(p->deviceRate_, p->rate_, p->deviceRate_ / 10);
+        auto down = Resampler::make(p->rate_, p->deviceRate_, p->frameSamples_);
+        if (!up) {
+            return up.status();
+        }
+        if (!down) {
+            return down.status();
+        }
+        p->captureResampled_.resize((*up)->maxOut());
+        p->playbackResampled_.resize((*down)->maxOut());
+        p->captureResampler_ = std::move(*up);
+        p->playbackResampler_ = std::move(*down);
+    }
     const auto ringFrames = static_cast<size_t>(config.captureBuffer.count()) * p->rate_ / 1000;
     p->ring_ = std::make_unique<AudioRing>(ringFrames, 1, OverflowPolicy::DropIncoming,
                                            UnderflowPolicy::Refuse);
@@ -228,9 +252,9 @@ AudioPipeline::make(const AudioPipelineConfig& config, MediaTransport& transport
     PcmConfig capture = config.capture;
     PcmConfig playback = config.playback;
     if (config.wakePerFrame) {
-        fitCapturePeriod(capture, p->frameSamples_);
-        (void)fitBufferToFrame(capture, p->frameSamples_, kCaptureSpare);
-        fitPlaybackToFrame(playback, p->frameSamples_);
+        fitCapturePeriod(capture, p->deviceFrameSamples_);
+        (void)fitBufferToFrame(capture, p->deviceFrameSamples_, kCaptureSpare);
+        fitPlaybackToFrame(playback, p->deviceFrameSamples_);
     }
     if (config.cpu) {
         for (std::unique_ptr<PcmOpener>* device : {&captureOpener, &playbackOpener}) {
@@ -353,8 +377,10 @@ void AudioPipeline::recorder() {
     setUpAudioThread(recorderPriority_, config_.realtimePriority);
     // What each read waits for: a codec frame (wakePerFrame) or a period.
     const PcmParams& params = capture_->params();
-    const size_t wake =
-        config_.wakePerFrame ? frameSamples_ : std::max<size_t>(1, params.effectiveWakeFrames());
+    const size_t wake = config_.wakePerFrame ? deviceFrameSamples_
+                                             : std::max<size_t>(1, params.effectiveWakeFrames());
+    // A resampler's output runs behind its input by its filter's delay.
+    const int64_t resamplerNs = captureResampler_ ? captureResampler_->delayNs() : 0;
     // Allocated before the real-time loop: a read takes all the device
     // holds on top of what it waits for (CaptureDevice::readAtLeast).
     std::vector<int16_t> chunk(wake + params.bufferFrames);
@@ -365,12 +391,21 @@ void AudioPipeline::recorder() {
         // moment their last period is read.
         const size_t got = capture_->readAtLeast(chunk, wake - captured % wake);
         captured += got;
-        const std::span<const int16_t> period(chunk.data(), got);
+        std::span<const int16_t> period(chunk.data(), got);
         const int64_t returned = monotonicNs();
         // The last frame read was captured before the frames the device
         // still holds; those came in after it.
         const int64_t delay = std::max<long>(0, capture_->heldFrames());
-        const int64_t endNs = returned - delay * 1'000'000'000 / rate_;
+        const int64_t endNs = returned - delay * 1'000'000'000 / deviceRate_ - resamplerNs;
+        if (captureResampler_) {
+            size_t made = 0;
+            for (size_t at = 0; at < got; at += captureResampler_->maxIn()) {
+                const size_t n = std::min(captureResampler_->maxIn(), got - at);
+                made += captureResampler_->process(std::span<const int16_t>(chunk).subspan(at, n),
+                                                   std::span(captureResampled_).subspan(made));
+            }
+            period = std::span<const int16_t>(captureResampled_).first(made);
+        }
         // The mark goes first, so the transmitter finds it as soon as it
         // sees the frames (a DropIncoming write stores exactly this many).
         const size_t toStore = std::min(period.size(), ring_->availableToWrite());
@@ -703,13 +738,19 @@ void AudioPipeline::player() {
                 latency_.record(std::chrono::microseconds(dueUs - *captured));
             }
         }
-        playback_->write(out);
+        std::span<const int16_t> device = out;
+        if (playbackResampler_) {
+            device = std::span<const int16_t>(playbackResampled_)
+                         .first(playbackResampler_->process(out, playbackResampled_));
+        }
+        playback_->write(device);
         if (echoReference_) {
             // The write measured snd_pcm_delay after it (all of it: a sound
             // server's latency beyond the buffer is time to the speaker too):
             // the last sample written plays that much after now.
-            const int64_t queued = playback_->delayFrames() - static_cast<int64_t>(out.size());
-            echoReference_->push(out, monotonicNs() + samplesNs(std::max<int64_t>(0, queued)));
+            const int64_t queued = playback_->delayFrames() - static_cast<int64_t>(device.size());
+            echoReference_->push(out, monotonicNs() + deviceNs(std::max<int64_t>(0, queued)) +
+                                          playbackResamplerNs());
         }
         lastWrittenNs = samplesNs(static_cast<int64_t>(out.size()));
         bump(framesPlayed_);
@@ -722,7 +763,15 @@ int64_t AudioPipeline::streamOffsetNs() const {
     // buffer (a sound server may report more; that is its own buffering).
     const auto buffer = static_cast<int64_t>(playback_->params().bufferFrames);
     const int64_t queued = std::clamp<int64_t>(playback_->delayFrames(), 0, buffer);
-    return (queued - buffer) * 1'000'000'000 / static_cast<int64_t>(rate_);
+    return deviceNs(queued - buffer) + playbackResamplerNs();
+}
+
+int64_t AudioPipeline::deviceNs(int64_t frames) const {
+    return frames * 1'000'000'000 / static_cast<int64_t>(deviceRate_);
+}
+
+int64_t AudioPipeline::playbackResamplerNs() const {
+    return playbackResampler_ ? playbackResampler_->delayNs() : 0;
 }
 
 AudioPipelineStats AudioPipeline::stats() const {

@@ -100,12 +100,14 @@
 #include <optional>
 #include <span>
 #include <thread>
+#include <vector>
 
 namespace voice {
 
 class CaptureProcessor;
 class Decoder;
 class EchoReference;
+class Resampler;
 class Encoder;
 class CaptureTimeTable;
 struct CaptureMark;
@@ -284,6 +286,10 @@ private:
     /// Player thread: when the next sample written will play, relative to
     /// now, minus the playback buffer length (<= 0).
     int64_t streamOffsetNs() const;
+    /// Frames at the device rate as ns.
+    int64_t deviceNs(int64_t frames) const;
+    /// What the playback resampler adds to the time to the speaker (0 without one).
+    int64_t playbackResamplerNs() const;
     /// Receiver thread: counts an authentic packet for the loss report and
     /// queues a report for the transmitter once an interval has passed.
     void noteForReport(uint64_t sequence, int64_t nowNs);
@@ -313,7 +319,15 @@ private:
     FecController fecController_;                    // receiver thread
     LatencyHistogram latency_;
     size_t frameSamples_ = 0;
-    uint32_t rate_ = 48000;
+    uint32_t rate_ = 48000; // the codec's
+    // The devices' rate, and a codec frame at it. When it differs from the
+    // codec's (Opus on a 44.1 kHz device), the recorder resamples what it
+    // reads and the player what it writes (speexdsp, lib/dsp/resampler.h).
+    uint32_t deviceRate_ = 48000;
+    size_t deviceFrameSamples_ = 0;
+    std::unique_ptr<Resampler> captureResampler_;  // recorder thread
+    std::unique_ptr<Resampler> playbackResampler_; // player thread
+    std::vector<int16_t> captureResampled_, playbackResampled_;
 
     /// CLOCK_MONOTONIC (ns) at which the jitter buffer's clock (arrival
     /// and pull times) is zero; set by start() before the threads exist.

@@ -107,6 +107,30 @@ TEST_F(ADaemonConfig, TurnsCaptureProcessingOnByDefaultAndEachOffOnRequest) {
     }
 }
 
+TEST_F(ADaemonConfig, RunsDevicesAt48kHzByDefaultOr44100OnRequest) {
+    writeConfig("name = alice\nrelay = a:1\n");
+    auto c = load();
+    ASSERT_TRUE(c.ok()) << c.status().toString();
+    EXPECT_EQ(c->sampleRate, 48000u);
+    EXPECT_EQ(c->codecRate(), 48000u);
+    writeConfig("name = alice\nrelay = a:1\nrate = 44100\n");
+    c = load();
+    ASSERT_TRUE(c.ok()) << c.status().toString();
+    EXPECT_EQ(c->sampleRate, 44100u);
+    EXPECT_EQ(c->codecRate(), 48000u); // Opus codes 48 kHz, resampled
+    writeConfig("name = alice\nrelay = a:1\nrate = 44100\ncodec = pcm\n");
+    c = load();
+    ASSERT_TRUE(c.ok()) << c.status().toString();
+    EXPECT_EQ(c->codecRate(), 44100u);
+    // PCM at 44.1 kHz has only 10 ms frames.
+    writeConfig("name = alice\nrelay = a:1\nrate = 44100\ncodec = pcm\nframe = 5ms\n");
+    EXPECT_FALSE(load().ok());
+    writeConfig("name = alice\nrelay = a:1\nrate = 32000\n");
+    auto bad = load();
+    ASSERT_FALSE(bad.ok());
+    EXPECT_NE(bad.status().detail().find("rate"), std::string::npos) << bad.status().detail();
+}
+
 TEST_F(ADaemonConfig, TakesEverythingFromTheCommandLineWithoutAFile) {
     auto c = load({"--name", "bob", "--relay=127.0.0.1:9", "--codec", "pcm", "--auto-answer",
                    "alice, carol"});
