@@ -68,7 +68,10 @@ int cmdStatus(const Options& o) {
                 std::printf("\n");
             }
         }
-        // Which scheduling each audio thread got: "fifo:20" or "other".
+        // Which scheduling each audio thread got: "fifo:20", "rtkit:20"
+        // (SCHED_RR granted by RTKit) or "other".
+        const bool rtkit = stats.contains("sched_rtkit") && stats["sched_rtkit"].is_boolean() &&
+                           stats["sched_rtkit"].get<bool>();
         std::string sched;
         for (const char* thread : {"recorder", "transmitter", "receiver", "player"}) {
             const std::string key = std::string("sched_") + thread;
@@ -77,7 +80,7 @@ int cmdStatus(const Options& o) {
             }
             const std::string prio = jsonToText(stats[key]);
             sched += std::string(sched.empty() ? "" : " ") + thread + "=" +
-                     (prio == "0" ? std::string("other") : "fifo:" + prio);
+                     (prio == "0" ? std::string("other") : (rtkit ? "rtkit:" : "fifo:") + prio);
         }
         if (!sched.empty()) {
             std::printf("scheduling:  %s\n", sched.c_str());

@@ -58,6 +58,7 @@ struct CallStats {
     std::uint64_t echoRealigns = 0; ///< times the far-end reference was realigned
     /// SCHED_FIFO priority each audio thread got; 0 = the normal scheduler.
     int recorderPriority = 0, transmitterPriority = 0, receiverPriority = 0, playerPriority = 0;
+    bool schedRtkit = false; ///< the priorities were granted by RTKit (SCHED_RR)
 
     bool operator==(const CallStats&) const = default;
 };

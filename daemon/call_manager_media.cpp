@@ -282,6 +282,7 @@ void CallManager::updateStats() {
         s.transmitterPriority = p.transmitterPriority;
         s.receiverPriority = p.receiverPriority;
         s.playerPriority = p.playerPriority;
+        s.schedRtkit = p.realtimeViaRtkit;
     }
     if (call_->transport) {
         s.mediaPath = call_->transport->tunnelling() ? "tunnel" : "udp";

@@ -90,6 +90,7 @@ std::map<std::string, sdbus::Variant> statsToDbus(const std::optional<CallStats>
     out["sched_transmitter"] = sdbus::Variant(stats->transmitterPriority);
     out["sched_receiver"] = sdbus::Variant(stats->receiverPriority);
     out["sched_player"] = sdbus::Variant(stats->playerPriority);
+    out["sched_rtkit"] = sdbus::Variant(stats->schedRtkit);
     return out;
 }
 

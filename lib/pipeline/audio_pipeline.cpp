@@ -368,6 +368,9 @@ void AudioPipeline::setUpAudioThread(std::atomic<int>& got, int priority) {
     if (config_.realtime) {
         if (auto prio = makeThreadRealtime(std::max(1, priority))) {
             got.store(*prio, std::memory_order_relaxed);
+            if (threadRealtimeViaRtkit()) {
+                realtimeViaRtkit_.store(true, std::memory_order_relaxed);
+            }
         }
     }
 }
@@ -814,6 +817,7 @@ AudioPipelineStats AudioPipeline::stats() const {
     s.transmitterPriority = transmitterPriority_.load(std::memory_order_relaxed);
     s.receiverPriority = receiverPriority_.load(std::memory_order_relaxed);
     s.playerPriority = playerPriority_.load(std::memory_order_relaxed);
+    s.realtimeViaRtkit = realtimeViaRtkit_.load(std::memory_order_relaxed);
     s.recorderCpu = std::chrono::nanoseconds(recorderCpuNs_.load(std::memory_order_relaxed));
     s.transmitterCpu = std::chrono::nanoseconds(transmitterCpuNs_.load(std::memory_order_relaxed));
     s.receiverCpu = std::chrono::nanoseconds(receiverCpuNs_.load(std::memory_order_relaxed));

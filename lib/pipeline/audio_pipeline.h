@@ -220,11 +220,13 @@ struct AudioPipelineStats {
     uint64_t echoRealigns = 0;    ///< far-end reference jumps (delay changed)
     /// Capture-to-playout latency of decoded frames, excluding device buffers.
     LatencySummary latency;
-    /// SCHED_FIFO priority each thread got; 0 = none (not asked or refused).
+    /// Real-time priority each thread got; 0 = none (not asked or refused).
     int recorderPriority = 0;
     int transmitterPriority = 0;
     int receiverPriority = 0;
     int playerPriority = 0;
+    /// The real-time priorities came from RTKit (SCHED_FIFO was refused).
+    bool realtimeViaRtkit = false;
     /// CPU time each thread has used so far.
     std::chrono::nanoseconds recorderCpu{0};
     std::chrono::nanoseconds transmitterCpu{0};
@@ -372,6 +374,7 @@ private:
     std::atomic<int> transmitterPriority_{0};
     std::atomic<int> receiverPriority_{0};
     std::atomic<int> playerPriority_{0};
+    std::atomic<bool> realtimeViaRtkit_{false};
     std::atomic<int64_t> recorderCpuNs_{0};
     std::atomic<int64_t> transmitterCpuNs_{0};
     std::atomic<int64_t> receiverCpuNs_{0};
