@@ -129,9 +129,16 @@ TEST(AnAudioPipeline, RunsAllItsAudioWorkOnTheCpuItIsGiven) {
     ASSERT_TRUE(p.ok()) << p.status().toString();
     ASSERT_TRUE((*p)->start().ok());
     EXPECT_TRUE(waitUntil([&] { return (*p)->stats().framesPlayed >= 2; }));
+    const std::string only = std::to_string(cpu);
+    // Each thread names itself, then pins itself, when it first runs: on a
+    // loaded machine the recorder may not have run yet when the player has.
+    EXPECT_TRUE(waitUntil([&] {
+        const auto t = audioThreadCpus();
+        return t.size() == 4 &&
+               std::all_of(t.begin(), t.end(), [&](const auto& e) { return e.second == only; });
+    }));
     const auto threads = audioThreadCpus();
     (*p)->stop();
-    const std::string only = std::to_string(cpu);
     EXPECT_EQ(threads.size(), 4u);
     for (const char* name : {"voice-recorder", "voice-transmit", "voice-receive", "voice-player"}) {
         ASSERT_TRUE(threads.count(name)) << name;
@@ -152,6 +159,7 @@ TEST(AnAudioPipeline, LeavesItsThreadsToTheSchedulerWithoutACpu) {
     ASSERT_TRUE(side.pipeline);
     ASSERT_TRUE(side.pipeline->start().ok());
     EXPECT_TRUE(waitUntil([&] { return side.pipeline->stats().framesPlayed >= 2; }));
+    EXPECT_TRUE(waitUntil([] { return audioThreadCpus().size() == 4; }));
     const auto threads = audioThreadCpus();
     side.pipeline->stop();
     EXPECT_EQ(threads.size(), 4u);
