@@ -52,9 +52,14 @@ int cmdStatus(const Options& o) {
             {"jitter_ms", "jitter:      %s ms"},
             {"loss_percent", "loss:        %s %%"},
             {"concealed_frames", "concealed:   %s frames"},
+            {"concealed_quiet_frames", "  of them quiet: %s frames (below -50 dBFS)"},
             {"codec", "codec:       %s"},
             {"cipher", "cipher:      %s"},
             {"packets_rejected", "rejected:    %s packets"},
+            {"echo_cancel", "echo cancel: %s"},
+            {"echo_attenuation_db", "echo atten.: %s dB"},
+            {"noise_suppression", "noise supp.: %s"},
+            {"auto_gain", "auto gain:   %s"},
         };
         const Json& stats = status["stats"];
         for (const auto& [key, format] : kLabels) {
@@ -62,6 +67,23 @@ int cmdStatus(const Options& o) {
                 std::printf(format, jsonToText(stats[key]).c_str());
                 std::printf("\n");
             }
+        }
+        // Which scheduling each audio thread got: "fifo:20", "rtkit:20"
+        // (SCHED_RR granted by RTKit) or "other".
+        const bool rtkit = stats.contains("sched_rtkit") && stats["sched_rtkit"].is_boolean() &&
+                           stats["sched_rtkit"].get<bool>();
+        std::string sched;
+        for (const char* thread : {"recorder", "transmitter", "receiver", "player"}) {
+            const std::string key = std::string("sched_") + thread;
+            if (!stats.contains(key)) {
+                continue;
+            }
+            const std::string prio = jsonToText(stats[key]);
+            sched += std::string(sched.empty() ? "" : " ") + thread + "=" +
+                     (prio == "0" ? std::string("other") : (rtkit ? "rtkit:" : "fifo:") + prio);
+        }
+        if (!sched.empty()) {
+            std::printf("scheduling:  %s\n", sched.c_str());
         }
     }
     std::cout << std::flush;

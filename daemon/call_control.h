@@ -20,10 +20,13 @@ namespace voice {
 
 /// Live statistics of the current call (the D-Bus Stats property).
 struct CallStats {
-    double latencyMs = 0;                 ///< mouth-to-ear estimate
-    double jitterMs = 0;                  ///< interarrival jitter (RFC 3550 style)
-    double lossPercent = 0;               ///< packets lost, 0..100
-    std::uint64_t concealedFrames = 0;    ///< frames played by loss concealment
+    double latencyMs = 0;              ///< mouth-to-ear estimate
+    double jitterMs = 0;               ///< interarrival jitter (RFC 3550 style)
+    double lossPercent = 0;            ///< packets lost, 0..100
+    std::uint64_t concealedFrames = 0; ///< frames played by loss concealment
+    /// Of them, those that came out below -50 dBFS (a pause or a suppressed
+    /// noise floor carried on): concealment nobody hears.
+    std::uint64_t concealedQuietFrames = 0;
     std::uint64_t fecRecoveredFrames = 0; ///< lost frames rebuilt from Opus in-band FEC
     bool fecActive = false;               ///< our encoder sends in-band FEC now
     double peerLossPercent = 0;           ///< loss the peer last reported for our audio
@@ -47,6 +50,15 @@ struct CallStats {
     std::uint64_t packetsTunnelledIn = 0;  ///< media packets that came through the relay connection
     std::uint64_t packetsTunnelledOut = 0; ///< media packets sent through the relay connection
     std::uint64_t tunnelSwitches = 0;      ///< times UDP went silent and media moved to the tunnel
+    // Capture processing (issue 18): what is active, and the echo canceller's attenuation.
+    bool echoCancel = false;
+    bool noiseSuppression = false;
+    bool autoGain = false;
+    double echoAttenuationDb = 0;
+    std::uint64_t echoRealigns = 0; ///< times the far-end reference was realigned
+    /// SCHED_FIFO priority each audio thread got; 0 = the normal scheduler.
+    int recorderPriority = 0, transmitterPriority = 0, receiverPriority = 0, playerPriority = 0;
+    bool schedRtkit = false; ///< the priorities were granted by RTKit (SCHED_RR)
 
     bool operator==(const CallStats&) const = default;
 };

@@ -5,6 +5,8 @@
 #include "core/log.h"
 #include "dbus_service.h"
 
+#include <cmath>
+
 namespace voice {
 
 namespace {
@@ -125,10 +127,22 @@ Status CallManager::startMedia(HandshakeResult result) {
     pc.playback.device = config_.playbackDevice;
     pc.playback.periods = 8;
     pc.cpu = chooseAudioCpu(config_.audioCpu);
+    // rate = 44100|48000: both devices run at it; PCM codes at it, Opus at
+    // 48 kHz (the pipeline resamples between the two).
+    auto format = AudioFormat::make(config_.sampleRate, 1);
+    if (!format.ok()) {
+        return format.status();
+    }
+    pc.capture.format = *format;
+    pc.playback.format = *format;
     pc.codec.codec = config_.codec;
+    pc.codec.sampleRate = config_.codecRate();
     pc.codec.frameDuration = config_.frameDuration;
     pc.codec.bitrate = config_.bitrate;
     pc.fecMode = config_.fec;
+    pc.echoCancel = config_.echoCancel;
+    pc.noiseSuppression = config_.noiseSuppression;
+    pc.autoGain = config_.autoGain;
     pc.sessionId = call_->sessionId;
     pc.sendDirection =
         call_->caller ? MediaDirection::CallerToCallee : MediaDirection::CalleeToCaller;
@@ -246,6 +260,7 @@ void CallManager::updateStats() {
         const double expected = double(p.jitter.packetsReceived + p.jitter.packetsLost);
         s.lossPercent = expected > 0 ? 100.0 * double(p.jitter.packetsLost) / expected : 0.0;
         s.concealedFrames = p.jitter.framesConcealed;
+        s.concealedQuietFrames = p.jitter.framesConcealedQuiet;
         s.fecRecoveredFrames = p.jitter.framesFecRecovered;
         s.fecActive = p.fecActive;
         s.peerLossPercent = p.peerLossPercent;
@@ -258,6 +273,16 @@ void CallManager::updateStats() {
         s.bufferDelayMs = std::chrono::duration<double, std::milli>(p.jitter.currentDelay).count();
         s.bufferTargetMs = std::chrono::duration<double, std::milli>(p.jitter.targetDelay).count();
         s.xruns = p.capture.xruns + p.playback.xruns;
+        s.echoCancel = p.echoCancelActive;
+        s.noiseSuppression = p.noiseSuppressionActive;
+        s.autoGain = p.autoGainActive;
+        s.echoAttenuationDb = std::round(p.echoAttenuationDb * 10.0) / 10.0;
+        s.echoRealigns = p.echoRealigns;
+        s.recorderPriority = p.recorderPriority;
+        s.transmitterPriority = p.transmitterPriority;
+        s.receiverPriority = p.receiverPriority;
+        s.playerPriority = p.playerPriority;
+        s.schedRtkit = p.realtimeViaRtkit;
     }
     if (call_->transport) {
         s.mediaPath = call_->transport->tunnelling() ? "tunnel" : "udp";

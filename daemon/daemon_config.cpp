@@ -168,10 +168,14 @@ Result<DaemonConfig> loadDaemonConfig(const CommandLine& cmd) {
     if (!file.ok()) {
         return file.status();
     }
-    if (Status s = file->checkKeys({"name", "relay", "relay_fingerprint", "capture", "playback",
-                                    "audio_cpu", "codec", "frame", "bitrate", "fec", "cipher",
-                                    "media", "media_relay", "auto_answer", "ring_timeout",
-                                    "log_level", "notifications", "ring", "ring_file"});
+    if (Status s = file->checkKeys({"name",        "relay",         "relay_fingerprint",
+                                    "capture",     "playback",      "audio_cpu",
+                                    "codec",       "frame",         "bitrate",
+                                    "fec",         "cipher",        "media",
+                                    "media_relay", "auto_answer",   "ring_timeout",
+                                    "log_level",   "notifications", "ring",
+                                    "ring_file",   "echo_cancel",   "noise_suppression",
+                                    "auto_gain",   "rate"});
         !s.ok()) {
         return s;
     }
@@ -256,6 +260,12 @@ Result<DaemonConfig> loadDaemonConfig(const CommandLine& cmd) {
     }
     c.codec = *codecId;
 
+    auto rate = file->getChoice("rate", {"48000", "44100"}, std::string("48000"));
+    if (!rate.ok()) {
+        return rate.status();
+    }
+    c.sampleRate = *rate == "44100" ? 44100 : 48000;
+
     auto frame = file->getDuration("frame", std::chrono::milliseconds(5),
                                    std::chrono::milliseconds(60), std::chrono::milliseconds(20));
     if (!frame.ok()) {
@@ -277,6 +287,7 @@ Result<DaemonConfig> loadDaemonConfig(const CommandLine& cmd) {
     check.codec = c.codec;
     check.frameDuration = c.frameDuration;
     check.bitrate = c.bitrate;
+    check.sampleRate = c.codecRate();
     if (Status s = check.validate(); !s.ok()) {
         return Status(Errc::InvalidArgument,
                       c.configPath + ": frame and codec do not fit: " + s.detail());
@@ -287,6 +298,16 @@ Result<DaemonConfig> loadDaemonConfig(const CommandLine& cmd) {
         return fec.status();
     }
     c.fec = *fec == "off" ? FecMode::Off : FecMode::Auto;
+
+    for (auto [key, field] : {std::pair{"echo_cancel", &c.echoCancel},
+                              std::pair{"noise_suppression", &c.noiseSuppression},
+                              std::pair{"auto_gain", &c.autoGain}}) {
+        auto onOff = file->getChoice(key, {"on", "off"}, std::string("on"));
+        if (!onOff.ok()) {
+            return onOff.status();
+        }
+        *field = *onOff == "on";
+    }
 
     auto cipher = file->getChoice("cipher", {"aes-256-gcm", "aes-256-cbc-hmac-sha256"},
                                   std::string(cipherSuiteName(kDefaultCipherSuite)));

@@ -35,8 +35,15 @@ struct DaemonConfig {
     AudioCpuSetting audioCpu;
     CodecId codec = CodecId::Opus;
     std::chrono::microseconds frameDuration{20000};
+    /// rate = 48000|44100: the sound devices' rate. PCM runs at it end to
+    /// end; Opus always codes 48 kHz, through a resampler at 44.1 kHz.
+    uint32_t sampleRate = 48000;
     uint32_t bitrate = 32000;
     FecMode fec = FecMode::Auto; ///< fec = auto|off: loss reports drive Opus in-band FEC
+    /// Capture processing (echo_cancel, noise_suppression, auto_gain = on|off).
+    bool echoCancel = true;
+    bool noiseSuppression = true;
+    bool autoGain = true;
     CipherSuite cipher = kDefaultCipherSuite;
     /// media = tunnel: never use UDP, carry media in the control connection
     /// (for networks that block UDP); media = auto (default): UDP, tunnel as fallback.
@@ -59,6 +66,8 @@ struct DaemonConfig {
     std::string ringFile;
 
     bool autoAnswers(const std::string& peer) const;
+    /// The codec's sample rate: the device rate for PCM, 48 kHz for Opus.
+    uint32_t codecRate() const { return codec == CodecId::Pcm ? sampleRate : 48000; }
 };
 
 /// What the command line asked for; unset fields fall back to the file.

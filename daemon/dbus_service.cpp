@@ -61,6 +61,7 @@ std::map<std::string, sdbus::Variant> statsToDbus(const std::optional<CallStats>
     out["jitter_ms"] = sdbus::Variant(stats->jitterMs);
     out["loss_percent"] = sdbus::Variant(stats->lossPercent);
     out["concealed_frames"] = sdbus::Variant(stats->concealedFrames);
+    out["concealed_quiet_frames"] = sdbus::Variant(stats->concealedQuietFrames);
     out["fec_recovered_frames"] = sdbus::Variant(stats->fecRecoveredFrames);
     out["fec_active"] = sdbus::Variant(stats->fecActive);
     out["peer_loss_percent"] = sdbus::Variant(stats->peerLossPercent);
@@ -80,6 +81,16 @@ std::map<std::string, sdbus::Variant> statsToDbus(const std::optional<CallStats>
     out["tunnelled_in"] = sdbus::Variant(stats->packetsTunnelledIn);
     out["tunnelled_out"] = sdbus::Variant(stats->packetsTunnelledOut);
     out["tunnel_switches"] = sdbus::Variant(stats->tunnelSwitches);
+    out["echo_cancel"] = sdbus::Variant(stats->echoCancel);
+    out["noise_suppression"] = sdbus::Variant(stats->noiseSuppression);
+    out["auto_gain"] = sdbus::Variant(stats->autoGain);
+    out["echo_attenuation_db"] = sdbus::Variant(stats->echoAttenuationDb);
+    out["echo_realigns"] = sdbus::Variant(stats->echoRealigns);
+    out["sched_recorder"] = sdbus::Variant(stats->recorderPriority);
+    out["sched_transmitter"] = sdbus::Variant(stats->transmitterPriority);
+    out["sched_receiver"] = sdbus::Variant(stats->receiverPriority);
+    out["sched_player"] = sdbus::Variant(stats->playerPriority);
+    out["sched_rtkit"] = sdbus::Variant(stats->schedRtkit);
     return out;
 }
 

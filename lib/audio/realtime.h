@@ -15,11 +15,26 @@ int clampRealtimePriority(int wanted, long rlimitRtprio, int maxPriority);
 /// not inherit it) at `wanted` clamped to RLIMIT_RTPRIO and
 /// sched_get_priority_max(SCHED_FIFO). Returns the priority set.
 ///
-/// When it is not allowed (no RLIMIT_RTPRIO, no CAP_SYS_NICE, a container
-/// without the capability) the thread stays as it is, a warning is logged
+/// When that is refused (RLIMIT_RTPRIO 0 and no CAP_SYS_NICE: most
+/// desktops), asks RTKit as PipeWire does (makeThreadRealtimeWithRtkit).
+/// When neither works the thread stays as it is, a warning is logged
 /// once per process, and a Permission status is returned: callers carry on
 /// without real-time priority. Call it at the start of an audio thread,
-/// before its real-time loop (it may log synchronously).
+/// before its real-time loop (it may log synchronously and wait up to a
+/// second for RTKit).
 Result<int> makeThreadRealtime(int wanted = 20);
+
+/// org.freedesktop.RealtimeKit1 on the system bus (DBUS_SYSTEM_BUS_ADDRESS
+/// when set): sets RLIMIT_RTTIME to at most RTKit's RTTimeUSecMax first (RTKit
+/// refuses a process without it; a real-time thread that spins longer gets
+/// SIGXCPU), then MakeThreadRealtime(this thread, wanted clamped to
+/// MaxRealtimePriority). RTKit picks the policy (SCHED_RR by default). Returns
+/// the priority granted; Unsupported without a bus or RTKit, Permission when
+/// RTKit refuses.
+Result<int> makeThreadRealtimeWithRtkit(int wanted);
+
+/// Whether this thread's real-time scheduling came from RTKit (set by
+/// makeThreadRealtime on the calling thread).
+bool threadRealtimeViaRtkit();
 
 } // namespace voice

@@ -80,6 +80,7 @@ JitterBufferStats JitterBuffer::stats() const {
     s.framesDecoded = get(decoded_);
     s.framesFecRecovered = get(fecRecovered_);
     s.framesConcealed = get(concealed_);
+    s.framesConcealedQuiet = get(concealedQuiet_);
     s.framesInserted = get(inserted_);
     s.framesSilent = get(silent_);
     s.decodeErrors = get(decodeErrors_);
@@ -338,8 +339,7 @@ JitterBuffer::PullResult JitterBuffer::insert(std::span<int16_t> out) {
         bump(silent_);
         return {Frame::Silence, 0};
     }
-    decoder_.conceal(out);
-    bump(concealed_);
+    conceal(out);
     bump(inserted_);
     return {Frame::Inserted, static_cast<uint32_t>(nextSeq_)};
 }
@@ -412,6 +412,19 @@ JitterBuffer::PullResult JitterBuffer::pull(std::chrono::nanoseconds now, std::s
     return withSlack(playOne(out), delay - target);
 }
 
+void JitterBuffer::conceal(std::span<int16_t> out) {
+    decoder_.conceal(out);
+    bump(concealed_);
+    // Mean square against the threshold, in integers (real-time safe).
+    uint64_t sum = 0;
+    for (size_t i = 0; i < frameSamples_; ++i) {
+        sum += static_cast<uint64_t>(int64_t{out[i]} * out[i]);
+    }
+    if (sum < kQuietMeanSquare * frameSamples_) {
+        bump(concealedQuiet_);
+    }
+}
+
 JitterBuffer::PullResult JitterBuffer::playOne(std::span<int16_t> out) {
     const auto sequence = static_cast<uint32_t>(nextSeq_);
     PullResult result{Frame::Decoded, sequence};
@@ -419,9 +432,8 @@ JitterBuffer::PullResult JitterBuffer::playOne(std::span<int16_t> out) {
         if (decoder_.decode({slot->payload, slot->size}, out)) {
             bump(decoded_);
         } else {
-            decoder_.conceal(out);
+            conceal(out);
             bump(decodeErrors_);
-            bump(concealed_);
             result.frame = Frame::Concealed;
         }
         slot->state = SlotState::Played;
@@ -436,8 +448,7 @@ JitterBuffer::PullResult JitterBuffer::playOne(std::span<int16_t> out) {
             bump(fecRecovered_);
             result.frame = Frame::FecRecovered;
         } else {
-            decoder_.conceal(out);
-            bump(concealed_);
+            conceal(out);
             result.frame = Frame::Concealed;
         }
         // Counted in lost_ when the run ends (see enterBuffering()).

@@ -85,11 +85,14 @@ struct JitterBufferStats {
     uint64_t framesDecoded = 0;      ///< frames played from their own packet
     uint64_t framesFecRecovered = 0; ///< lost frames rebuilt from the next packet's FEC
     uint64_t framesConcealed = 0;    ///< frames made by Decoder::conceal() (loss, stretch, gaps)
-    uint64_t framesInserted = 0;     ///< the concealed frames that stretched the delay
-    uint64_t framesSilent = 0;       ///< silence before the first packet
-    uint64_t decodeErrors = 0;       ///< payloads the decoder rejected (then concealed)
-    uint64_t resyncs = 0;            ///< restarts after a long gap
-    uint64_t stalls = 0;             ///< pull gaps after which playout skipped the backlog
+    /// The concealed frames that came out below kQuietDbfs: a pause or a
+    /// suppressed noise floor carried on, which nobody hears as a loss.
+    uint64_t framesConcealedQuiet = 0;
+    uint64_t framesInserted = 0;              ///< the concealed frames that stretched the delay
+    uint64_t framesSilent = 0;                ///< silence before the first packet
+    uint64_t decodeErrors = 0;                ///< payloads the decoder rejected (then concealed)
+    uint64_t resyncs = 0;                     ///< restarts after a long gap
+    uint64_t stalls = 0;                      ///< pull gaps after which playout skipped the backlog
     std::chrono::nanoseconds currentDelay{0}; ///< playout delay of the last frame played
     std::chrono::nanoseconds targetDelay{0};
     std::chrono::nanoseconds jitter{0}; ///< RFC 3550 interarrival jitter estimate
@@ -99,6 +102,10 @@ class JitterBuffer {
 public:
     /// Frames of history and look-ahead kept in the reorder window.
     static constexpr size_t kWindow = 128;
+    /// A concealed frame whose RMS is below -50 dBFS counts as quiet
+    /// (framesConcealedQuiet): 32768 * 10^(-50/20) = 103.6, squared.
+    static constexpr int kQuietDbfs = -50;
+    static constexpr uint64_t kQuietMeanSquare = 10737;
     /// How fast the peak transit (and so the target delay) falls when calm.
     static constexpr std::chrono::nanoseconds kPeakDecayPerSecond = std::chrono::milliseconds(4);
     /// How long the peak is held before it decays: jitter that comes back
@@ -188,6 +195,8 @@ private:
     void enterBuffering();
     void skipStaleBacklog(int64_t nowNs);
     PullResult playOne(std::span<int16_t> out);
+    /// Decoder::conceal() into out, counted (and counted quiet when it is).
+    void conceal(std::span<int16_t> out);
     PullResult insert(std::span<int16_t> out);
     static PullResult withSlack(PullResult r, int64_t slackNs) {
         r.slackNs = slackNs;
@@ -247,6 +256,7 @@ private:
     std::atomic<uint64_t> decoded_{0};
     std::atomic<uint64_t> fecRecovered_{0};
     std::atomic<uint64_t> concealed_{0};
+    std::atomic<uint64_t> concealedQuiet_{0};
     std::atomic<uint64_t> inserted_{0};
     std::atomic<uint64_t> silent_{0};
     std::atomic<uint64_t> decodeErrors_{0};

@@ -9,7 +9,10 @@
 #include "core/deferred_log.h"
 #include "core/log.h"
 #include "core/spsc_queue.h"
+#include "dsp/capture_processor.h"
+#include "dsp/resampler.h"
 #include "pipeline/capture_time_table.h"
+#include "pipeline/echo_reference.h"
 #include "pipeline/playout_aligner.h"
 
 #include <algorithm>
@@ -77,17 +80,16 @@ constexpr std::chrono::microseconds kMaxCapturePeriod{2500};
 constexpr size_t kMaxPlaybackPeriod = 8192;
 
 /// Grows a device's buffer to hold a codec frame and `spare` more (see
-/// AudioPipelineConfig::wakePerFrame). A frame that is not a whole number
-/// of periods keeps the device as it is; returns whether it fits.
+/// AudioPipelineConfig::wakePerFrame). Returns whether the frame is a whole
+/// number of periods; the buffer grows either way (a 20 ms frame at
+/// 44.1 kHz, 882 samples, is no whole number of 5 ms periods, and a wait
+/// for it on a buffer of 4 of them would wait for more than the buffer).
 bool fitBufferToFrame(PcmConfig& pcm, size_t frameSamples, std::chrono::milliseconds spare) {
     const uint32_t period = pcm.effectivePeriodFrames();
-    if (frameSamples < period || frameSamples % period != 0) {
-        return false;
-    }
     const auto spareFrames = static_cast<uint64_t>(spare.count()) * pcm.format.rate() / 1000;
     const auto periods = static_cast<uint32_t>((frameSamples + spareFrames + period - 1) / period);
     pcm.periods = std::min<uint32_t>(32, std::max(pcm.periods, periods));
-    return true;
+    return frameSamples >= period && frameSamples % period == 0;
 }
 
 /// Fits the playback device to the codec frame: a period left to the
@@ -149,6 +151,9 @@ Status AudioPipelineConfig::validate() const {
     if (Status s = codec.validate(); !s) {
         return s;
     }
+    if (capture.format.rate() != playback.format.rate()) {
+        return Status(Errc::InvalidArgument, "capture and playback must run at one rate");
+    }
     for (const PcmConfig* pcm : {&capture, &playback}) {
         if (Status s = pcm->validate(); !s) {
             return s;
@@ -156,7 +161,10 @@ Status AudioPipelineConfig::validate() const {
         if (pcm->format.channels() != 1) {
             return Status(Errc::Unsupported, "the audio pipeline needs mono devices");
         }
-        if (pcm->format.rate() != codec.sampleRate) {
+        // Opus codes 48 kHz; a 44.1 kHz device gets it through a resampler.
+        // PCM runs at the device rate end to end.
+        if (pcm->format.rate() != codec.sampleRate &&
+            (codec.codec != CodecId::Opus || pcm->format.rate() != capture.format.rate())) {
             return Status(Errc::InvalidArgument,
                           "device rate " + std::to_string(pcm->format.rate()) +
                               " differs from the codec rate " + std::to_string(codec.sampleRate));
@@ -211,6 +219,24 @@ AudioPipeline::make(const AudioPipelineConfig& config, MediaTransport& transport
     p->opener_ = std::move(opener);
     p->rate_ = config.codec.sampleRate;
     p->frameSamples_ = p->encoder_->frameSamples();
+    p->deviceRate_ = config.capture.format.rate();
+    p->deviceFrameSamples_ =
+        static_cast<size_t>(uint64_t{p->frameSamples_} * p->deviceRate_ / p->rate_);
+    if (p->deviceRate_ != p->rate_) {
+        // Up to 100 ms of capture per call (the recorder feeds it in pieces).
+        auto up = Resampler::make(p->deviceRate_, p->rate_, p->deviceRate_ / 10);
+        auto down = Resampler::make(p->rate_, p->deviceRate_, p->frameSamples_);
+        if (!up) {
+            return up.status();
+        }
+        if (!down) {
+            return down.status();
+        }
+        p->captureResampled_.resize((*up)->maxOut());
+        p->playbackResampled_.resize((*down)->maxOut());
+        p->captureResampler_ = std::move(*up);
+        p->playbackResampler_ = std::move(*down);
+    }
     const auto ringFrames = static_cast<size_t>(config.captureBuffer.count()) * p->rate_ / 1000;
     p->ring_ = std::make_unique<AudioRing>(ringFrames, 1, OverflowPolicy::DropIncoming,
                                            UnderflowPolicy::Refuse);
@@ -220,12 +246,15 @@ AudioPipeline::make(const AudioPipelineConfig& config, MediaTransport& transport
     p->fecActive_.store(config.codec.codec == CodecId::Opus && config.codec.fec,
                         std::memory_order_relaxed);
     p->fecExpectedLoss_.store(config.codec.expectedLossPercent, std::memory_order_relaxed);
+    if (Status s = p->makeCaptureProcessing(); !s) {
+        return s;
+    }
     PcmConfig capture = config.capture;
     PcmConfig playback = config.playback;
     if (config.wakePerFrame) {
-        fitCapturePeriod(capture, p->frameSamples_);
-        (void)fitBufferToFrame(capture, p->frameSamples_, kCaptureSpare);
-        fitPlaybackToFrame(playback, p->frameSamples_);
+        fitCapturePeriod(capture, p->deviceFrameSamples_);
+        (void)fitBufferToFrame(capture, p->deviceFrameSamples_, kCaptureSpare);
+        fitPlaybackToFrame(playback, p->deviceFrameSamples_);
     }
     if (config.cpu) {
         for (std::unique_ptr<PcmOpener>* device : {&captureOpener, &playbackOpener}) {
@@ -238,6 +267,34 @@ AudioPipeline::make(const AudioPipelineConfig& config, MediaTransport& transport
     p->playback_ =
         std::make_unique<PlaybackDevice>(playback, config.deviceOptions, std::move(playbackOpener));
     return p;
+}
+
+Status AudioPipeline::makeCaptureProcessing() {
+    if (!config_.echoCancel && !config_.noiseSuppression && !config_.autoGain) {
+        return {};
+    }
+    const size_t block = rate_ / 100;
+    if (rate_ % 100 != 0 || frameSamples_ % block != 0) {
+        LOG_WARNING("capture processing off: %zu-sample frames are not whole 10 ms blocks",
+                    frameSamples_);
+        return {};
+    }
+    CaptureProcessorConfig pc;
+    pc.rate = rate_;
+    pc.echoCancel = config_.echoCancel;
+    pc.noiseSuppression = config_.noiseSuppression;
+    pc.autoGain = config_.autoGain;
+    // webrtc's processing runs at 8/16/32/48 kHz; speexdsp at any rate.
+    const bool webrtcRate = rate_ == 8000 || rate_ == 16000 || rate_ == 32000 || rate_ == 48000;
+    auto processor = makeCaptureProcessor(pc, webrtcRate ? DspLibrary::Webrtc : DspLibrary::Speex);
+    if (!processor) {
+        return processor.status();
+    }
+    processor_ = std::move(*processor);
+    if (config_.echoCancel) {
+        echoReference_ = std::make_unique<EchoReference>(rate_, rate_ / 2);
+    }
+    return {};
 }
 
 AudioPipeline::~AudioPipeline() {
@@ -271,9 +328,15 @@ Status AudioPipeline::start() {
     }
     const std::string placement =
         config_.cpu ? "on CPU " + std::to_string(*config_.cpu) : "on the scheduler's CPUs";
-    LOG_INFO("audio pipeline started: %s, %lld us frames, %s",
+    std::string processing = "no capture processing";
+    if (processor_) {
+        processing = std::string(processor_->name()) + ":" + (config_.echoCancel ? " aec" : "") +
+                     (config_.noiseSuppression ? " ns" : "") + (config_.autoGain ? " agc" : "");
+    }
+    LOG_INFO("audio pipeline started: %s, %lld us frames, %s, %s",
              std::string(codecName(config_.codec.codec)).c_str(),
-             static_cast<long long>(config_.codec.frameDuration.count()), placement.c_str());
+             static_cast<long long>(config_.codec.frameDuration.count()), placement.c_str(),
+             processing.c_str());
     return {};
 }
 
@@ -305,6 +368,9 @@ void AudioPipeline::setUpAudioThread(std::atomic<int>& got, int priority) {
     if (config_.realtime) {
         if (auto prio = makeThreadRealtime(std::max(1, priority))) {
             got.store(*prio, std::memory_order_relaxed);
+            if (threadRealtimeViaRtkit()) {
+                realtimeViaRtkit_.store(true, std::memory_order_relaxed);
+            }
         }
     }
 }
@@ -314,8 +380,10 @@ void AudioPipeline::recorder() {
     setUpAudioThread(recorderPriority_, config_.realtimePriority);
     // What each read waits for: a codec frame (wakePerFrame) or a period.
     const PcmParams& params = capture_->params();
-    const size_t wake =
-        config_.wakePerFrame ? frameSamples_ : std::max<size_t>(1, params.effectiveWakeFrames());
+    const size_t wake = config_.wakePerFrame ? deviceFrameSamples_
+                                             : std::max<size_t>(1, params.effectiveWakeFrames());
+    // A resampler's output runs behind its input by its filter's delay.
+    const int64_t resamplerNs = captureResampler_ ? captureResampler_->delayNs() : 0;
     // Allocated before the real-time loop: a read takes all the device
     // holds on top of what it waits for (CaptureDevice::readAtLeast).
     std::vector<int16_t> chunk(wake + params.bufferFrames);
@@ -326,12 +394,21 @@ void AudioPipeline::recorder() {
         // moment their last period is read.
         const size_t got = capture_->readAtLeast(chunk, wake - captured % wake);
         captured += got;
-        const std::span<const int16_t> period(chunk.data(), got);
+        std::span<const int16_t> period(chunk.data(), got);
         const int64_t returned = monotonicNs();
         // The last frame read was captured before the frames the device
         // still holds; those came in after it.
         const int64_t delay = std::max<long>(0, capture_->heldFrames());
-        const int64_t endNs = returned - delay * 1'000'000'000 / rate_;
+        const int64_t endNs = returned - delay * 1'000'000'000 / deviceRate_ - resamplerNs;
+        if (captureResampler_) {
+            size_t made = 0;
+            for (size_t at = 0; at < got; at += captureResampler_->maxIn()) {
+                const size_t n = std::min(captureResampler_->maxIn(), got - at);
+                made += captureResampler_->process(std::span<const int16_t>(chunk).subspan(at, n),
+                                                   std::span(captureResampled_).subspan(made));
+            }
+            period = std::span<const int16_t>(captureResampled_).first(made);
+        }
         // The mark goes first, so the transmitter finds it as soon as it
         // sees the frames (a DropIncoming write stores exactly this many).
         const size_t toStore = std::min(period.size(), ring_->availableToWrite());
@@ -364,10 +441,25 @@ uint64_t AudioPipeline::captureTimeUs(uint64_t pos) {
     return static_cast<uint64_t>(static_cast<int64_t>(lastMarkUs_) - offsetUs);
 }
 
+void AudioPipeline::processCapture(std::span<int16_t> pcm, int64_t captureNs,
+                                   std::span<int16_t> farBlock) {
+    const size_t block = processor_->blockSamples();
+    for (size_t at = 0; at + block <= pcm.size(); at += block) {
+        std::span<const int16_t> far;
+        if (echoReference_) {
+            const int64_t blockNs = captureNs + static_cast<int64_t>(at) * 1'000'000'000 / rate_;
+            (void)echoReference_->fetch(blockNs, farBlock);
+            far = farBlock;
+        }
+        processor_->process(pcm.subspan(at, block), far);
+    }
+}
+
 void AudioPipeline::transmitter() {
     nameThread("voice-transmit");
     setUpAudioThread(transmitterPriority_, config_.realtimePriority - 1);
     std::vector<int16_t> pcm(frameSamples_);
+    std::vector<int16_t> farBlock(processor_ ? processor_->blockSamples() : 0);
     const uint64_t frameUs = uint64_t{frameSamples_} * 1'000'000 / rate_;
     // A loss report, when one is due, goes in front of the frame.
     std::vector<uint8_t> payload(LossReport::kSize + kMaxPayloadBytes);
@@ -394,6 +486,9 @@ void AudioPipeline::transmitter() {
         // waited for the read that took them (it sleeps through them).
         header.timestampUs = captureTimeUs(position + frameSamples_) - frameUs;
         position += frameSamples_;
+        if (processor_) {
+            processCapture(pcm, static_cast<int64_t>(header.timestampUs) * 1000, farBlock);
+        }
         if (muted_.load(std::memory_order_relaxed)) {
             std::fill(pcm.begin(), pcm.end(), int16_t{0});
             bump(framesMuted_);
@@ -646,7 +741,20 @@ void AudioPipeline::player() {
                 latency_.record(std::chrono::microseconds(dueUs - *captured));
             }
         }
-        playback_->write(out);
+        std::span<const int16_t> device = out;
+        if (playbackResampler_) {
+            device = std::span<const int16_t>(playbackResampled_)
+                         .first(playbackResampler_->process(out, playbackResampled_));
+        }
+        playback_->write(device);
+        if (echoReference_) {
+            // The write measured snd_pcm_delay after it (all of it: a sound
+            // server's latency beyond the buffer is time to the speaker too):
+            // the last sample written plays that much after now.
+            const int64_t queued = playback_->delayFrames() - static_cast<int64_t>(device.size());
+            echoReference_->push(out, monotonicNs() + deviceNs(std::max<int64_t>(0, queued)) +
+                                          playbackResamplerNs());
+        }
         lastWrittenNs = samplesNs(static_cast<int64_t>(out.size()));
         bump(framesPlayed_);
         playerCpuNs_.store(threadCpuNs(), std::memory_order_relaxed);
@@ -658,7 +766,15 @@ int64_t AudioPipeline::streamOffsetNs() const {
     // buffer (a sound server may report more; that is its own buffering).
     const auto buffer = static_cast<int64_t>(playback_->params().bufferFrames);
     const int64_t queued = std::clamp<int64_t>(playback_->delayFrames(), 0, buffer);
-    return (queued - buffer) * 1'000'000'000 / static_cast<int64_t>(rate_);
+    return deviceNs(queued - buffer) + playbackResamplerNs();
+}
+
+int64_t AudioPipeline::deviceNs(int64_t frames) const {
+    return frames * 1'000'000'000 / static_cast<int64_t>(deviceRate_);
+}
+
+int64_t AudioPipeline::playbackResamplerNs() const {
+    return playbackResampler_ ? playbackResampler_->delayNs() : 0;
 }
 
 AudioPipelineStats AudioPipeline::stats() const {
@@ -692,10 +808,16 @@ AudioPipelineStats AudioPipeline::stats() const {
     s.fecExpectedLossPercent = fecExpectedLoss_.load(std::memory_order_relaxed);
     s.fecChanges = get(fecChanges_);
     s.latency = latency_.summary();
+    s.echoCancelActive = processor_ && config_.echoCancel;
+    s.noiseSuppressionActive = processor_ && config_.noiseSuppression;
+    s.autoGainActive = processor_ && config_.autoGain;
+    s.echoAttenuationDb = s.echoCancelActive ? processor_->erleDb() : 0.0;
+    s.echoRealigns = echoReference_ ? echoReference_->realigns() : 0;
     s.recorderPriority = recorderPriority_.load(std::memory_order_relaxed);
     s.transmitterPriority = transmitterPriority_.load(std::memory_order_relaxed);
     s.receiverPriority = receiverPriority_.load(std::memory_order_relaxed);
     s.playerPriority = playerPriority_.load(std::memory_order_relaxed);
+    s.realtimeViaRtkit = realtimeViaRtkit_.load(std::memory_order_relaxed);
     s.recorderCpu = std::chrono::nanoseconds(recorderCpuNs_.load(std::memory_order_relaxed));
     s.transmitterCpu = std::chrono::nanoseconds(transmitterCpuNs_.load(std::memory_order_relaxed));
     s.receiverCpu = std::chrono::nanoseconds(receiverCpuNs_.load(std::memory_order_relaxed));

@@ -18,6 +18,12 @@
 //    MediaTransport::send (which drops rather than waits). When the receiver
 //    queued a loss report, it rides in front of the frame
 //    (MediaKind::Feedback, wire/loss_report.h).
+//    With capture processing on (echoCancel, noiseSuppression, autoGain),
+//    the transmitter first runs the frame through the CaptureProcessor
+//    (dsp/capture_processor.h) in 10 ms blocks, each with the far-end block
+//    the EchoReference (pipeline/echo_reference.h) gives for its capture
+//    time; the player pushes every block it writes into that reference with
+//    the time it will play (snd_pcm_delay after the write).
 //  - receiver (real-time, as the transmitter): MediaTransport::receive,
 //    MediaOpener::open (every bad packet is dropped silently and counted),
 //    JitterBuffer::push. It also counts loss for this side's reports
@@ -92,11 +98,16 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <thread>
+#include <vector>
 
 namespace voice {
 
+class CaptureProcessor;
 class Decoder;
+class EchoReference;
+class Resampler;
 class Encoder;
 class CaptureTimeTable;
 struct CaptureMark;
@@ -158,6 +169,14 @@ struct AudioPipelineConfig {
     std::chrono::milliseconds feedbackInterval{500};
     FecMode fecMode = FecMode::Auto;
     FecControllerConfig fecController;
+    /// Capture processing (lib/dsp, issue 18), on the transmitter thread in
+    /// 10 ms blocks before encoding: echo cancellation against what the
+    /// player wrote (pipeline/echo_reference.h), then noise suppression and
+    /// gain control. Off here; voiced turns them on by default. Frames that
+    /// are not a whole number of 10 ms blocks (PCM 5 ms) run without it.
+    bool echoCancel = false;
+    bool noiseSuppression = false;
+    bool autoGain = false;
 
     /// Ok, or InvalidArgument/Unsupported naming the setting that is wrong.
     Status validate() const;
@@ -193,13 +212,21 @@ struct AudioPipelineStats {
     bool fecActive = false;
     int fecExpectedLossPercent = 0;
     uint64_t fecChanges = 0; ///< times the controller changed the encoder's FEC settings
+    /// Capture processing in use (false when off or impossible for the frame).
+    bool echoCancelActive = false;
+    bool noiseSuppressionActive = false;
+    bool autoGainActive = false;
+    double echoAttenuationDb = 0; ///< the echo canceller's ERLE estimate now
+    uint64_t echoRealigns = 0;    ///< far-end reference jumps (delay changed)
     /// Capture-to-playout latency of decoded frames, excluding device buffers.
     LatencySummary latency;
-    /// SCHED_FIFO priority each thread got; 0 = none (not asked or refused).
+    /// Real-time priority each thread got; 0 = none (not asked or refused).
     int recorderPriority = 0;
     int transmitterPriority = 0;
     int receiverPriority = 0;
     int playerPriority = 0;
+    /// The real-time priorities came from RTKit (SCHED_FIFO was refused).
+    bool realtimeViaRtkit = false;
     /// CPU time each thread has used so far.
     std::chrono::nanoseconds recorderCpu{0};
     std::chrono::nanoseconds transmitterCpu{0};
@@ -261,11 +288,20 @@ private:
     /// Player thread: when the next sample written will play, relative to
     /// now, minus the playback buffer length (<= 0).
     int64_t streamOffsetNs() const;
+    /// Frames at the device rate as ns.
+    int64_t deviceNs(int64_t frames) const;
+    /// What the playback resampler adds to the time to the speaker (0 without one).
+    int64_t playbackResamplerNs() const;
     /// Receiver thread: counts an authentic packet for the loss report and
     /// queues a report for the transmitter once an interval has passed.
     void noteForReport(uint64_t sequence, int64_t nowNs);
     /// Receiver thread: a report from the peer; false when it is malformed.
     bool takePeerReport(std::span<const uint8_t> block, int64_t nowNs);
+    /// make(): the capture processor and echo reference the config asks for.
+    Status makeCaptureProcessing();
+    /// Transmitter thread: runs a frame captured at `captureNs` through the
+    /// capture processor in 10 ms blocks, with the far end from the player.
+    void processCapture(std::span<int16_t> pcm, int64_t captureNs, std::span<int16_t> farBlock);
 
     const AudioPipelineConfig config_;
     MediaTransport& transport_;
@@ -279,11 +315,21 @@ private:
     std::unique_ptr<AudioRing> ring_;
     std::unique_ptr<SpscQueue<CaptureMark>> marks_;
     std::unique_ptr<CaptureTimeTable> captureTimes_;
+    std::unique_ptr<CaptureProcessor> processor_;    // transmitter thread
+    std::unique_ptr<EchoReference> echoReference_;   // player -> transmitter
     std::unique_ptr<SpscQueue<LossReport>> reports_; // receiver -> transmitter
     FecController fecController_;                    // receiver thread
     LatencyHistogram latency_;
     size_t frameSamples_ = 0;
-    uint32_t rate_ = 48000;
+    uint32_t rate_ = 48000; // the codec's
+    // The devices' rate, and a codec frame at it. When it differs from the
+    // codec's (Opus on a 44.1 kHz device), the recorder resamples what it
+    // reads and the player what it writes (speexdsp, lib/dsp/resampler.h).
+    uint32_t deviceRate_ = 48000;
+    size_t deviceFrameSamples_ = 0;
+    std::unique_ptr<Resampler> captureResampler_;  // recorder thread
+    std::unique_ptr<Resampler> playbackResampler_; // player thread
+    std::vector<int16_t> captureResampled_, playbackResampled_;
 
     /// CLOCK_MONOTONIC (ns) at which the jitter buffer's clock (arrival
     /// and pull times) is zero; set by start() before the threads exist.
@@ -328,6 +374,7 @@ private:
     std::atomic<int> transmitterPriority_{0};
     std::atomic<int> receiverPriority_{0};
     std::atomic<int> playerPriority_{0};
+    std::atomic<bool> realtimeViaRtkit_{false};
     std::atomic<int64_t> recorderCpuNs_{0};
     std::atomic<int64_t> transmitterCpuNs_{0};
     std::atomic<int64_t> receiverCpuNs_{0};

@@ -278,5 +278,26 @@ TEST(AJitterBufferWithOpus, GivesBackTheFecFrameOnceTheSenderStopsSendingFec) {
     EXPECT_EQ(h.jb().stats().framesDecoded, kCount);
 }
 
+// Concealment that carries a pause on (below -50 dBFS) is counted apart:
+// it is what a lost frame between words sounds like, nothing.
+TEST(AJitterBufferConcealing, CountsTheFramesThatCameOutQuiet) {
+    PcmDecoder decoder(pcm10ms());
+    const auto level = [](uint32_t sequence) {
+        return sequence < 1100 ? int16_t{20} : int16_t{8000};
+    };
+    Harness h(decoder, {}, [&](uint32_t sequence) {
+        static PcmEncoder encoder(pcm10ms());
+        std::vector<int16_t> frame(480, level(sequence));
+        std::vector<uint8_t> out(kMaxPayloadBytes);
+        out.resize(*encoder.encode(frame, out));
+        return out;
+    });
+    const std::set<size_t> drop = {20, 40, 60, 150, 170}; // three in the pause, two in speech
+    const auto played = h.run(without(steady(200), drop), 1199);
+    const auto s = h.jb().stats();
+    EXPECT_EQ(s.framesConcealed, 5u);
+    EXPECT_EQ(s.framesConcealedQuiet, 3u);
+}
+
 } // namespace
 } // namespace voice::test

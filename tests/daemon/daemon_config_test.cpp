@@ -85,6 +85,52 @@ TEST_F(ADaemonConfig, HasNotificationsAndRingTonesOnUnlessTurnedOff) {
     EXPECT_NE(bad.status().toString().find("ring"), std::string::npos) << bad.status().toString();
 }
 
+TEST_F(ADaemonConfig, TurnsCaptureProcessingOnByDefaultAndEachOffOnRequest) {
+    writeConfig("name = alice\nrelay = a:1\n");
+    auto c = load();
+    ASSERT_TRUE(c.ok()) << c.status().toString();
+    EXPECT_TRUE(c->echoCancel);
+    EXPECT_TRUE(c->noiseSuppression);
+    EXPECT_TRUE(c->autoGain);
+    writeConfig(
+        "name = alice\nrelay = a:1\necho_cancel = off\nnoise_suppression = off\nauto_gain = off\n");
+    c = load();
+    ASSERT_TRUE(c.ok()) << c.status().toString();
+    EXPECT_FALSE(c->echoCancel);
+    EXPECT_FALSE(c->noiseSuppression);
+    EXPECT_FALSE(c->autoGain);
+    for (const char* key : {"echo_cancel", "noise_suppression", "auto_gain"}) {
+        writeConfig(std::string("name = alice\nrelay = a:1\n") + key + " = maybe\n");
+        auto bad = load();
+        ASSERT_FALSE(bad.ok()) << key;
+        EXPECT_NE(bad.status().detail().find(key), std::string::npos) << bad.status().detail();
+    }
+}
+
+TEST_F(ADaemonConfig, RunsDevicesAt48kHzByDefaultOr44100OnRequest) {
+    writeConfig("name = alice\nrelay = a:1\n");
+    auto c = load();
+    ASSERT_TRUE(c.ok()) << c.status().toString();
+    EXPECT_EQ(c->sampleRate, 48000u);
+    EXPECT_EQ(c->codecRate(), 48000u);
+    writeConfig("name = alice\nrelay = a:1\nrate = 44100\n");
+    c = load();
+    ASSERT_TRUE(c.ok()) << c.status().toString();
+    EXPECT_EQ(c->sampleRate, 44100u);
+    EXPECT_EQ(c->codecRate(), 48000u); // Opus codes 48 kHz, resampled
+    writeConfig("name = alice\nrelay = a:1\nrate = 44100\ncodec = pcm\n");
+    c = load();
+    ASSERT_TRUE(c.ok()) << c.status().toString();
+    EXPECT_EQ(c->codecRate(), 44100u);
+    // PCM at 44.1 kHz has only 10 ms frames.
+    writeConfig("name = alice\nrelay = a:1\nrate = 44100\ncodec = pcm\nframe = 5ms\n");
+    EXPECT_FALSE(load().ok());
+    writeConfig("name = alice\nrelay = a:1\nrate = 32000\n");
+    auto bad = load();
+    ASSERT_FALSE(bad.ok());
+    EXPECT_NE(bad.status().detail().find("rate"), std::string::npos) << bad.status().detail();
+}
+
 TEST_F(ADaemonConfig, TakesEverythingFromTheCommandLineWithoutAFile) {
     auto c = load({"--name", "bob", "--relay=127.0.0.1:9", "--codec", "pcm", "--auto-answer",
                    "alice, carol"});

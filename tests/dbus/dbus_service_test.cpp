@@ -174,6 +174,9 @@ TEST_F(AVoiceService, VoicectlStatusJsonShowsTheCallAndItsStats) {
         stats.jitterMs = 3.25;
         stats.lossPercent = 1.5;
         stats.concealedFrames = 7;
+        stats.concealedQuietFrames = 3;
+        stats.recorderPriority = 20;
+        stats.schedRtkit = true;
         stats.codec = "opus";
         stats.cipher = "aes-256-gcm";
         stats.durationS = 12;
@@ -197,6 +200,9 @@ TEST_F(AVoiceService, VoicectlStatusJsonShowsTheCallAndItsStats) {
     EXPECT_DOUBLE_EQ(j["stats"]["jitter_ms"].get<double>(), 3.25);
     EXPECT_DOUBLE_EQ(j["stats"]["loss_percent"].get<double>(), 1.5);
     EXPECT_EQ(j["stats"]["concealed_frames"], 7);
+    EXPECT_EQ(j["stats"]["concealed_quiet_frames"], 3);
+    EXPECT_EQ(j["stats"]["sched_recorder"], 20);
+    EXPECT_EQ(j["stats"]["sched_rtkit"], true);
     EXPECT_EQ(j["stats"]["codec"], "opus");
     EXPECT_EQ(j["stats"]["cipher"], "aes-256-gcm");
     EXPECT_EQ(j["stats"]["duration_s"], 12);
@@ -211,6 +217,8 @@ TEST_F(AVoiceService, VoicectlStatusJsonShowsTheCallAndItsStats) {
     EXPECT_NE(text.out.find("latency:     42.5 ms"), std::string::npos) << text.out;
     EXPECT_NE(text.out.find("latency p99: 61.5 ms"), std::string::npos) << text.out;
     EXPECT_NE(text.out.find("code:        042917"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("recorder=rtkit:20"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("of them quiet: 3 frames"), std::string::npos) << text.out;
 }
 
 TEST_F(AVoiceService, VoicectlStatusSaysWhyRegistrationStopped) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 # Checks that a raw S16LE mono 48 kHz recording holds the expected tone and not the other one.
-# usage: analyze_tone.py FILE EXPECTED_HZ OTHER_HZ  -> exit 0 if EXPECTED dominates
+# usage: analyze_tone.py FILE EXPECTED_HZ OTHER_HZ [RATE]  -> exit 0 if EXPECTED dominates
+# (RATE: the recording's, default 48000)
 # Also a module (scripts/demo-report.py imports it): load_raw, goertzel,
 # tone_blocks and dominant_frequency work on plain lists, no numpy needed.
 import math
@@ -81,7 +82,10 @@ def dominant_frequency(samples, lo=50, hi=8000):
 
 
 def main(argv):
+    global RATE
     path, want, other = argv[1], float(argv[2]), float(argv[3])
+    if len(argv) > 4:  # the recording's rate (44100 for a 44.1 kHz device)
+        RATE = int(argv[4])
     samples = load_raw(path)
     loud, good = tone_blocks(samples, want, other)
     print('%s: %d samples, %d loud blocks, %d with %g Hz dominant over %g Hz'

@@ -46,6 +46,25 @@ proxy_ctl() { python3 "$PROXY" ctl "$T/proxy.sock" "$@"; }
 # ---------------------------------------------------------------- setup
 # start_call [ALICE CONFIG LINES...] -- [PROXY OPTIONS...]: relay, proxy,
 # alice and bob, and a call alice -> bob (bob answers automatically).
+# What the two talk: speech, not test tones. With the default capture
+# processing a steady sine is what noise suppression exists to remove (a hum,
+# a fan's whine): it came out 20 dB down, and libopus then judged the frames
+# inactive and coded no in-band FEC (LBRR) for them (10 % loss: 9.6 %
+# concealed with fec = auto). Speech keeps its FEC with processing on or off.
+ALICE_TEXT="The quick brown fox jumps over the lazy dog. Seven silver ships sailed slowly \
+south across the shining sea before the storm, and every sailor sang along."
+BOB_TEXT="Hello, this is bob speaking from the other end of the line. Can you still hear \
+me clearly while the network drops one packet in ten?"
+# speech_raw OUT VOICE SECONDS TEXT: espeak-ng speech at 48 kHz, normalised
+# to -3 dBFS peak, repeated to SECONDS.
+speech_raw() {
+    espeak-ng -v "$2" -s 150 -w "$1.wav" "$4" || fail "espeak-ng"
+    sox "$1.wav" -r 48000 -c 1 -b 16 -e signed-integer -t raw "$1.one" norm -3 || fail "sox"
+    local bytes=$(($3 * 96000))
+    while [ "$(stat -c %s "$1" 2>/dev/null || echo 0)" -lt $bytes ]; do cat "$1.one" >>"$1"; done
+    rm -f "$1.wav" "$1.one"
+}
+
 start_call() {
     local alice_extra=() proxy_opts=()
     while [ $# -gt 0 ] && [ "$1" != -- ]; do alice_extra+=("$1"); shift; done
@@ -60,9 +79,9 @@ start_call() {
     PROXY_PID=$!
     PIDS+=($PROXY_PID)
     waitfor 20 test -S "$T/proxy.sock" || fail "proxy did not start"
-    # Tones long enough for the whole call (the file device ends the stream after them).
-    sox -n -r 48000 -c 1 -b 16 -e signed-integer -t raw "$T/alice.in.raw" synth $((CALL_SECONDS + 60)) sine 440 vol 0.5
-    sox -n -r 48000 -c 1 -b 16 -e signed-integer -t raw "$T/bob.in.raw" synth $((CALL_SECONDS + 60)) sine 660 vol 0.5
+    # Speech long enough for the whole call (the file device ends the stream after it).
+    speech_raw "$T/alice.in.raw" en-us $((CALL_SECONDS + 60)) "$ALICE_TEXT"
+    speech_raw "$T/bob.in.raw" en-gb+f3 $((CALL_SECONDS + 60)) "$BOB_TEXT"
     setup_user alice "$T/alice.in.raw" pulse:silence pulse:a_spk \
         "media_relay = 127.0.0.1:$PROXY_PORT" "${alice_extra[@]}"
     setup_user bob "$T/bob.in.raw" pulse:silence pulse:b_spk "${BOB_EXTRA[@]}"
@@ -104,8 +123,10 @@ observe() {
 # stat USER KEY -> the stats value now
 stat_now() { json_field "$1" "stats.$2"; }
 
-# window_report USER FROM_LINE -> prints concealed%, loss%, max buffer delay over the
-# samples from line FROM_LINE (1-based) on: "concealed_pct loss_pct max_delay_ms frames"
+# window_report USER FROM_LINE -> the figures over the samples from line FROM_LINE
+# (1-based) on: "concealed_pct loss_pct max_delay_ms frames fec_recovered p95_delay_ms
+# xruns audible_concealed_pct"; audible leaves out the concealed frames that came out
+# below -50 dBFS (concealed_quiet_frames: pauses between words carried on).
 window_report() {
     python3 - "$T/$1.samples" "$2" <<'PY'
 import json, sys
@@ -114,14 +135,16 @@ rows = [r for r in rows[int(sys.argv[2]) - 1:] if r.get("stats")]
 a, b = rows[0]["stats"], rows[-1]["stats"]
 played = b["frames_played"] - a["frames_played"]
 concealed = b["concealed_frames"] - a["concealed_frames"]
+quiet = b.get("concealed_quiet_frames", 0) - a.get("concealed_quiet_frames", 0)
 fec = b.get("fec_recovered_frames", 0) - a.get("fec_recovered_frames", 0)
 lost = b["packets_lost"] - a["packets_lost"]
 got = b["packets_received"] - a["packets_received"]
 delays = sorted(r["stats"]["buffer_delay_ms"] for r in rows)
 p95 = delays[min(len(delays) - 1, int(0.95 * len(delays)))]
 xruns = b.get("xruns", 0) - a.get("xruns", 0)
-print("%.3f %.3f %.1f %d %d %.1f %d" % (100.0 * concealed / max(played, 1),
-      100.0 * lost / max(lost + got, 1), delays[-1], played, fec, p95, xruns))
+print("%.3f %.3f %.1f %d %d %.1f %d %.3f" % (100.0 * concealed / max(played, 1),
+      100.0 * lost / max(lost + got, 1), delays[-1], played, fec, p95, xruns,
+      100.0 * (concealed - quiet) / max(played, 1)))
 PY
 }
 lines() { wc -l <"$T/$1.samples" 2>/dev/null || echo 0; }
@@ -176,20 +199,23 @@ loss_run() {
     for u in alice bob; do
         local from=$from_a
         [ $u = bob ] && from=$from_b
-        read -r conc loss delay played fec p95 xruns < <(window_report $u $from)
-        echo "RESULT $name $u: concealed ${conc}% (fec-recovered $fec of $played frames), network loss ${loss}%, buffer delay max ${delay} ms (p95 ${p95} ms), $xruns xruns over ${DURATION} s"
+        read -r conc loss delay played fec p95 xruns audible < <(window_report $u $from)
+        echo "RESULT $name $u: concealed ${conc}% (audible ${audible}%; fec-recovered $fec of $played frames), network loss ${loss}%, buffer delay max ${delay} ms (p95 ${p95} ms), $xruns xruns over ${DURATION} s"
         [ "$played" -gt $((DURATION * 25)) ] || fail "$name: $u played only $played frames"
     done
     for u in alice bob; do
         local from=$from_a
         [ $u = bob ] && from=$from_b
-        read -r conc loss delay played fec p95 xruns < <(window_report $u $from)
+        read -r conc loss delay played fec p95 xruns audible < <(window_report $u $from)
         if [ "$maxdelay" != - ]; then
             # xruns mean the machine stalled the audio devices themselves (overload, not the network).
             le "$delay" "$maxdelay" || fail "$name: $u's jitter-buffer delay reached $delay ms (> $maxdelay; $xruns xruns in the window)"
         fi
         if [ "$max" != - ]; then
-            le "$conc" "$max" || fail "$name: $u concealed $conc% of frames (> $max%)"
+            # Speech has pauses; libopus codes no FEC for a frame it judges
+            # inactive, and a lost pause concealed is a pause: the bound is on
+            # the concealment one can hear (all of it is printed above).
+            le "$audible" "$max" || fail "$name: $u concealed $audible% of frames audibly (> $max%; $conc% in all)"
         fi
     done
 }

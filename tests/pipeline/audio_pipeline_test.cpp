@@ -8,10 +8,13 @@
 #include "pipeline/simulated_pcm.h"
 #include "pipeline_test_support.h"
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
 #include <map>
+#include <numbers>
 #include <sched.h>
 #include <string>
 #include <unistd.h>
@@ -126,9 +129,16 @@ TEST(AnAudioPipeline, RunsAllItsAudioWorkOnTheCpuItIsGiven) {
     ASSERT_TRUE(p.ok()) << p.status().toString();
     ASSERT_TRUE((*p)->start().ok());
     EXPECT_TRUE(waitUntil([&] { return (*p)->stats().framesPlayed >= 2; }));
+    const std::string only = std::to_string(cpu);
+    // Each thread names itself, then pins itself, when it first runs: on a
+    // loaded machine the recorder may not have run yet when the player has.
+    EXPECT_TRUE(waitUntil([&] {
+        const auto t = audioThreadCpus();
+        return t.size() == 4 &&
+               std::all_of(t.begin(), t.end(), [&](const auto& e) { return e.second == only; });
+    }));
     const auto threads = audioThreadCpus();
     (*p)->stop();
-    const std::string only = std::to_string(cpu);
     EXPECT_EQ(threads.size(), 4u);
     for (const char* name : {"voice-recorder", "voice-transmit", "voice-receive", "voice-player"}) {
         ASSERT_TRUE(threads.count(name)) << name;
@@ -149,6 +159,7 @@ TEST(AnAudioPipeline, LeavesItsThreadsToTheSchedulerWithoutACpu) {
     ASSERT_TRUE(side.pipeline);
     ASSERT_TRUE(side.pipeline->start().ok());
     EXPECT_TRUE(waitUntil([&] { return side.pipeline->stats().framesPlayed >= 2; }));
+    EXPECT_TRUE(waitUntil([] { return audioThreadCpus().size() == 4; }));
     const auto threads = audioThreadCpus();
     side.pipeline->stop();
     EXPECT_EQ(threads.size(), 4u);
@@ -198,6 +209,68 @@ TEST(AnAudioPipeline, StartsAndStopsWithoutLeavingThreadsBehind) {
         EXPECT_EQ(side.pipeline->start().code(), Errc::Closed) << "a pipeline runs once";
     }
     EXPECT_EQ(threadCount(), before);
+}
+
+namespace {
+
+std::vector<int16_t> sine(uint32_t rate, double hz, double seconds) {
+    std::vector<int16_t> s(static_cast<size_t>(rate * seconds));
+    for (size_t i = 0; i < s.size(); ++i) {
+        s[i] = static_cast<int16_t>(12000 * std::sin(2 * std::numbers::pi * hz * double(i) / rate));
+    }
+    return s;
+}
+
+/// Power of `hz` in the second half of the non-silent output (Goertzel).
+double tonePower(const std::vector<int16_t>& out, uint32_t rate, double hz) {
+    const auto first = std::find_if(out.begin(), out.end(), [](int16_t v) { return v != 0; });
+    const auto last = std::find_if(out.rbegin(), out.rend(), [](int16_t v) { return v != 0; });
+    if (first == out.end()) {
+        return 0;
+    }
+    const std::vector<int16_t> played(first, last.base());
+    const double k = 2 * std::cos(2 * std::numbers::pi * hz / rate);
+    double s1 = 0, s2 = 0;
+    for (size_t i = played.size() / 2; i < played.size(); ++i) {
+        const double s0 = played[i] + k * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    return s1 * s1 + s2 * s2 - k * s1 * s2;
+}
+
+/// The tone plays at its own pitch: far stronger than the same tone played
+/// at the wrong rate (44.1 kHz samples at 48 kHz or the other way).
+void expectTone(const std::vector<int16_t>& out, uint32_t rate, double hz) {
+    const double p = tonePower(out, rate, hz);
+    EXPECT_GT(p, 10 * tonePower(out, rate, hz * 48000 / 44100)) << hz << " Hz at " << rate;
+    EXPECT_GT(p, 10 * tonePower(out, rate, hz * 44100 / 48000)) << hz << " Hz at " << rate;
+}
+
+} // namespace
+
+// rate = 44100 with Opus: the devices run at 44.1 kHz, Opus at 48 kHz
+// through speexdsp's resampler both ways; the peer runs at 48 kHz.
+TEST(AnAudioPipeline, RunsOpusOnA441kHzDeviceAgainstA48kHzPeer) {
+    auto pair = LoopbackTransport::makePair();
+    ASSERT_TRUE(pair.ok());
+    auto aliceConfig = configFor(MediaDirection::CallerToCallee, CodecId::Opus, 20ms);
+    aliceConfig.capture.format = *AudioFormat::make(44100, 1);
+    aliceConfig.playback.format = *AudioFormat::make(44100, 1);
+    const auto bobConfig = configFor(MediaDirection::CalleeToCaller, CodecId::Opus, 20ms);
+    Side alice = makeSide(aliceConfig, *pair->a, sine(44100, 1000, 5.0), 44100 * 20);
+    Side bob = makeSide(bobConfig, *pair->b, sine(48000, 700, 5.0), 48000 * 20);
+    ASSERT_TRUE(alice.pipeline && bob.pipeline);
+    ASSERT_TRUE(bob.pipeline->start().ok());
+    ASSERT_TRUE(alice.pipeline->start().ok());
+    EXPECT_TRUE(waitUntil([&] {
+        return bob.pipeline->stats().jitter.framesDecoded >= 100 &&
+               alice.pipeline->stats().jitter.framesDecoded >= 100;
+    }));
+    alice.pipeline->stop();
+    bob.pipeline->stop();
+    expectTone(bob.tape->output(), 48000, 1000);
+    expectTone(alice.tape->output(), 44100, 700);
 }
 
 TEST(AnAudioPipeline, KeepsPlayingThroughTenPercentLossAndConcealsTheGaps) {

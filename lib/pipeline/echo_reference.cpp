@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: MIT
+#include "pipeline/echo_reference.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+
+namespace voice {
+
+namespace {
+constexpr size_t kMarkSlots = 512;
+}
+
+EchoReference::EchoReference(uint32_t rate, size_t capacityFrames)
+    : rate_(rate),
+      ring_(capacityFrames, 1, OverflowPolicy::DropIncoming, UnderflowPolicy::FillSilence),
+      marks_(kMarkSlots), scratch_(1024) {}
+
+void EchoReference::push(std::span<const int16_t> out, int64_t playTimeNs) {
+    if (out.empty())
+        return;
+    // A full queue of marks only costs precision: the older mark still
+    // describes the stream until a later one gets through.
+    (void)marks_.tryPush({written_, playTimeNs});
+    written_ += ring_.write(out);
+}
+
+void EchoReference::skip(uint64_t frames) {
+    while (frames > 0) {
+        const size_t n = static_cast<size_t>(std::min<uint64_t>(frames, scratch_.size()));
+        (void)ring_.read(std::span(scratch_).first(n));
+        frames -= n;
+    }
+}
+
+EchoReference::Fetch EchoReference::fetch(int64_t captureTimeNs, std::span<int16_t> block) {
+    const int64_t wantNs = captureTimeNs - kLeadNs;
+    // The newest mark played no later than the wanted time describes it best.
+    while (const Mark* m = marks_.front()) {
+        if (haveMark_ && m->playTimeNs > wantNs)
+            break;
+        last_ = *m;
+        haveMark_ = true;
+        marks_.pop();
+    }
+    if (!haveMark_) {
+        std::fill(block.begin(), block.end(), int16_t{0});
+        return Fetch::Missing;
+    }
+    const int64_t offset =
+        (wantNs - last_.playTimeNs) * static_cast<int64_t>(rate_) / 1'000'000'000;
+    const int64_t target = std::max<int64_t>(0, static_cast<int64_t>(last_.position) + offset);
+    const int64_t instant = target - static_cast<int64_t>(readPos_);
+    const int64_t threshold = kRealignThresholdNs * static_cast<int64_t>(rate_) / 1'000'000'000;
+    // The measured delays wobble from block to block (a sound server's
+    // delay jumps by a period with its timing updates): only an error that
+    // persists in the average moves the reference, and then to where this
+    // block's timing puts it (within the wobble, which the canceller's
+    // filter absorbs as part of the echo path).
+    errorAvg_ += kErrorSmoothing * (static_cast<double>(instant) - errorAvg_);
+    Fetch result = Fetch::Aligned;
+    size_t hold = 0; // zeros in front of the block: the reference was ahead
+    if (!aligned_ || holding_ > 0 || std::abs(errorAvg_) > static_cast<double>(threshold)) {
+        const int64_t errorFrames = holding_ > 0 ? holding_ : instant;
+        if (errorFrames > 0 && holding_ == 0) {
+            // Behind: drop what was played before the wanted time.
+            const uint64_t drop =
+                std::min<uint64_t>(static_cast<uint64_t>(errorFrames), ring_.availableToRead());
+            skip(drop);
+            readPos_ += drop;
+        } else if (errorFrames < 0 || holding_ > 0) {
+            // Ahead (played audio cannot be read twice): hold the reference
+            // back by up to a block per fetch until it is in place.
+            const int64_t need = holding_ > 0 ? holding_ : -errorFrames;
+            hold = static_cast<size_t>(std::min<int64_t>(need, static_cast<int64_t>(block.size())));
+            holding_ = need - static_cast<int64_t>(hold);
+        }
+        if (aligned_ && !realigning_)
+            realigns_.fetch_add(1, std::memory_order_relaxed);
+        aligned_ = true;
+        errorAvg_ = 0;
+        result = Fetch::Realigned;
+    }
+    realigning_ = result == Fetch::Realigned;
+    std::fill(block.begin(), block.begin() + static_cast<std::ptrdiff_t>(hold), int16_t{0});
+    // Only what was played: the rest are zeros, and readPos_ stays with the ring.
+    const size_t n = std::min(block.size() - hold, ring_.availableToRead());
+    (void)ring_.read(block.subspan(hold, n));
+    std::fill(block.begin() + static_cast<std::ptrdiff_t>(hold + n), block.end(), int16_t{0});
+    readPos_ += n;
+    return result;
+}
+
+} // namespace voice

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: MIT
+// EchoReference: hands what the player wrote to the playback device over to
+// the capture side, aligned in time, as the echo canceller's far-end
+// reference.
+//
+// The player pushes every block it writes with the time its first sample
+// will be played (now + the frames queued in the device ahead of it,
+// snd_pcm_delay). The transmitter asks for the block played at the moment a
+// captured block was captured (the recorder's capture time, which counts
+// the capture device's delay). So both devices' measured delays align the
+// two streams; what is left is the acoustic path (and the sound server's
+// own buffering), which the canceller models.
+//
+// Once aligned, the reference is read sequentially (no sample is skipped or
+// repeated, which an adaptive filter would take for a changed echo path);
+// it is realigned only when the timing says it is off by more than
+// kRealignThreshold (a device reopened, an xrun), and fetch() then says so,
+// so the caller can reset the canceller.
+//
+// Threads: push() on the player (producer), fetch() on the transmitter
+// (consumer). Lock-free, no allocation after construction.
+#pragma once
+
+#include "core/audio_ring.h"
+#include "core/spsc_queue.h"
+
+#include <atomic>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace voice {
+
+class EchoReference {
+public:
+    /// The reference starts this much before the captured block, so the
+    /// echo never leads it when the delay measurements are off a little.
+    static constexpr int64_t kLeadNs = 10'000'000;
+    /// Alignment errors smaller than this, in the average over about 50
+    /// blocks (kErrorSmoothing), are left alone.
+    static constexpr int64_t kRealignThresholdNs = 30'000'000;
+    static constexpr double kErrorSmoothing = 0.02;
+
+    /// Control thread. `capacityFrames` must hold the playback buffer plus
+    /// the time a captured frame waits for the transmitter (0.5 s is ample).
+    EchoReference(uint32_t rate, size_t capacityFrames);
+
+    /// Player thread. `playTimeNs`: CLOCK_MONOTONIC time out[0] will play.
+    void push(std::span<const int16_t> out, int64_t playTimeNs);
+
+    enum class Fetch {
+        Aligned,   ///< the reference continues the previous block
+        Realigned, ///< the reference jumped (first block, or timing moved)
+        Missing,   ///< nothing played yet: zeros
+    };
+    /// Transmitter thread. Fills `block` with the audio that was played at
+    /// `captureTimeNs` - kLeadNs.
+    Fetch fetch(int64_t captureTimeNs, std::span<int16_t> block);
+
+    /// Any thread. Times the alignment jumped after the first.
+    uint64_t realigns() const { return realigns_.load(std::memory_order_relaxed); }
+
+private:
+    struct Mark {
+        uint64_t position = 0; // stream position of the first sample of a push
+        int64_t playTimeNs = 0;
+    };
+
+    /// Consumer: drops `frames` from the ring (through the scratch buffer).
+    void skip(uint64_t frames);
+
+    const uint32_t rate_;
+    AudioRing ring_;
+    SpscQueue<Mark> marks_;
+    std::atomic<uint64_t> realigns_{0};
+    // Player thread only.
+    uint64_t written_ = 0;
+    // Transmitter thread only.
+    uint64_t readPos_ = 0;
+    bool aligned_ = false;
+    bool realigning_ = false; // the last fetch realigned (a hold spans several)
+    double errorAvg_ = 0;     // smoothed alignment error, frames
+    int64_t holding_ = 0;     // frames of hold still to insert
+    Mark last_{};
+    bool haveMark_ = false;
+    std::vector<int16_t> scratch_;
+};
+
+} // namespace voice
