@@ -13,6 +13,7 @@
 #include "relay/junk_filter.h"
 #include "relay/local_registry.h"
 #include "relay/metrics_endpoint.h"
+#include "relay/redis_registry.h"
 #include "relay/relay_server_internal.h"
 #include "voice_config.h"
 #include "wire/media_header.h"
@@ -107,11 +108,14 @@ Result<std::unique_ptr<RelayServer>> RelayServer::create(RelayConfig config, Rel
         }
         allowlist = std::move(*allow);
     }
-    auto registry = LocalRegistry::load(s->config_.stateDir + "/bindings", std::move(allowlist));
-    if (!registry.ok()) {
-        return registry.status();
+    if (!s->config_.redis) {
+        auto registry =
+            LocalRegistry::load(s->config_.stateDir + "/bindings", std::move(allowlist));
+        if (!registry.ok()) {
+            return registry.status();
+        }
+        s->registry_ = std::make_unique<LocalRegistry>(std::move(*registry));
     }
-    s->registry_ = std::make_unique<LocalRegistry>(std::move(*registry));
     s->router_ = std::make_unique<MediaRouter>(s->config_.udpFreshness);
     s->pending_ = std::make_unique<PendingConnections>(s->config_.maxConnectionsPerAddress);
     s->newNames_ = std::make_unique<SourceRateLimiter>(
@@ -121,10 +125,17 @@ Result<std::unique_ptr<RelayServer>> RelayServer::create(RelayConfig config, Rel
     if (!bound.ok()) {
         return bound;
     }
+    if (s->config_.redis) {
+        Status joined = s->joinCluster(std::move(allowlist)); // after bindSockets: port_ is known
+        if (!joined.ok()) {
+            return joined;
+        }
+    }
     return s;
 }
 
 RelayServer::~RelayServer() {
+    OPENSSL_cleanse(clusterKey_.data(), clusterKey_.size());
     for (auto& m : mediaThreads_) {
         if (m->thread.joinable()) {
             m->loop->stop();
@@ -481,7 +492,9 @@ void RelayServer::handleFrame(Connection& c, const Frame& frame) {
         }
         return;
     case Connection::State::AwaitRegister:
-        if (auto* r = std::get_if<msg::Register>(&m)) {
+        if (c.claiming) {
+            sendErrorAndClose(c, ErrorCode::Protocol, "register sent twice");
+        } else if (auto* r = std::get_if<msg::Register>(&m)) {
             handleRegister(c, *r);
         } else {
             sendErrorAndClose(c, ErrorCode::NotRegistered, "expected register");
@@ -534,7 +547,12 @@ void RelayServer::handleRegister(Connection& c, const msg::Register& m) {
         refuse(c, RefuseReason::BadSignature, "the signature over the challenge does not verify");
         return;
     }
-    switch (registry_->checkName(m.name, m.identityKey)) {
+    const Registry::NameCheck check = registry_->checkName(m.name, m.identityKey);
+    if (check == Registry::NameCheck::Free && cluster_) {
+        claimInCluster(c, m.name, m.identityKey, false);
+        return;
+    }
+    switch (check) {
     case Registry::NameCheck::NotAllowed:
         refuse(c, RefuseReason::NotAllowed, "'" + m.name + "' is not on this relay's allowlist");
         return;
@@ -559,21 +577,63 @@ void RelayServer::handleRegister(Connection& c, const msg::Register& m) {
     case Registry::NameCheck::Owned:
         break;
     }
+    completeRegister(c, m.name, m.identityKey);
+}
+
+// Cluster mode: the name is settled in Redis (RedisRegistry::claim), first
+// without binding; a free name costs a new-name token and is then bound
+// atomically (a concurrent claim through another relay may still win).
+void RelayServer::claimInCluster(Connection& c, const std::string& name, const IdentityKey& key,
+                                 bool bind) {
+    c.claiming = true;
+    const uint64_t id = c.id;
+    cluster_->claim(name, key, bind, [this, id, name, key](RedisRegistry::Claim claim) {
+        Connection* conn = find(id);
+        if (!conn || conn->state != Connection::State::AwaitRegister) {
+            return; // gone (closed, timed out) meanwhile
+        }
+        conn->claiming = false;
+        switch (claim) {
+        case RedisRegistry::Claim::Owned:
+        case RedisRegistry::Claim::Bound:
+            completeRegister(*conn, name, key);
+            return;
+        case RedisRegistry::Claim::Taken:
+            refuse(*conn, RefuseReason::NameTaken,
+                   "'" + name + "' is registered with another identity key");
+            return;
+        case RedisRegistry::Claim::Free:
+            if (!newNames_->tryTake(conn->peer)) {
+                refuse(*conn, RefuseReason::RateLimited,
+                       "too many new names from this address; try later");
+                return;
+            }
+            claimInCluster(*conn, name, key, true);
+            return;
+        case RedisRegistry::Claim::Unavailable:
+            refuse(*conn, RefuseReason::ServerFull,
+                   "the cluster's name registry is unavailable; try later");
+            return;
+        }
+    });
+}
+
+void RelayServer::completeRegister(Connection& c, const std::string& name, const IdentityKey& key) {
     // Device switch: the newest proven connection owns the name.
-    auto existing = registry_->connectionOf(m.name);
+    auto existing = registry_->connectionOf(name);
     if (existing && *existing != c.id) {
         if (Connection* old = find(*existing)) {
-            LOG_INFO("'%s' registered again from %s; closing the old connection", m.name.c_str(),
+            LOG_INFO("'%s' registered again from %s; closing the old connection", name.c_str(),
                      describe(c.peer).c_str());
             // Replaced, not bad-state: the old client (another device with
             // the same key) must stop, not reconnect and take the name back.
             sendErrorAndClose(*old, ErrorCode::Replaced,
-                              "'" + m.name + "' was registered again from another connection");
+                              "'" + name + "' was registered again from another connection");
         }
-        registry_->setOffline(m.name, *existing);
+        registry_->setOffline(name, *existing);
     }
-    c.name = m.name;
-    c.key = m.identityKey;
+    c.name = name;
+    c.key = key;
     c.state = Connection::State::Registered;
     if (c.pending) {
         c.pending = false;

@@ -15,6 +15,7 @@
 #include "wire/frame.h"
 #include "wire/messages.h"
 
+#include <array>
 #include <atomic>
 #include <deque>
 #include <functional>
@@ -28,6 +29,9 @@
 namespace voice {
 
 class MetricsEndpoint;
+class RedisRegistry;
+/// The secret the relays of one cluster share (cluster_key_file).
+using ClusterKey = std::array<uint8_t, 32>;
 
 /// The relay. Threads (see relay/README.md for the design note):
 ///  - the control thread runs one EventLoop owning every TLS connection, the
@@ -77,6 +81,10 @@ private:
     void handleFrame(Connection& c, const Frame& frame);
     void handleHello(Connection& c, const msg::Hello& m);
     void handleRegister(Connection& c, const msg::Register& m);
+    void claimInCluster(Connection& c, const std::string& name, const IdentityKey& key, bool bind);
+    void completeRegister(Connection& c, const std::string& name, const IdentityKey& key);
+    /// Cluster mode (issue 19): the cluster key and the RedisRegistry.
+    Status joinCluster(std::optional<NameBindings> allowlist);
     void handleCall(Connection& c, const msg::Call& m);
     void handleAccept(Connection& c, const msg::Accept& m);
     void handleReject(Connection& c, const msg::Reject& m);
@@ -132,6 +140,8 @@ private:
     std::optional<uint16_t> metricsPort_;
 
     std::unique_ptr<Registry> registry_; // names -> keys, presence, line state
+    RedisRegistry* cluster_ = nullptr;   // registry_ in cluster mode, else null
+    ClusterKey clusterKey_{};            // wiped on exit
     std::optional<ResumeTokens> resumeTokens_;
     /// Answered calls that ended, with the reason to tell a party that was
     /// away when it comes back to resume (bounded; oldest first).

@@ -44,8 +44,9 @@ struct RelayServer::Connection {
     Clock::time_point lastHeard;
     Clock::time_point lingerDeadline;
     uint32_t watched = 0;
-    bool pending = true; // counted in pending_ (not registered yet)
-    uint64_t call = 0;   // serial of this connection's call (ringing or active), 0 if idle
+    bool pending = true;   // counted in pending_ (not registered yet)
+    bool claiming = false; // cluster mode: Register waits for Redis
+    uint64_t call = 0;     // serial of this connection's call (ringing or active), 0 if idle
 };
 
 struct RelayServer::CallState {

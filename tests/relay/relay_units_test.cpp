@@ -41,6 +41,34 @@ TEST(ARelayConfig, RejectsUnknownKeysAndBadValuesWithTheLine) {
     EXPECT_FALSE(RelayConfig::parse("keepalive_interval = 60s\nidle_timeout = 30s\n", "r").ok());
 }
 
+TEST(ARelayConfig, ReadsTheClusterKeysAndNeedsThemTogether) {
+    const std::string cluster = "redis = unix:/run/redis/redis-server.sock\nrelay_id = relay-1\n"
+                                "advertise = 192.0.2.1:7000\ncluster_key_file = /etc/k\n";
+    auto c = RelayConfig::parse(cluster, "r");
+    ASSERT_TRUE(c.ok()) << c.status().toString();
+    EXPECT_EQ(*c->redis, "unix:/run/redis/redis-server.sock");
+    EXPECT_EQ(c->relayId, "relay-1");
+    EXPECT_EQ(c->advertise->port, 7000);
+    EXPECT_EQ(*c->clusterKeyFile, "/etc/k");
+    EXPECT_TRUE(RelayConfig::parse("redis = 10.0.0.5:6379\nrelay_id = b\nadvertise = "
+                                   "10.0.0.2:7000\ncluster_key_file = /k\n",
+                                   "r")
+                    .ok());
+    // Single-relay mode by default.
+    EXPECT_FALSE(RelayConfig::parse("", "r")->redis);
+    auto missing = RelayConfig::parse("redis = unix:/r.sock\nrelay_id = a\n", "r");
+    ASSERT_FALSE(missing.ok());
+    EXPECT_NE(missing.status().detail().find("'advertise' is required"), std::string::npos);
+    EXPECT_FALSE(RelayConfig::parse("relay_id = a\n", "r").ok()); // without redis
+    EXPECT_FALSE(RelayConfig::parse("redis = unix:relative\n", "r").ok());
+    EXPECT_FALSE(RelayConfig::parse("redis = host\n", "r").ok());
+    EXPECT_FALSE(RelayConfig::parse("redis = host:99999\n", "r").ok());
+    EXPECT_FALSE(
+        RelayConfig::parse(
+            "redis = unix:/r\nrelay_id = Bad_Id\nadvertise = h:1\ncluster_key_file = /k\n", "r")
+            .ok());
+}
+
 TEST(NameBindingsFile, RoundTripsThroughItsText) {
     NameBindings b;
     NameBindings::Key k{};

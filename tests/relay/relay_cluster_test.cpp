@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: MIT
+// voice-relayd in cluster mode (issue 19): real relays sharing a real redis-server.
+#include "redis_process.h"
+#include "relay_harness.h"
+
+#include <atomic>
+#include <csignal>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <thread>
+
+namespace voice::test {
+namespace {
+
+Identity newIdentity() {
+    auto id = Identity::generate();
+    EXPECT_TRUE(id.ok());
+    return std::move(*id);
+}
+
+std::string hexOf(std::span<const uint8_t> key) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (uint8_t b : key) {
+        out += kHex[b >> 4];
+        out += kHex[b & 15];
+    }
+    return out;
+}
+
+class ACluster : public ::testing::Test {
+protected:
+    void SetUp() override {
+        ASSERT_TRUE(redis.start()) << redis.error();
+        std::ofstream(redis.dir() + "/cluster.key")
+            << "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n";
+        ASSERT_TRUE(relay1.start()) << "relay 1 did not start";
+        ASSERT_TRUE(relay2.start()) << "relay 2 did not start";
+        // Both relays have joined once each counts the other.
+        ASSERT_TRUE(waitUntil([&] {
+            return relay1.metric("voice_relayd_cluster_relays") == 2 &&
+                   relay2.metric("voice_relayd_cluster_relays") == 2;
+        })) << "the relays do not see each other in redis";
+    }
+
+    std::string config(const std::string& id) {
+        return redis.configLine() + "relay_id = " + id +
+               "\nadvertise = 127.0.0.1:0\ncluster_key_file = " + redis.dir() +
+               "/cluster.key\nnew_names_per_minute = 100000\nregistration_timeout = 5s\n"
+               "metrics = 127.0.0.1:0\n";
+    }
+
+    std::unique_ptr<Client> registered(RelayProcess& relay, const std::string& name,
+                                       const Identity& id) {
+        auto c = Client::connect(relay.port());
+        EXPECT_TRUE(c);
+        if (c) {
+            EXPECT_TRUE(c->registerOk(name, id)) << name;
+        }
+        return c;
+    }
+
+    RedisProcess redis;
+    RelayProcess relay1{config("r1")};
+    RelayProcess relay2{config("r2")};
+};
+
+TEST_F(ACluster, GivesEachNameToExactlyOneKeyWhenTwoRelaysAreClaimedAtOnce) {
+    constexpr int kNames = 100;
+    std::vector<Identity> first, second;
+    for (int i = 0; i < kNames; ++i) {
+        first.push_back(newIdentity());
+        second.push_back(newIdentity());
+    }
+    // Per name: 0 no answer, 1 registered, 2 refused name-taken, 3 other.
+    std::vector<int> result1(kNames), result2(kNames);
+    std::vector<std::unique_ptr<Client>> keep1(kNames), keep2(kNames);
+    std::atomic<int> ready{0};
+    auto claimAll = [&](RelayProcess& relay, std::vector<Identity>& ids, std::vector<int>& result,
+                        std::vector<std::unique_ptr<Client>>& keep) {
+        ++ready;
+        while (ready < 2) {
+        }
+        for (int i = 0; i < kNames; ++i) {
+            auto c = Client::connect(relay.port());
+            if (!c) {
+                continue;
+            }
+            auto answer = c->registerAs("user" + std::to_string(i), ids[i]);
+            if (!answer) {
+                continue;
+            }
+            if (std::holds_alternative<msg::Registered>(*answer)) {
+                result[i] = 1;
+                keep[i] = std::move(c); // the winner stays registered
+            } else if (auto* r = std::get_if<msg::Refused>(&*answer)) {
+                result[i] = r->reason == RefuseReason::NameTaken ? 2 : 3;
+            } else {
+                result[i] = 3;
+            }
+        }
+    };
+    std::thread t1(claimAll, std::ref(relay1), std::ref(first), std::ref(result1), std::ref(keep1));
+    std::thread t2(claimAll, std::ref(relay2), std::ref(second), std::ref(result2),
+                   std::ref(keep2));
+    t1.join();
+    t2.join();
+    int wins1 = 0, wins2 = 0;
+    for (int i = 0; i < kNames; ++i) {
+        const std::string name = "user" + std::to_string(i);
+        ASSERT_TRUE((result1[i] == 1 && result2[i] == 2) || (result1[i] == 2 && result2[i] == 1))
+            << name << ": relay 1 answered " << result1[i] << ", relay 2 " << result2[i];
+        const Identity& winner = result1[i] == 1 ? first[i] : second[i];
+        EXPECT_EQ(redis.command({"GET", "voice:name:" + name}), hexOf(winner.publicKey())) << name;
+        (result1[i] == 1 ? wins1 : wins2)++;
+    }
+    std::printf("name claims won: relay 1 %d, relay 2 %d\n", wins1, wins2);
+    // The owner registers through the other relay too; the loser's key stays out there as well.
+    const bool firstWon = result1[0] == 1;
+    keep1[0].reset();
+    keep2[0].reset();
+    auto again = Client::connect((firstWon ? relay2 : relay1).port());
+    ASSERT_TRUE(again);
+    EXPECT_TRUE(again->registerOk("user0", firstWon ? first[0] : second[0]));
+    auto loser = Client::connect((firstWon ? relay1 : relay2).port());
+    ASSERT_TRUE(loser);
+    auto answer = loser->registerAs("user0", firstWon ? second[0] : first[0]);
+    ASSERT_TRUE(answer && std::holds_alternative<msg::Refused>(*answer));
+    EXPECT_EQ(std::get<msg::Refused>(*answer).reason, RefuseReason::NameTaken);
+}
+
+TEST_F(ACluster, KeepsAUsersLocationAliveAndDropsItWithin3sOfItsRelaysCrash) {
+    Identity aliceId = newIdentity();
+    auto alice = registered(relay1, "alice", aliceId);
+    auto location = [&] { return redis.command({"GET", "voice:loc:alice"}); };
+    ASSERT_TRUE(waitUntil([&] { return location().rfind("r1 ", 0) == 0; })) << location();
+    // Longer than the 3 s TTL: only the heartbeat keeps it.
+    std::this_thread::sleep_for(4s);
+    EXPECT_EQ(location().rfind("r1 ", 0), 0u) << location();
+    ::kill(relay1.pid(), SIGKILL);
+    const auto killed = std::chrono::steady_clock::now();
+    ASSERT_TRUE(waitUntil([&] { return location() == "(nil)"; }, 6s)) << location();
+    const auto gone = std::chrono::steady_clock::now() - killed;
+    std::printf("location gone %lld ms after the relay's kill\n",
+                (long long)std::chrono::duration_cast<std::chrono::milliseconds>(gone).count());
+    EXPECT_LE(gone, 3500ms);
+}
+
+TEST_F(ACluster, NeverDeletesTheNewerLocationOfAUserWhoMoved) {
+    Identity aliceId = newIdentity();
+    auto onRelay1 = registered(relay1, "alice", aliceId);
+    auto onRelay2 = registered(relay2, "alice", aliceId);
+    auto location = [&] { return redis.command({"GET", "voice:loc:alice"}); };
+    ASSERT_TRUE(waitUntil([&] { return location().rfind("r2 ", 0) == 0; })) << location();
+    onRelay1.reset(); // relay 1 sees alice's old connection close
+    ASSERT_TRUE(waitUntil([&] { return relay1.metric("voice_relayd_clients") == 0; }));
+    // Relay 1's compare-and-delete ran before its next metrics answer; a
+    // heartbeat of relay 1 would not bring its old location back either.
+    std::this_thread::sleep_for(1500ms);
+    EXPECT_EQ(location().rfind("r2 ", 0), 0u) << location();
+    onRelay2.reset();
+    EXPECT_TRUE(waitUntil([&] { return location() == "(nil)"; }, 5s)) << location();
+}
+
+TEST_F(ACluster, RefusesNewNamesButNotKnownOnesWhileRedisIsDown) {
+    Identity aliceId = newIdentity(), bobId = newIdentity();
+    { auto alice = registered(relay1, "alice", aliceId); }
+    redis.kill();
+    ASSERT_TRUE(waitUntil([&] { return relay1.metric("voice_relayd_cluster_redis_up") == 0; }));
+    auto bob = Client::connect(relay1.port());
+    ASSERT_TRUE(bob);
+    auto answer = bob->registerAs("bob", bobId);
+    ASSERT_TRUE(answer && std::holds_alternative<msg::Refused>(*answer));
+    EXPECT_EQ(std::get<msg::Refused>(*answer).reason, RefuseReason::ServerFull);
+    EXPECT_NE(std::get<msg::Refused>(*answer).text.find("unavailable"), std::string::npos);
+    // alice's binding was seen by relay 1: she registers again without Redis.
+    auto alice = Client::connect(relay1.port());
+    ASSERT_TRUE(alice);
+    EXPECT_TRUE(alice->registerOk("alice", aliceId));
+    // Redis back (empty: no append-only file here): the relay reconnects and re-asserts alice.
+    ASSERT_TRUE(redis.start()) << redis.error();
+    EXPECT_TRUE(waitUntil([&] {
+        return redis.command({"GET", "voice:loc:alice"}).rfind("r1 ", 0) == 0;
+    })) << "relay 1 did not re-assert alice's location";
+}
+
+} // namespace
+} // namespace voice::test
