@@ -57,6 +57,9 @@ public:
     void setLine(std::string_view name, uint64_t connection, LineState state) override;
     size_t online() const override { return local_.online(); }
 
+    RedisClient& redis() { return *redis_; }
+    const std::string& relayId() const { return relayId_; }
+
     // Metrics.
     bool redisUp() const { return redis_->connected(); }
     size_t peerRelays() const { return peerRelays_; }

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 // RelayServer in cluster mode (issue 19): the cluster key and the Redis registry.
+#include "relay/cluster_matcher.h"
+#include "relay/cluster_signals.h"
 #include "relay/redis_registry.h"
 #include "relay/relay_server_internal.h"
 
@@ -88,7 +90,13 @@ Status RelayServer::joinCluster(std::optional<NameBindings> allowlist) {
                                                     std::move(allowlist));
     cluster_ = registry.get();
     registry_ = std::move(registry);
+    matcher_ = std::make_unique<ClusterMatcher>(cluster_->redis(),
+                                                config_.ringTimeout + std::chrono::seconds(5));
+    signals_ =
+        std::make_unique<ClusterSignals>(*loop_, cluster_->redis(), endpoint, config_.relayId,
+                                         [this](const ClusterSignal& s) { onClusterSignal(s); });
     cluster_->start();
+    signals_->start();
     LOG_NOTICE("cluster mode: relay '%s', redis %s", config_.relayId.c_str(),
                endpoint.toString().c_str());
     return Status();

@@ -10,6 +10,8 @@
 #include "net/clock.h"
 #include "net/systemd.h"
 #include "net/tls_identity.h"
+#include "relay/cluster_matcher.h"
+#include "relay/cluster_signals.h"
 #include "relay/junk_filter.h"
 #include "relay/local_registry.h"
 #include "relay/metrics_endpoint.h"

@@ -30,6 +30,9 @@ namespace voice {
 
 class MetricsEndpoint;
 class RedisRegistry;
+class ClusterMatcher;
+class ClusterSignals;
+struct ClusterSignal;
 /// The secret the relays of one cluster share (cluster_key_file).
 using ClusterKey = std::array<uint8_t, 32>;
 
@@ -85,6 +88,16 @@ private:
     void completeRegister(Connection& c, const std::string& name, const IdentityKey& key);
     /// Cluster mode (issue 19): the cluster key and the RedisRegistry.
     Status joinCluster(std::optional<NameBindings> allowlist);
+    /// Call{callee} for a callee on another relay, matched in Redis.
+    void clusterCall(Connection& c, const msg::Call& m);
+    void ringRemote(Connection& caller, const std::string& callee, const CallId& id,
+                    const std::string& relay);
+    void onClusterSignal(const ClusterSignal& s);
+    void onRemoteRing(const ClusterSignal& s);
+    /// Accept by our callee of a call from another relay's caller.
+    void acceptRemote(Connection& c, CallState& ringing);
+    void signalPeer(const CallState& call, ClusterSignal s);
+    CallState* findRemoteCall(const CallId& id);
     void handleCall(Connection& c, const msg::Call& m);
     void handleAccept(Connection& c, const msg::Accept& m);
     void handleReject(Connection& c, const msg::Reject& m);
@@ -142,6 +155,9 @@ private:
     std::unique_ptr<Registry> registry_; // names -> keys, presence, line state
     RedisRegistry* cluster_ = nullptr;   // registry_ in cluster mode, else null
     ClusterKey clusterKey_{};            // wiped on exit
+    std::unique_ptr<ClusterMatcher> matcher_;
+    std::unique_ptr<ClusterSignals> signals_;
+    std::unordered_map<std::string, uint64_t> remoteCalls_; // hex call id -> serial
     std::optional<ResumeTokens> resumeTokens_;
     /// Answered calls that ended, with the reason to tell a party that was
     /// away when it comes back to resume (bounded; oldest first).

@@ -67,6 +67,11 @@ struct RelayServer::CallState {
     // the router once the second side completes it. Wiped with the call.
     MediaRouter::RouteKey callerRouteKey{};
     MediaRouter::RouteKey calleeRouteKey{};
+    // Cluster (issue 19): a call with one side on another relay.
+    std::string peerRelay;     // that relay's id; empty: both sides are on this relay
+    bool remoteCaller = false; // which side is over there (the other is ours)
+    bool toldRinging = false;  // the caller's relay: Ringing went to our caller
+    bool remote() const { return !peerRelay.empty(); }
     ~CallState() {
         OPENSSL_cleanse(callerRouteKey.data(), callerRouteKey.size());
         OPENSSL_cleanse(calleeRouteKey.data(), calleeRouteKey.size());

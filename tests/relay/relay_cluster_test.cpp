@@ -7,6 +7,7 @@
 #include <csignal>
 #include <fstream>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <thread>
 
 namespace voice::test {
@@ -34,6 +35,7 @@ protected:
         ASSERT_TRUE(redis.start()) << redis.error();
         std::ofstream(redis.dir() + "/cluster.key")
             << "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n";
+        ::chmod((redis.dir() + "/cluster.key").c_str(), 0600);
         ASSERT_TRUE(relay1.start()) << "relay 1 did not start";
         ASSERT_TRUE(relay2.start()) << "relay 2 did not start";
         // Both relays have joined once each counts the other.
@@ -47,7 +49,36 @@ protected:
         return redis.configLine() + "relay_id = " + id +
                "\nadvertise = 127.0.0.1:0\ncluster_key_file = " + redis.dir() +
                "/cluster.key\nnew_names_per_minute = 100000\nregistration_timeout = 5s\n"
-               "metrics = 127.0.0.1:0\n";
+               "metrics = 127.0.0.1:0\nring_timeout = 1500ms\n";
+    }
+
+    /// Registered on relay, and its location is in Redis.
+    std::unique_ptr<Client> present(RelayProcess& relay, const std::string& name,
+                                    const Identity& id) {
+        auto c = registered(relay, name, id);
+        EXPECT_TRUE(waitUntil([&] {
+            return redis.command({"GET", "voice:loc:" + name}).find(' ') != std::string::npos;
+        }));
+        return c;
+    }
+
+    /// caller calls callee (on another relay); both ring. Returns the call id.
+    std::optional<CallId> ring(Client& caller, Client& callee, const std::string& calleeName,
+                               const Identity& callerId, const Identity& calleeId) {
+        msg::Call call;
+        call.callee = calleeName;
+        EXPECT_TRUE(caller.send(call));
+        auto incoming = callee.expect<msg::IncomingCall>();
+        auto ringing = caller.expect<msg::Ringing>();
+        EXPECT_TRUE(incoming && ringing)
+            << caller.lastUnexpected() << " " << callee.lastUnexpected();
+        if (!incoming || !ringing) {
+            return std::nullopt;
+        }
+        EXPECT_EQ(incoming->callId, ringing->callId);
+        EXPECT_EQ(incoming->callerKey, callerId.publicKey());
+        EXPECT_EQ(ringing->calleeKey, calleeId.publicKey());
+        return incoming->callId;
     }
 
     std::unique_ptr<Client> registered(RelayProcess& relay, const std::string& name,
@@ -182,6 +213,127 @@ TEST_F(ACluster, RefusesNewNamesButNotKnownOnesWhileRedisIsDown) {
     EXPECT_TRUE(waitUntil([&] {
         return redis.command({"GET", "voice:loc:alice"}).rfind("r1 ", 0) == 0;
     })) << "relay 1 did not re-assert alice's location";
+}
+
+TEST_F(ACluster, ConnectsACallBetweenRelaysPassingHandshakesAndTheHangup) {
+    Identity aliceId = newIdentity(), bobId = newIdentity();
+    auto alice = present(relay1, "alice", aliceId);
+    auto bob = present(relay2, "bob", bobId);
+    auto id = ring(*alice, *bob, "bob", aliceId, bobId);
+    ASSERT_TRUE(id);
+    msg::Accept accept;
+    accept.callId = *id;
+    ASSERT_TRUE(bob->send(accept));
+    auto a = alice->expect<msg::CallStarted>();
+    auto b = bob->expect<msg::CallStarted>();
+    ASSERT_TRUE(a && b);
+    EXPECT_EQ(a->role, CallRole::Caller);
+    EXPECT_EQ(b->role, CallRole::Callee);
+    msg::E2eHandshake hs;
+    hs.callId = *id;
+    for (int i = 0; i < 300; ++i) {
+        hs.bytes.push_back(uint8_t(i * 13 + 1));
+    }
+    ASSERT_TRUE(alice->send(hs));
+    auto got = bob->expect<msg::E2eHandshake>();
+    ASSERT_TRUE(got);
+    EXPECT_EQ(*got, hs);
+    hs.bytes.assign(64, 0xee);
+    ASSERT_TRUE(bob->send(hs));
+    got = alice->expect<msg::E2eHandshake>();
+    ASSERT_TRUE(got);
+    EXPECT_EQ(*got, hs);
+    // Both lines are busy for a third party on either relay.
+    Identity carolId = newIdentity();
+    auto carol = present(relay1, "carol", carolId);
+    msg::Call call;
+    call.callee = "bob";
+    ASSERT_TRUE(carol->send(call));
+    EXPECT_TRUE(carol->expect<msg::Busy>());
+    msg::Hangup h;
+    h.callId = *id;
+    h.reason = HangupReason::Normal;
+    ASSERT_TRUE(bob->send(h));
+    auto ended = alice->expect<msg::Hangup>();
+    ASSERT_TRUE(ended);
+    EXPECT_EQ(ended->reason, HangupReason::Normal);
+    // Free again: alice calls bob once more, and this time hangs up herself.
+    auto again = ring(*alice, *bob, "bob", aliceId, bobId);
+    ASSERT_TRUE(again);
+    h.callId = *again;
+    ASSERT_TRUE(alice->send(h));
+    ended = bob->expect<msg::Hangup>();
+    ASSERT_TRUE(ended);
+    EXPECT_EQ(ended->reason, HangupReason::Normal);
+}
+
+TEST_F(ACluster, AnswersOfflineBusyDeclinedAndTimeoutAcrossRelays) {
+    Identity aliceId = newIdentity(), bobId = newIdentity(), carolId = newIdentity();
+    auto alice = present(relay1, "alice", aliceId);
+    msg::Call call;
+    call.callee = "nobody";
+    ASSERT_TRUE(alice->send(call));
+    EXPECT_TRUE(alice->expect<msg::Offline>());
+
+    auto bob = present(relay2, "bob", bobId);
+    auto carol = present(relay2, "carol", carolId);
+    // bob is in a call on his own relay: busy for alice, and bob sees nothing.
+    call.callee = "carol";
+    ASSERT_TRUE(bob->send(call));
+    ASSERT_TRUE(bob->expect<msg::Ringing>());
+    ASSERT_TRUE(carol->expect<msg::IncomingCall>());
+    call.callee = "bob";
+    ASSERT_TRUE(alice->send(call));
+    EXPECT_TRUE(alice->expect<msg::Busy>()) << alice->lastUnexpected();
+    EXPECT_FALSE(bob->receive(300ms));
+    auto local = carol->receive(10ms); // nothing more for carol either
+    EXPECT_FALSE(local);
+    // The local call times out; bob rings for alice and declines.
+    ASSERT_TRUE(bob->expect<msg::Hangup>(5s));
+    ASSERT_TRUE(carol->expect<msg::Hangup>(5s));
+    auto id = ring(*alice, *bob, "bob", aliceId, bobId);
+    ASSERT_TRUE(id);
+    msg::Reject reject;
+    reject.callId = *id;
+    ASSERT_TRUE(bob->send(reject));
+    auto declined = alice->expect<msg::Hangup>();
+    ASSERT_TRUE(declined);
+    EXPECT_EQ(declined->reason, HangupReason::Declined);
+    // Nobody answers: both get timeout after ring_timeout.
+    id = ring(*alice, *bob, "bob", aliceId, bobId);
+    ASSERT_TRUE(id);
+    auto t1 = alice->expect<msg::Hangup>(5s);
+    auto t2 = bob->expect<msg::Hangup>(5s);
+    ASSERT_TRUE(t1 && t2);
+    EXPECT_EQ(t1->reason, HangupReason::Timeout);
+    EXPECT_EQ(t2->reason, HangupReason::Timeout);
+}
+
+TEST_F(ACluster, ResolvesGlareAcrossRelaysForTheSmallerName) {
+    Identity aliceId = newIdentity(), bobId = newIdentity();
+    auto alice = present(relay1, "alice", aliceId);
+    auto bob = present(relay2, "bob", bobId);
+    // bob rings alice first; then alice calls bob: bob's call ends busy, hers rings.
+    auto first = ring(*bob, *alice, "alice", bobId, aliceId);
+    ASSERT_TRUE(first);
+    msg::Call call;
+    call.callee = "bob";
+    ASSERT_TRUE(alice->send(call));
+    // alice: Hangup{busy} for bob's call, then Ringing for hers (either order of arrival).
+    auto h1 = alice->expect<msg::Hangup>();
+    ASSERT_TRUE(h1) << alice->lastUnexpected();
+    EXPECT_EQ(h1->reason, HangupReason::Busy);
+    EXPECT_TRUE(alice->expect<msg::Ringing>()) << alice->lastUnexpected();
+    auto h2 = bob->expect<msg::Hangup>();
+    ASSERT_TRUE(h2) << bob->lastUnexpected();
+    EXPECT_EQ(h2->reason, HangupReason::Busy);
+    auto incoming = bob->expect<msg::IncomingCall>();
+    ASSERT_TRUE(incoming) << bob->lastUnexpected();
+    EXPECT_EQ(incoming->caller, "alice");
+    // bob (the larger name) calling alice back now is busy.
+    call.callee = "alice";
+    ASSERT_TRUE(bob->send(call));
+    EXPECT_TRUE(bob->expect<msg::Busy>()) << bob->lastUnexpected();
 }
 
 } // namespace

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The relay's parts without a process: configuration, name bindings, junk filter
 // (the media router has media_router_test.cpp).
+#include "relay/cluster_signals.h"
 #include "relay/junk_filter.h"
 #include "relay/name_bindings.h"
 #include "relay/relay_config.h"
@@ -67,6 +68,40 @@ TEST(ARelayConfig, ReadsTheClusterKeysAndNeedsThemTogether) {
         RelayConfig::parse(
             "redis = unix:/r\nrelay_id = Bad_Id\nadvertise = h:1\ncluster_key_file = /k\n", "r")
             .ok());
+}
+
+TEST(AClusterSignal, RoundTripsAndRefusesMalformedText) {
+    ClusterSignal s;
+    s.kind = ClusterSignal::Kind::Ring;
+    s.request = 42;
+    s.from = "relay-1";
+    s.call[0] = 0xab;
+    s.caller = "alice";
+    s.callee = "bob";
+    s.key[31] = 7;
+    auto back = ClusterSignal::decode(s.encode());
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->encode(), s.encode());
+    EXPECT_EQ(back->key, s.key);
+    EXPECT_EQ(back->caller, "alice");
+    ClusterSignal h;
+    h.kind = ClusterSignal::Kind::Handshake;
+    h.from = "r2";
+    h.payload = {1, 2, 3, 0xff};
+    back = ClusterSignal::decode(h.encode());
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->payload, h.payload);
+    const std::string c = " c=" + std::string(32, '0');
+    EXPECT_FALSE(ClusterSignal::decode(""));
+    EXPECT_FALSE(ClusterSignal::decode("k=ring r=1 f=r1" + c));   // no names, no key
+    EXPECT_FALSE(ClusterSignal::decode("k=accept r=1 f=R1" + c)); // bad relay id
+    EXPECT_FALSE(ClusterSignal::decode("k=accept r=1 r=2 f=r1" + c));
+    EXPECT_FALSE(ClusterSignal::decode("k=hangup r=1 f=r1 n=9" + c));
+    EXPECT_FALSE(ClusterSignal::decode("k=accept r=1 f=r1 x=1" + c));
+    EXPECT_FALSE(ClusterSignal::decode("k=handshake r=1 f=r1 p=abc" + c));
+    EXPECT_FALSE(ClusterSignal::decode(
+        "k=handshake r=1 f=r1 p=" + std::string(2 * ClusterSignal::kMaxPayload + 2, 'a') + c));
+    EXPECT_TRUE(ClusterSignal::decode("k=accept r=1 f=r1" + c));
 }
 
 TEST(NameBindingsFile, RoundTripsThroughItsText) {
