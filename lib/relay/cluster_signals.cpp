@@ -3,6 +3,7 @@
 #include "relay/cluster_signals.h"
 
 #include "core/log.h"
+#include "net/socket.h"
 #include "relay/relay_config.h"
 #include "wire/validate.h"
 
@@ -71,6 +72,12 @@ std::string ClusterSignal::encode() const {
     if (kind == Kind::Ring || kind == Kind::Ringing) {
         out += " y=";
         appendHex(out, key);
+    }
+    if (!trunk.empty()) {
+        out += " u=" + trunk;
+    }
+    if (kind == Kind::Accept) {
+        out += " s=" + std::to_string(callerSession) + " t=" + std::to_string(calleeSession);
     }
     if (kind == Kind::Hangup) {
         out += " n=" + std::to_string(unsigned(reason));
@@ -155,6 +162,23 @@ std::optional<ClusterSignal> ClusterSignal::decode(std::string_view text) {
             haveReason = true;
             break;
         }
+        case 'u': {
+            auto address = SocketAddress::parse(v);
+            if (!s.trunk.empty() || !address.ok()) {
+                return std::nullopt;
+            }
+            s.trunk = std::string(v);
+            break;
+        }
+        case 's':
+        case 't': {
+            uint64_t& session = token[0] == 's' ? s.callerSession : s.calleeSession;
+            auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), session);
+            if (ec != std::errc() || end != v.data() + v.size() || session == 0) {
+                return std::nullopt;
+            }
+            break;
+        }
         case 'p':
             if (havePayload || v.size() % 2 || v.size() > 2 * kMaxPayload) {
                 return std::nullopt;
@@ -175,7 +199,9 @@ std::optional<ClusterSignal> ClusterSignal::decode(std::string_view text) {
     const bool needsKey = s.kind == Kind::Ring || s.kind == Kind::Ringing;
     if (needsKey != haveKey || (s.kind == Kind::Hangup) != haveReason ||
         (s.kind == Kind::Handshake) != havePayload ||
-        (s.kind == Kind::Ring && (s.caller.empty() || s.callee.empty()))) {
+        (s.kind == Kind::Ring && (s.caller.empty() || s.callee.empty())) ||
+        (s.kind == Kind::Accept && (s.callerSession == 0 || s.calleeSession == 0)) ||
+        (!s.trunk.empty() && s.kind != Kind::Ring && s.kind != Kind::Ringing)) {
         return std::nullopt;
     }
     return s;

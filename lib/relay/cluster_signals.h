@@ -34,6 +34,9 @@ struct ClusterSignal {
     IdentityKey key{};
     HangupReason reason = HangupReason::Normal;
     std::vector<uint8_t> payload; // Handshake: the frame's payload, byte for byte
+    std::string trunk;            // Ring, Ringing: the sender's trunk address (host:port)
+    uint64_t callerSession = 0;   // Accept: both session ids (chosen by the callee's relay)
+    uint64_t calleeSession = 0;
 
     static constexpr size_t kMaxPayload = 4096;
     static constexpr size_t kMaxEncoded = 2 * kMaxPayload + 512;

@@ -8,6 +8,7 @@
 #include "relay/cluster_signals.h"
 #include "relay/relay_server.h"
 #include "relay/relay_server_internal.h"
+#include "relay/trunk.h"
 #include "wire/media_header.h"
 
 #include <openssl/crypto.h>
@@ -578,7 +579,15 @@ void RelayServer::handleTunnel(Connection& c, const Frame& frame) {
     }
     router_->tunnelledPackets.fetch_add(1, std::memory_order_relaxed);
     auto d = router_->route(frame.payload, nullptr, -1, Clock::now());
-    if (d.kind == MediaRouter::Delivery::Kind::Udp) {
+    if (d.kind == MediaRouter::Delivery::Kind::Trunk) {
+        std::array<uint8_t, MediaHeader::kMaxDatagram + trunk::kOverhead> sealed;
+        const size_t n = trunkKey_ ? trunk::seal(*trunkKey_, frame.payload, sealed) : 0;
+        auto sent = n ? sendTo(d.fd, std::as_bytes(std::span(sealed.data(), n)), d.to)
+                      : Result<bool>(false);
+        if (!sent.ok() || !*sent) {
+            router_->droppedPackets.fetch_add(1, std::memory_order_relaxed);
+        }
+    } else if (d.kind == MediaRouter::Delivery::Kind::Udp) {
         auto sent = sendTo(d.fd, std::as_bytes(frame.payload), d.to);
         if (!sent.ok() || !*sent) {
             router_->droppedPackets.fetch_add(1, std::memory_order_relaxed);

@@ -4,6 +4,7 @@
 #include "relay/cluster_signals.h"
 #include "relay/redis_registry.h"
 #include "relay/relay_server_internal.h"
+#include "relay/trunk.h"
 
 #include <cerrno>
 #include <cstring>
@@ -86,6 +87,13 @@ Status RelayServer::joinCluster(std::optional<NameBindings> allowlist) {
         advertised.port = port_;
     }
     std::string advertise = advertised.toString();
+    auto trunkAddress = SocketAddress::fromHostPort(advertised);
+    if (!trunkAddress.ok()) {
+        return Status(Errc::InvalidArgument,
+                      "advertise: a numeric address is needed (" + advertise + ")");
+    }
+    advertised_ = *trunkAddress;
+    trunkKey_ = trunk::deriveKey(clusterKey_);
     auto registry = std::make_unique<RedisRegistry>(*loop_, endpoint, config_.relayId, advertise,
                                                     std::move(allowlist));
     cluster_ = registry.get();

@@ -131,6 +131,7 @@ void RelayServer::ringRemote(Connection& caller, const std::string& callee, cons
     ring.caller = caller.name;
     ring.callee = callee;
     ring.key = caller.key;
+    ring.trunk = advertised_->toString();
     CallState& ref = *call;
     calls_.emplace(serial, std::move(call));
     LOG_INFO("'%s' calls '%s' on relay '%s'", caller.name.c_str(), callee.c_str(), relay.c_str());
@@ -169,6 +170,9 @@ void RelayServer::onRemoteRing(const ClusterSignal& s) {
     call->calleeName = callee->name;
     call->peerRelay = s.from;
     call->remoteCaller = true;
+    if (auto trunkAddress = SocketAddress::parse(s.trunk); trunkAddress.ok()) {
+        call->peerTrunk = *trunkAddress;
+    }
     const uint64_t serial = call->serial;
     // The caller's relay times the ring; this one ends it a little later by
     // itself in case that relay died (no ghost call).
@@ -194,6 +198,7 @@ void RelayServer::onRemoteRing(const ClusterSignal& s) {
     ringing.kind = ClusterSignal::Kind::Ringing;
     ringing.call = s.call;
     ringing.key = callee->key;
+    ringing.trunk = advertised_->toString();
     signals_->send(s.from, std::move(ringing));
 }
 
@@ -217,10 +222,17 @@ void RelayServer::acceptRemote(Connection& c, CallState& ringing) {
         call.ringTimer = 0;
         call.active = true;
         registry_->setLine(callee->name, callee->id, LineState::InCall);
+        // This relay picks both session ids; the caller's relay takes them.
         call.calleeSession = router_->unusedSessionId();
+        do {
+            call.callerSession = router_->unusedSessionId();
+        } while (call.callerSession == call.calleeSession);
+        routeRemote(call, *callee);
         ++callsAnswered_;
         ClusterSignal accept;
         accept.kind = ClusterSignal::Kind::Accept;
+        accept.callerSession = call.callerSession;
+        accept.calleeSession = call.calleeSession;
         signalPeer(call, std::move(accept));
         msg::CallStarted started;
         started.callId = id;
@@ -229,7 +241,23 @@ void RelayServer::acceptRemote(Connection& c, CallState& ringing) {
         LOG_INFO("'%s' answered '%s' (relay '%s')", call.calleeName.c_str(),
                  call.callerName.c_str(), call.peerRelay.c_str());
         send(*callee, started);
+        if (call.routed) {
+            sendResumeToken(*callee, call, CallRole::Callee);
+        }
     });
+}
+
+void RelayServer::routeRemote(CallState& call, Connection& mine) {
+    if (!call.peerTrunk || mediaThreads_.empty() || mediaThreads_.front()->sockets.empty()) {
+        LOG_WARNING("call '%s' -> '%s': no trunk to relay '%s'; no media", call.callerName.c_str(),
+                    call.calleeName.c_str(), call.peerRelay.c_str());
+        return;
+    }
+    const bool caller = !call.remoteCaller;
+    router_->addRemoteCall(caller ? call.callerSession : call.calleeSession, mine.id,
+                           caller ? call.calleeSession : call.callerSession, *call.peerTrunk,
+                           mediaThreads_.front()->sockets.front().get());
+    call.routed = true;
 }
 
 void RelayServer::onClusterSignal(const ClusterSignal& s) {
@@ -249,6 +277,9 @@ void RelayServer::onClusterSignal(const ClusterSignal& s) {
     case ClusterSignal::Kind::Ringing:
         if (!call->remoteCaller && !call->toldRinging && mine) {
             call->toldRinging = true;
+            if (auto trunkAddress = SocketAddress::parse(s.trunk); trunkAddress.ok()) {
+                call->peerTrunk = *trunkAddress;
+            }
             msg::Ringing ringing;
             ringing.callId = call->id;
             ringing.callee = call->calleeName;
@@ -286,13 +317,23 @@ void RelayServer::onClusterSignal(const ClusterSignal& s) {
         call->ringTimer = 0;
         call->active = true;
         registry_->setLine(mine->name, mine->id, LineState::InCall);
-        call->callerSession = router_->unusedSessionId();
+        call->callerSession = s.callerSession;
+        call->calleeSession = s.calleeSession;
+        if (router_->contains(s.callerSession) || router_->contains(s.calleeSession)) {
+            // 64-bit random ids colliding: end it rather than cross two calls.
+            endCall(serial, HangupReason::Error, HangupReason::Error);
+            return;
+        }
+        routeRemote(*call, *mine);
         ++callsAnswered_;
         msg::CallStarted started;
         started.callId = call->id;
         started.sessionId = call->callerSession;
         started.role = CallRole::Caller;
         send(*mine, started);
+        if (call->routed) {
+            sendResumeToken(*mine, *call, CallRole::Caller);
+        }
         return;
     }
     case ClusterSignal::Kind::Hangup:

@@ -100,6 +100,13 @@ std::string RelayServer::renderMetrics() const {
                uint64_t(cluster_->roundTrip().count()));
         metric("voice_relayd_cluster_redis_commands_total", "counter", "Redis commands sent.",
                cluster_->commands());
+        metric("voice_relayd_trunk_packets_sent_total", "counter",
+               "Media packets sent to other relays over the trunk.", router_->trunkSent.load());
+        metric("voice_relayd_trunk_packets_received_total", "counter",
+               "Media packets received from other relays' trunks.", router_->trunkReceived.load());
+        metric("voice_relayd_trunk_packets_rejected_total", "counter",
+               "Trunk datagrams dropped: bad MAC, or not from that call's relay.",
+               router_->trunkRejected.load());
         metric("voice_relayd_cluster_redis_failures_total", "counter",
                "Redis commands that failed (timeout, no connection, error reply).",
                cluster_->commandsFailed());

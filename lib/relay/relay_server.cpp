@@ -17,6 +17,7 @@
 #include "relay/metrics_endpoint.h"
 #include "relay/redis_registry.h"
 #include "relay/relay_server_internal.h"
+#include "relay/trunk.h"
 #include "voice_config.h"
 #include "wire/media_header.h"
 
@@ -137,12 +138,16 @@ Result<std::unique_ptr<RelayServer>> RelayServer::create(RelayConfig config, Rel
 }
 
 RelayServer::~RelayServer() {
-    OPENSSL_cleanse(clusterKey_.data(), clusterKey_.size());
+
     for (auto& m : mediaThreads_) {
         if (m->thread.joinable()) {
             m->loop->stop();
             m->thread.join();
         }
+    }
+    OPENSSL_cleanse(clusterKey_.data(), clusterKey_.size());
+    if (trunkKey_) {
+        OPENSSL_cleanse(trunkKey_->data(), trunkKey_->size());
     }
 }
 
@@ -271,7 +276,10 @@ Status RelayServer::run() {
         for (auto& fd : mt->sockets) {
             int ufd = fd.get();
             Status st = mt->loop->addFd(ufd, EventLoop::kReadable, [this, mt, ufd](uint32_t) {
-                std::array<std::array<uint8_t, MediaHeader::kMaxDatagram + 1>, kUdpBatch> bufs;
+                constexpr size_t kMaxIn = MediaHeader::kMaxDatagram + trunk::kOverhead;
+                std::array<std::array<uint8_t, kMaxIn + 1>, kUdpBatch> bufs;
+                // Trunk datagrams this batch sends (cluster mode only).
+                std::array<std::array<uint8_t, kMaxIn>, kUdpBatch> sealed;
                 std::array<sockaddr_storage, kUdpBatch> addrs;
                 std::array<iovec, kUdpBatch> iovs;
                 std::array<mmsghdr, kUdpBatch> msgs;
@@ -311,7 +319,7 @@ Status RelayServer::run() {
                     };
                     for (int i = 0; i < n; ++i) {
                         size_t len = msgs[i].msg_len;
-                        if (len > MediaHeader::kMaxDatagram) {
+                        if (len > kMaxIn) {
                             router_->droppedPackets.fetch_add(1, std::memory_order_relaxed);
                             continue;
                         }
@@ -326,7 +334,22 @@ Status RelayServer::run() {
                             continue;
                         }
                         std::span<const uint8_t> packet(bufs[i].data(), len);
-                        auto d = router_->route(packet, &*from, ufd, now);
+                        bool fromTrunk = false;
+                        if (trunk::looksLikeTrunk(packet)) {
+                            // From another relay of the cluster, or dropped unread.
+                            auto inner = trunkKey_ ? trunk::open(*trunkKey_, packet) : std::nullopt;
+                            if (!inner) {
+                                router_->trunkRejected.fetch_add(1, std::memory_order_relaxed);
+                                router_->droppedPackets.fetch_add(1, std::memory_order_relaxed);
+                                continue;
+                            }
+                            packet = *inner;
+                            fromTrunk = true;
+                        } else if (len > MediaHeader::kMaxDatagram) {
+                            router_->droppedPackets.fetch_add(1, std::memory_order_relaxed);
+                            continue;
+                        }
+                        auto d = router_->route(packet, &*from, ufd, now, fromTrunk);
                         if (d.askProbe) { // rate-limited per session by the router
                             loop_->post([this, conn = d.connection] { requestProbe(conn); });
                         }
@@ -338,13 +361,24 @@ Status RelayServer::run() {
                                         static_cast<long long>(
                                             JunkFilter::Limits{}.penalty.count() / 1000));
                         }
+                        std::span<const uint8_t> send = packet;
+                        if (d.kind == MediaRouter::Delivery::Kind::Trunk) {
+                            const size_t n2 =
+                                trunkKey_ ? trunk::seal(*trunkKey_, packet, sealed[i]) : 0;
+                            if (n2 == 0) {
+                                router_->droppedPackets.fetch_add(1, std::memory_order_relaxed);
+                                continue;
+                            }
+                            send = std::span<const uint8_t>(sealed[i].data(), n2);
+                            d.kind = MediaRouter::Delivery::Kind::Udp;
+                        }
                         if (d.kind == MediaRouter::Delivery::Kind::Udp) {
                             if (outFd != -1 && d.fd != outFd) {
                                 flushOut();
                             }
                             outFd = d.fd;
                             outAddrs[out] = d.to;
-                            outIovs[out] = {bufs[i].data(), len};
+                            outIovs[out] = {const_cast<uint8_t*>(send.data()), send.size()};
                             outMsgs[out] = {};
                             outMsgs[out].msg_hdr.msg_iov = &outIovs[out];
                             outMsgs[out].msg_hdr.msg_iovlen = 1;

@@ -97,6 +97,8 @@ private:
     /// Accept by our callee of a call from another relay's caller.
     void acceptRemote(Connection& c, CallState& ringing);
     void signalPeer(const CallState& call, ClusterSignal s);
+    /// Media of a cross-relay call: our side in the router, the far side behind the trunk.
+    void routeRemote(CallState& call, Connection& mine);
     CallState* findRemoteCall(const CallId& id);
     void handleCall(Connection& c, const msg::Call& m);
     void handleAccept(Connection& c, const msg::Accept& m);
@@ -152,9 +154,11 @@ private:
     uint16_t port_ = 0;
     std::optional<uint16_t> metricsPort_;
 
-    std::unique_ptr<Registry> registry_; // names -> keys, presence, line state
-    RedisRegistry* cluster_ = nullptr;   // registry_ in cluster mode, else null
-    ClusterKey clusterKey_{};            // wiped on exit
+    std::unique_ptr<Registry> registry_;              // names -> keys, presence, line state
+    RedisRegistry* cluster_ = nullptr;                // registry_ in cluster mode, else null
+    ClusterKey clusterKey_{};                         // wiped on exit
+    std::optional<std::array<uint8_t, 32>> trunkKey_; // cluster mode; wiped on exit
+    std::optional<SocketAddress> advertised_;         // this relay's trunk address
     std::unique_ptr<ClusterMatcher> matcher_;
     std::unique_ptr<ClusterSignals> signals_;
     std::unordered_map<std::string, uint64_t> remoteCalls_; // hex call id -> serial

@@ -68,9 +68,10 @@ struct RelayServer::CallState {
     MediaRouter::RouteKey callerRouteKey{};
     MediaRouter::RouteKey calleeRouteKey{};
     // Cluster (issue 19): a call with one side on another relay.
-    std::string peerRelay;     // that relay's id; empty: both sides are on this relay
-    bool remoteCaller = false; // which side is over there (the other is ours)
-    bool toldRinging = false;  // the caller's relay: Ringing went to our caller
+    std::string peerRelay;                  // that relay's id; empty: both sides are on this relay
+    bool remoteCaller = false;              // which side is over there (the other is ours)
+    bool toldRinging = false;               // the caller's relay: Ringing went to our caller
+    std::optional<SocketAddress> peerTrunk; // the other relay's trunk address
     bool remote() const { return !peerRelay.empty(); }
     ~CallState() {
         OPENSSL_cleanse(callerRouteKey.data(), callerRouteKey.size());

@@ -101,7 +101,12 @@ TEST(AClusterSignal, RoundTripsAndRefusesMalformedText) {
     EXPECT_FALSE(ClusterSignal::decode("k=handshake r=1 f=r1 p=abc" + c));
     EXPECT_FALSE(ClusterSignal::decode(
         "k=handshake r=1 f=r1 p=" + std::string(2 * ClusterSignal::kMaxPayload + 2, 'a') + c));
-    EXPECT_TRUE(ClusterSignal::decode("k=accept r=1 f=r1" + c));
+    EXPECT_FALSE(ClusterSignal::decode("k=accept r=1 f=r1" + c)); // no sessions
+    EXPECT_TRUE(ClusterSignal::decode("k=accept r=1 f=r1 s=5 t=6" + c));
+    EXPECT_TRUE(
+        ClusterSignal::decode("k=ringing r=1 f=r1 u=127.0.0.2:7000 y=" + std::string(64, 'a') + c));
+    EXPECT_FALSE(
+        ClusterSignal::decode("k=ringing r=1 f=r1 u=nohost y=" + std::string(64, 'a') + c));
 }
 
 TEST(NameBindingsFile, RoundTripsThroughItsText) {
