@@ -1,0 +1,91 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Issue 19: three voice-relayd on 127.0.0.1, 127.0.0.2 and 127.0.0.3 sharing
+# a private redis-server; alice (registered at relay 1) calls bob (at relay
+# 2) with real voiced daemons and paced devices: the call is matched in
+# Redis, signalled over pub/sub, its media crosses the relays' UDP trunk;
+# audio both ways, hangup. Run under tests/tools/with-pulse.sh.
+#
+# usage: cluster_call_test.sh RELAYD VOICED VOICECTL ANALYZER
+set -u
+RELAYD=$1 VOICED=$2 VOICECTL=$3 ANALYZE=$4
+
+. "$(dirname "$0")/../tools/voice-env.sh"
+voice_env_begin cluster
+command -v redis-server >/dev/null && command -v redis-cli >/dev/null \
+    || fail "redis-server or redis-cli missing (scripts/install-deps)"
+
+# ---------------------------------------------------------------- redis
+mkdir -p "$T/redis"
+redis-server --port 0 --unixsocket "$T/redis/redis.sock" --unixsocketperm 700 --dir "$T/redis" \
+    --save "" --appendonly no --logfile "$T/redis.log" &
+PIDS+=($!)
+rcli() { redis-cli -s "$T/redis/redis.sock" "$@"; }
+waitfor 10 rcli ping || fail "redis-server did not start"
+openssl rand -hex 32 >"$T/cluster.key"
+chmod 600 "$T/cluster.key"
+
+# ---------------------------------------------------------------- three relays
+declare -A RPORT RPID
+for i in 1 2 3; do
+    addr=127.0.0.$i
+    RPORT[$i]=$(python3 -c 'import socket,sys; s=socket.socket(); s.bind((sys.argv[1],0)); print(s.getsockname()[1])' $addr)
+    mkdir -p "$T/relay$i"
+    cat >"$T/relay$i.conf" <<CONF
+listen = $addr:${RPORT[$i]}
+state_dir = $T/relay$i
+ring_timeout = 30s
+media_threads = 1
+redis = unix:$T/redis/redis.sock
+relay_id = r$i
+advertise = $addr:${RPORT[$i]}
+cluster_key_file = $T/cluster.key
+CONF
+    "$RELAYD" --config "$T/relay$i.conf" --log-level info >>"$T/relay$i.log" 2>&1 &
+    RPID[$i]=$!
+    PIDS+=(${RPID[$i]})
+done
+relays_seen() { [ "$(rcli zcard voice:relays)" = 3 ]; }
+waitfor 10 relays_seen || fail "the relays did not all join ($(rcli zcard voice:relays))"
+echo "ok: three relays in the cluster"
+
+# ---------------------------------------------------------------- alice at relay 1, bob at relay 2
+sox -n -r 48000 -c 1 -b 16 -e signed-integer -t raw "$T/alice.in.raw" synth 60 sine 440 vol 0.5
+sox -n -r 48000 -c 1 -b 16 -e signed-integer -t raw "$T/bob.in.raw" synth 60 sine 660 vol 0.5
+PORT=${RPORT[1]}
+setup_user alice "$T/alice.in.raw" pulse:silence pulse:a_spk
+PORT=${RPORT[2]}
+setup_user bob "$T/bob.in.raw" pulse:silence pulse:b_spk
+sed -i "s/^relay = .*/relay = 127.0.0.2:${RPORT[2]}/" "$T/bob/cfg/voiced/voiced.conf"
+start_voiced alice
+start_voiced bob
+for u in alice bob; do
+    waitfor 20 is_registered $u || fail "$u did not register"
+done
+[ "$(rcli get voice:loc:alice | cut -d' ' -f1)" = r1 ] || fail "alice is not at r1: $(rcli get voice:loc:alice)"
+[ "$(rcli get voice:loc:bob | cut -d' ' -f1)" = r2 ] || fail "bob is not at r2: $(rcli get voice:loc:bob)"
+echo "ok: alice at relay 1, bob at relay 2"
+
+# ---------------------------------------------------------------- the call
+ctl alice call bob >"$T/call.out" 2>&1 &
+CALLER=$!
+waitfor 10 in_state bob ringing || fail "bob not ringing"
+ctl bob answer || fail "answer failed"
+wait $CALLER; rc=$?
+[ $rc -eq 0 ] || { cat "$T/call.out"; fail "call exited $rc"; }
+waitfor 10 in_state alice in-call || fail "alice not in call"
+waitfor 10 in_state bob in-call || fail "bob not in call"
+grep -q "'alice' calls 'bob' on relay 'r2'" "$T/relay1.log" || fail "relay 1 did not send the call to r2"
+A0=$(out_size alice); B0=$(out_size bob)
+sleep 5
+ctl bob hangup || fail "hangup failed"
+waitfor 10 in_state alice idle || fail "alice still in call after bob hung up"
+waitfor 10 in_state bob idle || fail "bob still in call"
+echo "ok: call across relays, hangup from bob ended both"
+echo "recorded: alice $A0 -> $(out_size alice) bytes, bob $B0 -> $(out_size bob) bytes"
+python3 "$ANALYZE" "$T/alice/out.raw" 660 440 || fail "alice did not hear bob's 660 Hz"
+python3 "$ANALYZE" "$T/bob/out.raw" 440 660 || fail "bob did not hear alice's 440 Hz"
+echo "ok: audio both ways across the trunk"
+grep -h "ended; caller sent" "$T/relay1.log" "$T/relay2.log" || true
+[ "$(rcli exists voice:line:alice voice:line:bob)" = 0 ] || fail "lines left in redis after the hangup"
+echo "PASS"
