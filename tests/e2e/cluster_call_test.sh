@@ -17,9 +17,13 @@ command -v redis-server >/dev/null && command -v redis-cli >/dev/null \
 
 # ---------------------------------------------------------------- redis
 mkdir -p "$T/redis"
-redis-server --port 0 --unixsocket "$T/redis/redis.sock" --unixsocketperm 700 --dir "$T/redis" \
-    --save "" --appendonly no --logfile "$T/redis.log" &
-PIDS+=($!)
+start_redis() {
+    redis-server --port 0 --unixsocket "$T/redis/redis.sock" --unixsocketperm 700 \
+        --dir "$T/redis" --save "" --appendonly yes --logfile "$T/redis.log" &
+    REDIS_PID=$!
+    PIDS+=($REDIS_PID)
+}
+start_redis
 rcli() { redis-cli -s "$T/redis/redis.sock" "$@"; }
 waitfor 10 rcli ping || fail "redis-server did not start"
 openssl rand -hex 32 >"$T/cluster.key"
@@ -77,7 +81,25 @@ waitfor 10 in_state alice in-call || fail "alice not in call"
 waitfor 10 in_state bob in-call || fail "bob not in call"
 grep -q "'alice' calls 'bob' on relay 'r2'" "$T/relay1.log" || fail "relay 1 did not send the call to r2"
 A0=$(out_size alice); B0=$(out_size bob)
-sleep 5
+sleep 3
+# Redis killed mid-call: the call goes on (media needs no Redis).
+kill -9 $REDIS_PID
+wait $REDIS_PID 2>/dev/null
+A1=$(out_size alice); B1=$(out_size bob)
+sleep 3
+in_state alice in-call && in_state bob in-call || fail "the call ended when Redis died"
+[ $(( $(out_size alice) - A1 )) -gt 96000 ] && [ $(( $(out_size bob) - B1 )) -gt 96000 ] \
+    || fail "audio stopped when Redis died"
+echo "ok: Redis killed, the call goes on with audio"
+# Redis back (from its append-only file): the relays come back by themselves
+# (heartbeats, locations, the pub/sub subscriptions), so the hangup reaches relay 1.
+start_redis
+waitfor 10 relays_seen || fail "the relays did not rejoin after Redis came back"
+waitfor 10 rcli exists voice:loc:alice || fail "alice's location not re-asserted"
+# The binding survived (append-only file): bob's name still has his key.
+[ -n "$(rcli get voice:name:bob)" ] || fail "bob's name binding was lost"
+subscribed() { [ "$(rcli pubsub numsub voice:sig:$1 | sed -n 2p)" = 1 ]; }
+waitfor 10 subscribed r1 && waitfor 10 subscribed r2 || fail "the relays did not resubscribe"
 ctl bob hangup || fail "hangup failed"
 waitfor 10 in_state alice idle || fail "alice still in call after bob hung up"
 waitfor 10 in_state bob idle || fail "bob still in call"
