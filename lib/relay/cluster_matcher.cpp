@@ -18,7 +18,10 @@ local function callOf(line)
   local cid = redis.call('GET', line)
   if not cid then return nil end
   local c = redis.call('HMGET', 'voice:call:' .. cid, 'caller', 'callee', 'state')
-  if not c[1] then
+  -- Stale: the record is gone, or a party of it is offline (its relay died
+  -- or the hangup was lost): the line is idle again.
+  if not c[1] or redis.call('EXISTS', 'voice:loc:' .. c[1]) == 0 or
+     redis.call('EXISTS', 'voice:loc:' .. c[2]) == 0 then
     redis.call('DEL', line)
     return nil
   end

@@ -22,7 +22,8 @@ namespace voice {
 ///   voice:call:ID     hash {caller, callee, state = ringing | answered};
 ///                     a ringing call expires after the ring TTL by itself
 /// A line whose call record is gone (expired, or ended by a relay that
-/// died) counts as idle. Every call is asynchronous (RedisClient).
+/// died), or whose call has a party that is offline, counts as idle. Every call is asynchronous
+/// (RedisClient).
 class ClusterMatcher {
 public:
     struct Match {

@@ -17,7 +17,8 @@ namespace {
 constexpr const char* kKinds[] = {"ring",   "ringing", "busy",     "offline",
                                   "accept", "hangup",  "handshake"};
 constexpr size_t kSeenMax = 4096;
-constexpr int kMaxAttempts = 10;
+constexpr int kMaxAttempts = 10;         // delivered to nobody (the peer is reconnecting)
+constexpr int kMaxAttemptsNoRedis = 300; // Redis unreachable: up to a minute
 constexpr auto kRetryInterval = std::chrono::milliseconds(200);
 
 void appendHex(std::string& out, std::span<const uint8_t> bytes) {
@@ -240,7 +241,9 @@ void ClusterSignals::publish(const std::string& channel, std::string text, int a
                            if (r && r->type == REDIS_REPLY_INTEGER && r->integer > 0) {
                                return;
                            }
-                           if (attempt >= kMaxAttempts) {
+                           // Redis unreachable (killed, restarting): keep the signal for when
+                           // it is back (a lost hangup would leave a call up on the other relay).
+                           if (attempt >= (r ? kMaxAttempts : kMaxAttemptsNoRedis)) {
                                ++lost_;
                                LOG_WARNING("cluster signal to %s not delivered after %d attempts",
                                            channel.c_str(), attempt);

@@ -51,7 +51,9 @@ struct ClusterSignal {
 /// relay's own on a second, subscribe-only connection (renewed after a
 /// reconnect). A PUBLISH that reached no subscriber (the peer is between
 /// reconnects) is retried every 200 ms, at most 10 times, then given up: the
-/// ring timers on both relays make sure no call is left ringing. Received
+/// ring timers on both relays make sure no call is left ringing. One that
+/// failed because Redis is unreachable is retried every 200 ms for up to a
+/// minute, so a hangup sent while Redis restarts still arrives. Received
 /// signals repeating a (relay, request) pair seen recently are dropped, so
 /// a retried signal is handled once.
 class ClusterSignals {

@@ -211,7 +211,7 @@ void RelayServer::endCall(uint64_t serial, std::optional<HangupReason> toCaller,
             signalPeer(*call, std::move(s));
         }
         remoteCalls_.erase(ClusterMatcher::hex(call->id));
-        matcher_->end(call->id, [](bool) {});
+        endInCluster(call->id, 60);
     }
     if (call->routed) {
         auto a = router_->stats(call->callerSession);

@@ -28,6 +28,19 @@ RelayServer::CallState* RelayServer::findRemoteCall(const CallId& id) {
     return call == calls_.end() ? nullptr : call->second.get();
 }
 
+void RelayServer::endInCluster(const CallId& id, int attemptsLeft) {
+    // Retried while Redis does not answer (up to a minute): an answered
+    // call's record has no TTL, and a stale one would only be cleared once a
+    // party goes offline.
+    matcher_->end(id, [this, id, attemptsLeft](bool done) {
+        (void)done;
+        if (!cluster_->redisUp() && attemptsLeft > 1) {
+            loop_->addTimer(std::chrono::seconds(1),
+                            [this, id, attemptsLeft] { endInCluster(id, attemptsLeft - 1); });
+        }
+    });
+}
+
 void RelayServer::signalPeer(const CallState& call, ClusterSignal s) {
     s.call = call.id;
     signals_->send(call.peerRelay, std::move(s));
@@ -43,7 +56,7 @@ void RelayServer::clusterCall(Connection& c, const msg::Call& m) {
         if (!caller || caller->state != Connection::State::Registered) {
             if (match && (match->decision == call_matcher::CallDecision::Ring ||
                           match->decision == call_matcher::CallDecision::CancelRingingAndRing)) {
-                matcher_->end(id, [](bool) {});
+                endInCluster(id, 60);
             }
             return;
         }
@@ -88,7 +101,7 @@ void RelayServer::clusterCall(Connection& c, const msg::Call& m) {
             const std::string relay = relayOf(match->calleeLocation);
             if (relay.empty() || relay == cluster_->relayId() || caller->call != 0) {
                 // Moved here meanwhile, or a race with a local call: try again later.
-                matcher_->end(id, [](bool) {});
+                endInCluster(id, 60);
                 ++rejectedOffline_;
                 msg::Offline o;
                 o.callee = callee;
@@ -152,13 +165,13 @@ void RelayServer::onRemoteRing(const ClusterSignal& s) {
     auto id = registry_->connectionOf(s.callee);
     Connection* callee = id ? find(*id) : nullptr;
     if (!callee || callee->state != Connection::State::Registered) {
-        matcher_->end(s.call, [](bool) {});
+        endInCluster(s.call, 60);
         answer(ClusterSignal::Kind::Offline);
         return;
     }
     if (callee->call != 0) {
         // Busy here (a call on this relay the cluster had not seen yet).
-        matcher_->end(s.call, [](bool) {});
+        endInCluster(s.call, 60);
         answer(ClusterSignal::Kind::Busy);
         return;
     }

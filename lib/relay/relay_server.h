@@ -97,6 +97,8 @@ private:
     /// Accept by our callee of a call from another relay's caller.
     void acceptRemote(Connection& c, CallState& ringing);
     void signalPeer(const CallState& call, ClusterSignal s);
+    /// ClusterMatcher::end, retried each second while Redis is down.
+    void endInCluster(const CallId& id, int attemptsLeft);
     /// Media of a cross-relay call: our side in the router, the far side behind the trunk.
     void routeRemote(CallState& call, Connection& mine);
     CallState* findRemoteCall(const CallId& id);

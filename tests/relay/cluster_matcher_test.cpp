@@ -178,6 +178,19 @@ TEST_F(AClusterMatcher, FreesBothLinesWhenTheRingTimesOutOrTheCallEnds) {
     EXPECT_EQ(decide("alice", "bob"), D::Ring);
 }
 
+TEST_F(AClusterMatcher, FreesALineWhoseCallHasAPartyOffline) {
+    for (auto n : {"alice", "bob", "carol"}) {
+        online(n);
+    }
+    const CallId id = newId();
+    ASSERT_EQ(decide("alice", "bob", id), D::Ring);
+    ASSERT_TRUE(accept(id, "bob"));
+    EXPECT_EQ(decide("carol", "bob"), D::Busy);
+    // alice's relay died (her location expired) without ending the call.
+    ASSERT_EQ(redis.command({"DEL", "voice:loc:alice"}), "1");
+    EXPECT_EQ(decide("carol", "bob"), D::Ring);
+}
+
 TEST_F(AClusterMatcher, RingsACalleeOnceWhenManyCallAtOnceThroughTwoConnections) {
     online("bob");
     RedisClient other(*loop, RedisEndpoint{redis.socketPath(), "", 0});
