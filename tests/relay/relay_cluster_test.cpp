@@ -4,6 +4,7 @@
 #include "relay/trunk.h"
 #include "relay_harness.h"
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <fstream>
@@ -404,6 +405,60 @@ TEST_F(ACluster, ResolvesGlareAcrossRelaysForTheSmallerName) {
     call.callee = "alice";
     ASSERT_TRUE(bob->send(call));
     EXPECT_TRUE(bob->expect<msg::Busy>()) << bob->lastUnexpected();
+}
+
+// Not a pass/fail check: prints the call set-up figures of issue 19's bench
+// (dial -> Ringing, dial -> CallStarted, same relay vs across relays, and
+// Redis commands per call) so a run shows them.
+TEST_F(ACluster, PrintsCallSetupTimesSameRelayAndAcrossRelays) {
+    Identity aliceId = newIdentity(), bobId = newIdentity(), carolId = newIdentity();
+    auto alice = present(relay1, "alice", aliceId);
+    auto carol = present(relay1, "carol", carolId); // same relay as alice
+    auto bob = present(relay2, "bob", bobId);       // the other relay
+    auto commands = [&] {
+        std::string info = redis.command({"INFO", "stats"});
+        auto at = info.find("total_commands_processed:");
+        return at == std::string::npos ? 0L : std::atol(info.c_str() + at + 25);
+    };
+    constexpr int kCalls = 30;
+    for (auto [callee, calleeName] :
+         {std::pair{carol.get(), "carol"}, std::pair{bob.get(), "bob"}}) {
+        std::vector<double> ringing, answered;
+        const long before = commands();
+        for (int i = 0; i < kCalls; ++i) {
+            const auto t0 = std::chrono::steady_clock::now();
+            msg::Call call;
+            call.callee = calleeName;
+            ASSERT_TRUE(alice->send(call));
+            auto incoming = callee->expect<msg::IncomingCall>();
+            ASSERT_TRUE(incoming);
+            msg::Accept accept;
+            accept.callId = incoming->callId;
+            ASSERT_TRUE(callee->send(accept));
+            ASSERT_TRUE(alice->expect<msg::Ringing>());
+            const auto t1 = std::chrono::steady_clock::now();
+            ASSERT_TRUE(alice->expect<msg::CallStarted>());
+            const auto t2 = std::chrono::steady_clock::now();
+            ASSERT_TRUE(callee->expect<msg::CallStarted>());
+            ringing.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+            answered.push_back(std::chrono::duration<double, std::milli>(t2 - t0).count());
+            msg::Hangup h;
+            h.callId = incoming->callId;
+            ASSERT_TRUE(alice->send(h));
+            ASSERT_TRUE(callee->expect<msg::Hangup>());
+        }
+        const long used = commands() - before;
+        std::sort(ringing.begin(), ringing.end());
+        std::sort(answered.begin(), answered.end());
+        auto pct = [](const std::vector<double>& v, double p) {
+            return v[std::min(v.size() - 1, size_t(p * double(v.size())))];
+        };
+        std::printf("bench %s: dial->ringing p50 %.2f ms p99 %.2f ms, dial->answered p50 %.2f ms "
+                    "p99 %.2f ms (answer sent at IncomingCall), redis commands/call %.1f\n",
+                    std::string(calleeName) == "bob" ? "cross-relay" : "same-relay",
+                    pct(ringing, 0.5), pct(ringing, 0.99), pct(answered, 0.5), pct(answered, 0.99),
+                    double(used) / kCalls);
+    }
 }
 
 } // namespace
