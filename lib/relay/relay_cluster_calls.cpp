@@ -61,12 +61,11 @@ void RelayServer::clusterCall(Connection& c, const msg::Call& m) {
             return;
         }
         if (!match) {
-            // Redis did not answer: the callee cannot be reached now.
-            // TODO(issue 19): a named `unavailable` outcome on the wire.
-            ++rejectedOffline_;
-            msg::Offline o;
-            o.callee = callee;
-            send(*caller, o);
+            // Redis did not answer: nobody can say where the callee is.
+            ++rejectedUnavailable_;
+            msg::Unavailable u;
+            u.callee = callee;
+            send(*caller, u);
             return;
         }
         switch (match->decision) {

@@ -92,6 +92,9 @@ std::string RelayServer::renderMetrics() const {
     if (cluster_) {
         metric("voice_relayd_cluster_redis_up", "gauge", "1 while the Redis connection is up.",
                cluster_->redisUp());
+        metric("voice_relayd_calls_rejected_unavailable_total", "counter",
+               "Calls refused: the callee's state could not be read from Redis.",
+               rejectedUnavailable_);
         metric("voice_relayd_cluster_relays", "gauge",
                "Relays of the cluster seen alive in Redis (this one included).",
                cluster_->peerRelays());

@@ -185,6 +185,7 @@ private:
     uint64_t callsAnswered_ = 0;
     uint64_t rejectedBusy_ = 0;
     uint64_t rejectedOffline_ = 0;
+    uint64_t rejectedUnavailable_ = 0; // cluster: Redis did not answer
     uint64_t registrations_ = 0;
     uint64_t registrationsRefused_ = 0;
     uint64_t connectionsRefused_ = 0;

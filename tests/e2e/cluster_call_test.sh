@@ -61,9 +61,13 @@ setup_user alice "$T/alice.in.raw" pulse:silence pulse:a_spk
 PORT=${RPORT[2]}
 setup_user bob "$T/bob.in.raw" pulse:silence pulse:b_spk
 sed -i "s/^relay = .*/relay = 127.0.0.2:${RPORT[2]}/" "$T/bob/cfg/voiced/voiced.conf"
+PORT=${RPORT[3]}
+setup_user carol "$T/bob.in.raw" pulse:silence pulse:c_spk
+sed -i "s/^relay = .*/relay = 127.0.0.3:${RPORT[3]}/" "$T/carol/cfg/voiced/voiced.conf"
 start_voiced alice
 start_voiced bob
-for u in alice bob; do
+start_voiced carol
+for u in alice bob carol; do
     waitfor 20 is_registered $u || fail "$u did not register"
 done
 [ "$(rcli get voice:loc:alice | cut -d' ' -f1)" = r1 ] || fail "alice is not at r1: $(rcli get voice:loc:alice)"
@@ -91,6 +95,12 @@ in_state alice in-call && in_state bob in-call || fail "the call ended when Redi
 [ $(( $(out_size alice) - A1 )) -gt 96000 ] && [ $(( $(out_size bob) - B1 )) -gt 96000 ] \
     || fail "audio stopped when Redis died"
 echo "ok: Redis killed, the call goes on with audio"
+# A new call to another relay's user fails fast with its own outcome.
+t0=$(date +%s%N)
+ctl carol call alice >"$T/unavailable.out" 2>&1; rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ $rc -eq 12 ] || fail "call with Redis down exited $rc, want 12 (unavailable): $(cat "$T/unavailable.out")"
+echo "ok: call across relays with Redis down -> unavailable (12) in $ms ms: $(cat "$T/unavailable.out")"
 # Redis back (from its append-only file): the relays come back by themselves
 # (heartbeats, locations, the pub/sub subscriptions), so the hangup reaches relay 1.
 start_redis

@@ -196,10 +196,25 @@ TEST_F(ACluster, NeverDeletesTheNewerLocationOfAUserWhoMoved) {
 }
 
 TEST_F(ACluster, RefusesNewNamesButNotKnownOnesWhileRedisIsDown) {
-    Identity aliceId = newIdentity(), bobId = newIdentity();
+    Identity aliceId = newIdentity(), bobId = newIdentity(), carolId = newIdentity();
+    Identity daveId = newIdentity();
     { auto alice = registered(relay1, "alice", aliceId); }
+    auto carol = present(relay1, "carol", carolId);
+    auto dave = present(relay2, "dave", daveId);
     redis.kill();
     ASSERT_TRUE(waitUntil([&] { return relay1.metric("voice_relayd_cluster_redis_up") == 0; }));
+    // A call to another relay's user fails fast, named unavailable (not offline).
+    msg::Call toDave;
+    toDave.callee = "dave";
+    const auto dialled = std::chrono::steady_clock::now();
+    ASSERT_TRUE(carol->send(toDave));
+    auto unavailable = carol->expect<msg::Unavailable>();
+    ASSERT_TRUE(unavailable) << carol->lastUnexpected();
+    EXPECT_EQ(unavailable->callee, "dave");
+    std::printf("unavailable answered %lld ms after the call with Redis down\n",
+                (long long)std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - dialled)
+                    .count());
     auto bob = Client::connect(relay1.port());
     ASSERT_TRUE(bob);
     auto answer = bob->registerAs("bob", bobId);
@@ -210,6 +225,12 @@ TEST_F(ACluster, RefusesNewNamesButNotKnownOnesWhileRedisIsDown) {
     auto alice = Client::connect(relay1.port());
     ASSERT_TRUE(alice);
     EXPECT_TRUE(alice->registerOk("alice", aliceId));
+    // Calls within one relay need no Redis.
+    msg::Call toCarol;
+    toCarol.callee = "carol";
+    ASSERT_TRUE(alice->send(toCarol));
+    EXPECT_TRUE(alice->expect<msg::Ringing>()) << alice->lastUnexpected();
+    EXPECT_TRUE(carol->expect<msg::IncomingCall>()) << carol->lastUnexpected();
     // Redis back (empty: no append-only file here): the relay reconnects and re-asserts alice.
     ASSERT_TRUE(redis.start()) << redis.error();
     EXPECT_TRUE(waitUntil([&] {
