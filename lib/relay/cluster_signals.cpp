@@ -14,8 +14,8 @@ namespace voice {
 
 namespace {
 
-constexpr const char* kKinds[] = {"ring",   "ringing", "busy",     "offline",
-                                  "accept", "hangup",  "handshake"};
+constexpr const char* kKinds[] = {"ring",   "ringing", "busy",      "offline",
+                                  "accept", "hangup",  "handshake", "replaced"};
 constexpr size_t kSeenMax = 4096;
 constexpr int kMaxAttempts = 10;         // delivered to nobody (the peer is reconnecting)
 constexpr int kMaxAttemptsNoRedis = 300; // Redis unreachable: up to a minute
@@ -77,7 +77,7 @@ std::string ClusterSignal::encode() const {
     if (!trunk.empty()) {
         out += " u=" + trunk;
     }
-    if (kind == Kind::Accept) {
+    if (kind == Kind::Accept || kind == Kind::Replaced) {
         out += " s=" + std::to_string(callerSession) + " t=" + std::to_string(calleeSession);
     }
     if (kind == Kind::Hangup) {
@@ -201,7 +201,9 @@ std::optional<ClusterSignal> ClusterSignal::decode(std::string_view text) {
     if (needsKey != haveKey || (s.kind == Kind::Hangup) != haveReason ||
         (s.kind == Kind::Handshake) != havePayload ||
         (s.kind == Kind::Ring && (s.caller.empty() || s.callee.empty())) ||
-        (s.kind == Kind::Accept && (s.callerSession == 0 || s.calleeSession == 0)) ||
+        ((s.kind == Kind::Accept || s.kind == Kind::Replaced) &&
+         (s.callerSession == 0 || s.calleeSession == 0)) ||
+        (s.kind == Kind::Replaced && s.callee.empty()) ||
         (!s.trunk.empty() && s.kind != Kind::Ring && s.kind != Kind::Ringing)) {
         return std::nullopt;
     }

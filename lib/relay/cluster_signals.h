@@ -25,6 +25,8 @@ struct ClusterSignal {
         Accept,    // callee's relay -> caller's relay: answered
         Hangup,    // either way: the call ended; `reason` for the receiver's side
         Handshake, // either way: an E2eHandshake payload for the receiver's side
+        Replaced,  // to a name's old relay: `callee` registered elsewhere; close its
+                   // connection callerSession of relay epoch calleeSession (call: zero)
     };
     Kind kind = Kind::Ring;
     uint64_t request = 0; // per sending relay, for duplicate suppression

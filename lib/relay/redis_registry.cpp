@@ -4,6 +4,7 @@
 
 #include "core/log.h"
 
+#include <cstdlib>
 #include <hiredis/hiredis.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -188,9 +189,26 @@ std::optional<uint64_t> RedisRegistry::connectionOf(std::string_view name) const
 void RedisRegistry::setOnline(const std::string& name, uint64_t connection) {
     local_.setOnline(name, connection);
     present_[name] = connection;
+    // GET: the old location, if another relay held the name (newest wins).
     redis_->command({"SET", locationKey(name), location(connection), "PX",
-                     std::to_string(kPresenceTtl.count())},
-                    [](const redisReply*) {});
+                     std::to_string(kPresenceTtl.count()), "GET"},
+                    [this, name](const redisReply* r) {
+                        const std::string old = replyString(r);
+                        const auto a = old.find(' '), b = old.rfind(' ');
+                        if (old.empty() || a == std::string::npos || a == b || !movedHere_) {
+                            return;
+                        }
+                        const std::string relay = old.substr(0, a);
+                        if (relay == relayId_) {
+                            return; // this relay replaced it itself
+                        }
+                        const uint64_t epoch = std::strtoull(old.c_str() + a + 1, nullptr, 10);
+                        const uint64_t oldConnection =
+                            std::strtoull(old.c_str() + b + 1, nullptr, 10);
+                        if (epoch != 0 && oldConnection != 0) {
+                            movedHere_(name, relay, epoch, oldConnection);
+                        }
+                    });
 }
 
 void RedisRegistry::setOffline(std::string_view name, uint64_t connection) {

@@ -58,6 +58,12 @@ public:
     size_t online() const override { return local_.online(); }
 
     RedisClient& redis() { return *redis_; }
+    uint64_t epoch() const { return epoch_; }
+    /// Called when a registration here took a name over from another relay
+    /// (its old location: relay, epoch, connection), so that relay can close it.
+    using MovedHere = std::function<void(const std::string& name, const std::string& relay,
+                                         uint64_t epoch, uint64_t connection)>;
+    void onMovedHere(MovedHere fn) { movedHere_ = std::move(fn); }
     const std::string& relayId() const { return relayId_; }
 
     // Metrics.
@@ -82,6 +88,7 @@ private:
     EventLoop::TimerId heartbeatTimer_ = 0;
     bool heartbeatInFlight_ = false;
     size_t peerRelays_ = 0;
+    MovedHere movedHere_;
 };
 
 } // namespace voice

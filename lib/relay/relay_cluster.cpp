@@ -103,6 +103,15 @@ Status RelayServer::joinCluster(std::optional<NameBindings> allowlist) {
     signals_ =
         std::make_unique<ClusterSignals>(*loop_, cluster_->redis(), endpoint, config_.relayId,
                                          [this](const ClusterSignal& s) { onClusterSignal(s); });
+    cluster_->onMovedHere([this](const std::string& name, const std::string& relay, uint64_t epoch,
+                                 uint64_t connection) {
+        ClusterSignal s;
+        s.kind = ClusterSignal::Kind::Replaced;
+        s.callee = name;
+        s.callerSession = connection;
+        s.calleeSession = epoch;
+        signals_->send(relay, std::move(s));
+    });
     cluster_->start();
     signals_->start();
     LOG_NOTICE("cluster mode: relay '%s', redis %s", config_.relayId.c_str(),

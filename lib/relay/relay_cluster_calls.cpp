@@ -277,6 +277,17 @@ void RelayServer::onClusterSignal(const ClusterSignal& s) {
         onRemoteRing(s);
         return;
     }
+    if (s.kind == ClusterSignal::Kind::Replaced) {
+        // The newest registration wins across relays too (relay/README.md, 4).
+        Connection* old = s.calleeSession == cluster_->epoch() ? find(s.callerSession) : nullptr;
+        if (old && old->state == Connection::State::Registered && old->name == s.callee) {
+            LOG_INFO("'%s' registered again at relay '%s'; closing the old connection",
+                     s.callee.c_str(), s.from.c_str());
+            sendErrorAndClose(*old, ErrorCode::Replaced,
+                              "'" + s.callee + "' was registered again from another connection");
+        }
+        return;
+    }
     CallState* call = findRemoteCall(s.call);
     if (!call || call->peerRelay != s.from) {
         return; // ended here already, or not that relay's: idempotent
@@ -285,6 +296,7 @@ void RelayServer::onClusterSignal(const ClusterSignal& s) {
     Connection* mine = find(call->remoteCaller ? call->callee : call->caller);
     switch (s.kind) {
     case ClusterSignal::Kind::Ring:
+    case ClusterSignal::Kind::Replaced:
         return;
     case ClusterSignal::Kind::Ringing:
         if (!call->remoteCaller && !call->toldRinging && mine) {

@@ -179,13 +179,18 @@ TEST_F(ACluster, KeepsAUsersLocationAliveAndDropsItWithin3sOfItsRelaysCrash) {
                 (long long)std::chrono::duration_cast<std::chrono::milliseconds>(gone).count());
 }
 
-TEST_F(ACluster, NeverDeletesTheNewerLocationOfAUserWhoMoved) {
+TEST_F(ACluster, ClosesTheOldConnectionOfAUserWhoMovedAndKeepsTheNewLocation) {
     Identity aliceId = newIdentity();
-    auto onRelay1 = registered(relay1, "alice", aliceId);
+    auto onRelay1 = present(relay1, "alice", aliceId);
     auto onRelay2 = registered(relay2, "alice", aliceId);
     auto location = [&] { return redis.command({"GET", "voice:loc:alice"}); };
     ASSERT_TRUE(waitUntil([&] { return location().rfind("r2 ", 0) == 0; })) << location();
-    onRelay1.reset(); // relay 1 sees alice's old connection close
+    // The newest registration wins across relays: relay 1 closes the old one.
+    auto replaced = onRelay1->expect<msg::Error>();
+    ASSERT_TRUE(replaced) << onRelay1->lastUnexpected();
+    EXPECT_EQ(replaced->code, ErrorCode::Replaced);
+    EXPECT_TRUE(onRelay1->waitClosed());
+    onRelay1.reset();
     ASSERT_TRUE(waitUntil([&] { return relay1.metric("voice_relayd_clients") == 0; }));
     // Relay 1's compare-and-delete ran before its next metrics answer; a
     // heartbeat of relay 1 would not bring its old location back either.
