@@ -433,6 +433,27 @@ TEST_F(ACluster, ResolvesGlareAcrossRelaysForTheSmallerName) {
     EXPECT_TRUE(bob->expect<msg::Busy>()) << bob->lastUnexpected();
 }
 
+TEST_F(ACluster, ResubscribesAfterItsPubSubConnectionIsCut) {
+    Identity aliceId = newIdentity(), bobId = newIdentity();
+    auto alice = present(relay1, "alice", aliceId);
+    auto bob = present(relay2, "bob", bobId);
+    auto subscribers = [&](const char* relay) {
+        std::string r = redis.command({"PUBSUB", "NUMSUB", std::string("voice:sig:") + relay});
+        return r.substr(r.find('\n') + 1);
+    };
+    ASSERT_TRUE(waitUntil([&] { return subscribers("r1") == "1" && subscribers("r2") == "1"; }));
+    const auto cut = std::chrono::steady_clock::now();
+    EXPECT_EQ(redis.command({"CLIENT", "KILL", "TYPE", "pubsub"}), "2");
+    ASSERT_TRUE(waitUntil([&] { return subscribers("r1") == "1" && subscribers("r2") == "1"; }))
+        << "the relays did not resubscribe";
+    std::printf("both relays resubscribed %lld ms after CLIENT KILL TYPE pubsub\n",
+                (long long)std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - cut)
+                    .count());
+    // Calls across relays work again.
+    EXPECT_TRUE(ring(*alice, *bob, "bob", aliceId, bobId));
+}
+
 // Not a pass/fail check: prints the call set-up figures of issue 19's bench
 // (dial -> Ringing, dial -> CallStarted, same relay vs across relays, and
 // Redis commands per call) so a run shows them.
