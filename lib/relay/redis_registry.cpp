@@ -105,7 +105,6 @@ void RedisRegistry::heartbeat() {
     if (!redis_->connected() || heartbeatInFlight_) {
         return;
     }
-    auto batch = std::make_shared<std::vector<std::string>>();
     auto it = present_.begin();
     do {
         std::vector<std::string> keys, values;
