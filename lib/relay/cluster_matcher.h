@@ -34,7 +34,7 @@ public:
         std::string cancelledCall;
     };
     /// nullopt: Redis did not answer (the caller is told `unavailable`).
-    using MatchDone = std::function<void(std::optional<Match>)>;
+    using MatchDone = std::function<void(const std::optional<Match>&)>;
     /// false: not done (no such call, wrong state, or Redis did not answer).
     using Done = std::function<void(bool)>;
 

@@ -51,7 +51,7 @@ void RelayServer::clusterCall(Connection& c, const msg::Call& m) {
     randomBytes(id);
     const uint64_t connection = c.id;
     const std::string callee = m.callee;
-    matcher_->match(c.name, callee, id, [this, connection, callee, id](auto match) {
+    matcher_->match(c.name, callee, id, [this, connection, callee, id](const auto& match) {
         Connection* caller = find(connection);
         if (!caller || caller->state != Connection::State::Registered) {
             if (match && (match->decision == call_matcher::CallDecision::Ring ||

@@ -49,7 +49,7 @@ protected:
                                               CallId id = newId(), ClusterMatcher* with = nullptr) {
         bool done = false;
         std::optional<ClusterMatcher::Match> result;
-        (with ? with : matcher.get())->match(caller, callee, id, [&](auto m) {
+        (with ? with : matcher.get())->match(caller, callee, id, [&](const auto& m) {
             result = m;
             done = true;
         });
@@ -201,7 +201,7 @@ TEST_F(AClusterMatcher, RingsACalleeOnceWhenManyCallAtOnceThroughTwoConnections)
     for (int i = 0; i < 40; ++i) {
         online("caller" + std::to_string(i));
         (i % 2 ? second : *matcher)
-            .match("caller" + std::to_string(i), "bob", newId(), [&](auto m) {
+            .match("caller" + std::to_string(i), "bob", newId(), [&](const auto& m) {
                 ++answers;
                 if (m && m->decision == D::Ring) {
                     ++rings;
