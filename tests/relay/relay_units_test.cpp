@@ -5,6 +5,7 @@
 #include "relay/junk_filter.h"
 #include "relay/name_bindings.h"
 #include "relay/relay_config.h"
+#include "relay/trunk.h"
 
 #include <gtest/gtest.h>
 
@@ -107,6 +108,36 @@ TEST(AClusterSignal, RoundTripsAndRefusesMalformedText) {
         ClusterSignal::decode("k=ringing r=1 f=r1 u=127.0.0.2:7000 y=" + std::string(64, 'a') + c));
     EXPECT_FALSE(
         ClusterSignal::decode("k=ringing r=1 f=r1 u=nohost y=" + std::string(64, 'a') + c));
+}
+
+TEST(ATrunkDatagram, OpensOnlyUnderTheClusterKeyAndUntouched) {
+    std::array<uint8_t, 32> clusterKey{};
+    clusterKey[0] = 9;
+    const trunk::Key key = trunk::deriveKey(clusterKey);
+    EXPECT_NE(key, clusterKey); // the cluster key itself never MACs packets
+    std::vector<uint8_t> packet(100);
+    for (size_t i = 0; i < packet.size(); ++i) {
+        packet[i] = uint8_t(i * 3 + 1);
+    }
+    std::vector<uint8_t> datagram(packet.size() + trunk::kOverhead);
+    ASSERT_EQ(trunk::seal(key, packet, datagram), datagram.size());
+    EXPECT_TRUE(trunk::looksLikeTrunk(datagram));
+    auto inner = trunk::open(key, datagram);
+    ASSERT_TRUE(inner);
+    EXPECT_TRUE(std::equal(inner->begin(), inner->end(), packet.begin(), packet.end()));
+    // Another key, any flipped bit, a cut tail: dropped.
+    trunk::Key other = key;
+    other[5] ^= 1;
+    EXPECT_FALSE(trunk::open(other, datagram));
+    for (size_t i = 0; i < datagram.size(); ++i) {
+        auto bad = datagram;
+        bad[i] ^= 0x10;
+        EXPECT_FALSE(trunk::open(key, bad)) << "byte " << i;
+    }
+    EXPECT_FALSE(trunk::open(key, std::span(datagram).first(datagram.size() - 1)));
+    EXPECT_FALSE(trunk::open(key, std::span(datagram).first(trunk::kOverhead)));
+    std::vector<uint8_t> small(packet.size());
+    EXPECT_EQ(trunk::seal(key, packet, small), 0u);
 }
 
 TEST(NameBindingsFile, RoundTripsThroughItsText) {
