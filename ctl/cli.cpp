@@ -30,6 +30,8 @@ std::string_view kindForExitCode(int code) {
         return "not-registered";
     case kExitInvalidState:
         return "invalid-state";
+    case kExitUnavailable:
+        return "unavailable";
     case kExitRateLimited:
         return "rate-limited";
     case kExitInterrupted:

@@ -17,6 +17,9 @@ std::string endMessage(const std::string& peer, const std::string& reason) {
     if (reason == "offline") {
         return peer + " is offline";
     }
+    if (reason == "unavailable") {
+        return peer + " cannot be reached now (the relay cluster is unavailable); try again";
+    }
     if (reason == "declined") {
         return peer + " declined the call";
     }

@@ -19,6 +19,7 @@ enum ExitCode : int {
     kExitNotRegistered = 9, ///< we are not registered at a relay
     kExitInvalidState = 10, ///< the command does not apply now (no call to answer...)
     kExitRateLimited = 11,  ///< requests come faster than the relay allows; nothing was sent
+    kExitUnavailable = 12,  ///< the relay cannot reach the peer's state now (relay cluster)
     kExitInterrupted = 130, ///< SIGINT/SIGTERM while waiting for a call (the attempt is hung up)
 };
 
@@ -37,6 +38,7 @@ inline constexpr std::string_view kExitCodeHelp =
     "  9    not registered at a relay\n"
     "  10   invalid state (e.g. no call to answer)\n"
     "  11   rate limited (requests faster than the relay allows; try again)\n"
+    "  12   unavailable (the relay cannot reach the peer now; try again)\n"
     "  130  interrupted while waiting\n";
 
 /// Exit code for a D-Bus error name returned by voiced or the bus.
@@ -89,6 +91,9 @@ inline int exitCodeForEndReason(std::string_view reason) {
     }
     if (reason == "offline") {
         return kExitOffline;
+    }
+    if (reason == "unavailable") {
+        return kExitUnavailable;
     }
     if (reason == "declined") {
         return kExitDeclined;

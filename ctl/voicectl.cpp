@@ -30,7 +30,7 @@ constexpr CommandSpec kCommands[] = {
     {"call", "call NAME [--no-wait] [--timeout SECONDS]", "call NAME and wait for the answer",
      "Calls NAME and waits until the call is answered (exit 0) or fails (busy 4:\n"
      "NAME or we are already in a call; offline 5, declined 6, timeout 7,\n"
-     "untrusted 8, ...), printing what happened.\n"
+     "untrusted 8, unavailable 12, ...), printing what happened.\n"
      "  --no-wait            return as soon as the call is under way\n"
      "  --timeout SECONDS    give up (hang up, exit 7) after SECONDS without an answer;\n"
      "                       by default voiced's own ring timeout applies\n"

@@ -344,6 +344,13 @@ void CallManager::onRelayMessage(const msg::Message& message) {
                     endCall(EndReason::Busy, std::nullopt);
                 }
             },
+            [this](const msg::Unavailable& m) {
+                const auto cancelled = takeAnswer();
+                if (cancelled && !*cancelled && machine_.state() == CallState::Calling &&
+                    machine_.peer() == m.callee) {
+                    endCall(EndReason::Unavailable, std::nullopt);
+                }
+            },
             [this](const msg::Offline& m) {
                 const auto cancelled = takeAnswer();
                 if (cancelled && !*cancelled && machine_.state() == CallState::Calling &&

@@ -18,11 +18,12 @@ constexpr std::array<std::pair<CallState, std::string_view>, 4> kStateNames{{
     {CallState::InCall, "in-call"},
 }};
 
-constexpr std::array<std::pair<EndReason, std::string_view>, 8> kReasonNames{{
+constexpr std::array<std::pair<EndReason, std::string_view>, 9> kReasonNames{{
     {EndReason::Hangup, "hangup"},
     {EndReason::Declined, "declined"},
     {EndReason::Busy, "busy"},
     {EndReason::Offline, "offline"},
+    {EndReason::Unavailable, "unavailable"},
     {EndReason::Timeout, "timeout"},
     {EndReason::PeerLost, "peer-lost"},
     {EndReason::Untrusted, "untrusted"},

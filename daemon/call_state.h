@@ -37,17 +37,18 @@ bool parseCallState(std::string_view text, CallState& state);
 
 /// Why a call or call attempt ended.
 enum class EndReason {
-    Hangup,    ///< one side hung up
-    Declined,  ///< the called side rejected the call
-    Busy,      ///< the called side was already in a call
-    Offline,   ///< the called side is not registered at the relay
-    Timeout,   ///< nobody answered in time
-    PeerLost,  ///< the peer vanished (connection lost) during the call
-    Untrusted, ///< the peer presented a key other than the pinned one
-    Error,     ///< anything else (a local failure)
+    Hangup,      ///< one side hung up
+    Declined,    ///< the called side rejected the call
+    Busy,        ///< the called side was already in a call
+    Offline,     ///< the called side is not registered at the relay
+    Unavailable, ///< the relay cannot reach the called side's state now (cluster)
+    Timeout,     ///< nobody answered in time
+    PeerLost,    ///< the peer vanished (connection lost) during the call
+    Untrusted,   ///< the peer presented a key other than the pinned one
+    Error,       ///< anything else (a local failure)
 };
-/// "hangup", "declined", "busy", "offline", "timeout", "peer-lost",
-/// "untrusted", "error" (the D-Bus CallEnded reasons).
+/// "hangup", "declined", "busy", "offline", "unavailable", "timeout",
+/// "peer-lost", "untrusted", "error" (the D-Bus CallEnded reasons).
 std::string_view endReasonName(EndReason reason);
 bool parseEndReason(std::string_view text, EndReason& reason);
 

@@ -27,6 +27,17 @@ void MediaRouter::addCall(uint64_t sessionA, uint64_t connectionA, uint64_t sess
     b.connection = connectionB;
 }
 
+void MediaRouter::addRemoteCall(uint64_t local, uint64_t connection, uint64_t remote,
+                                const SocketAddress& trunk, int fd) {
+    addCall(local, connection, remote, 0);
+    Shard& s = shardOf(remote);
+    std::lock_guard lock(s.mutex);
+    Session& r = s.sessions[remote];
+    r.trunk = true;
+    r.address = trunk;
+    r.fd = fd;
+}
+
 void MediaRouter::removeCall(uint64_t sessionA, uint64_t sessionB) {
     for (uint64_t id : {sessionA, sessionB}) {
         Shard& s = shardOf(id);
@@ -181,14 +192,14 @@ MediaRouter::Delivery MediaRouter::routeProbe(std::span<const uint8_t> packet, u
 }
 
 MediaRouter::Delivery MediaRouter::route(std::span<const uint8_t> packet, const SocketAddress* from,
-                                         int fd, Clock::time_point now) {
+                                         int fd, Clock::time_point now, bool fromTrunk) {
     Delivery d;
     auto header = MediaHeader::decode(packet);
     if (!header.ok() || packet.size() > MediaHeader::kMaxDatagram) {
         return reject();
     }
     if (header->kind == MediaKind::Probe) {
-        if (!from) {
+        if (!from || fromTrunk) {
             return d; // probes belong on UDP; a tunnelled one teaches nothing
         }
         return routeProbe(packet, header->sessionId, header->sequence, *from, fd, now);
@@ -202,7 +213,18 @@ MediaRouter::Delivery MediaRouter::route(std::span<const uint8_t> packet, const 
             return reject();
         }
         Session& me = it->second;
-        if (from) {
+        if (fromTrunk || me.trunk) {
+            // A far side's media comes only out of its relay's trunk, and the
+            // trunk carries only far sides' media.
+            // ... and only from that relay's address.
+            if (!(fromTrunk && me.trunk) || (from && !(me.address == *from))) {
+                if (fromTrunk) {
+                    trunkRejected.fetch_add(1, std::memory_order_relaxed);
+                }
+                return reject();
+            }
+            trunkReceived.fetch_add(1, std::memory_order_relaxed);
+        } else if (from) {
             // Only the address a valid probe set: anything else (a replay,
             // a forgery, a side whose NAT just rebound and has not probed
             // yet) is dropped before it counts or moves anything.
@@ -257,6 +279,15 @@ MediaRouter::Delivery MediaRouter::route(std::span<const uint8_t> packet, const 
         return d;
     }
     Session& other = it->second;
+    if (other.trunk) {
+        d.kind = Delivery::Kind::Trunk;
+        d.fd = other.fd;
+        d.to = other.address;
+        trunkSent.fetch_add(1, std::memory_order_relaxed);
+        forwardedPackets.fetch_add(1, std::memory_order_relaxed);
+        forwardedBytes.fetch_add(packet.size(), std::memory_order_relaxed);
+        return d;
+    }
     // Its own tunnelled media newer than its last UDP packet: its UDP is not
     // getting through (UdpTransport switched), so answer through the tunnel.
     if (other.haveUdp && now - other.lastUdp <= freshness_ && other.lastUdp >= other.lastTunnel) {

@@ -63,6 +63,7 @@ public:
             Drop,   ///< unknown session, bad header, stray source, or a Probe (never forwarded)
             Udp,    ///< send to `to` through socket `fd`
             Tunnel, ///< the receiver has no fresh UDP address: send over its control connection
+            Trunk,  ///< the receiver is on another relay: trunk::seal, send to `to` through `fd`
         };
         Kind kind = Kind::Drop;
         int fd = -1;
@@ -94,6 +95,12 @@ public:
     /// Adds both sides of a call. Session ids must be unique and non-zero
     /// (use unusedSessionId()).
     void addCall(uint64_t sessionA, uint64_t connectionA, uint64_t sessionB, uint64_t connectionB);
+    /// A call whose other side is on another relay (issue 19): `local` as in
+    /// addCall, and `remote` (the far side's session id) delivered to the
+    /// other relay's trunk address through socket `fd`. Media of `remote`
+    /// is accepted only from the trunk (route(..., fromTrunk = true)).
+    void addRemoteCall(uint64_t local, uint64_t connection, uint64_t remote,
+                       const SocketAddress& trunk, int fd);
     /// Removes both sides; later packets with their ids are dropped.
     void removeCall(uint64_t sessionA, uint64_t sessionB);
     /// Points the tunnel deliveries of `session` at another control
@@ -114,8 +121,9 @@ public:
     /// Decides what to do with one packet. `from`/`fd` are the datagram's
     /// source and socket for UDP, nullptr/-1 for a tunnelled packet.
     /// Counts forwarded and dropped packets.
+    /// fromTrunk: the packet came out of a verified trunk datagram.
     Delivery route(std::span<const uint8_t> packet, const SocketAddress* from, int fd,
-                   Clock::time_point now);
+                   Clock::time_point now, bool fromTrunk = false);
 
     /// Counted by route() and by the callers when a send fails.
     std::atomic<uint64_t> forwardedPackets{0};
@@ -136,6 +144,11 @@ public:
     /// Datagrams with a bad header or an unknown session (part of droppedPackets).
     std::atomic<uint64_t> rejectedPackets{0};
     std::atomic<uint64_t> addressChanges{0};
+    /// Packets sent to / received from other relays' trunks (issue 19).
+    std::atomic<uint64_t> trunkSent{0};
+    std::atomic<uint64_t> trunkReceived{0};
+    /// Trunk datagrams dropped: bad MAC (outside the cluster), or not a trunk session.
+    std::atomic<uint64_t> trunkRejected{0};
 
 private:
     Delivery routeProbe(std::span<const uint8_t> packet, uint64_t sessionId, uint64_t counter,
@@ -151,6 +164,7 @@ private:
         Clock::time_point lastTunnel;  // last media it sent through its control connection
         Clock::time_point lastSentUdp; // last media the relay sent it over UDP
         bool haveUdp = false;
+        bool trunk = false;  // on another relay: address/fd are its relay's trunk
         RouteKey routeKey{}; // wiped when replaced or removed
         bool haveKey = false;
         uint64_t keyEpoch = 0;              // bumped by setRouteKey()

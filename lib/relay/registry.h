@@ -33,6 +33,10 @@ public:
 
     virtual ~Registry() = default;
 
+    /// True when names are shared with other relays (RedisRegistry): a Free
+    /// answer from checkName() must then be settled by the cluster.
+    virtual bool sharesNames() const { return false; }
+
     // Names -> keys (first key wins; with an allowlist, only the listed key).
     virtual NameCheck checkName(std::string_view name, const Key& key) const = 0;
     /// Binds a Free name (persisted); false if there is no room.

@@ -4,8 +4,11 @@
 // leaving a call when a connection closes, and what passes between the two
 // sides of a call over TLS (E2eHandshake, MediaTunnel).
 #include "core/log.h"
+#include "relay/cluster_matcher.h"
+#include "relay/cluster_signals.h"
 #include "relay/relay_server.h"
 #include "relay/relay_server_internal.h"
+#include "relay/trunk.h"
 #include "wire/media_header.h"
 
 #include <openssl/crypto.h>
@@ -28,8 +31,10 @@ call_matcher::CallView RelayServer::viewOf(const CallState& call) {
     v.caller = call.callerName;
     v.callee = call.calleeName;
     v.answered = call.active;
-    v.callerPresent = call.caller != 0 && find(call.caller) != nullptr;
-    v.calleePresent = call.callee != 0 && find(call.callee) != nullptr;
+    v.callerPresent =
+        (call.remote() && call.remoteCaller) || (call.caller != 0 && find(call.caller) != nullptr);
+    v.calleePresent =
+        (call.remote() && !call.remoteCaller) || (call.callee != 0 && find(call.callee) != nullptr);
     return v;
 }
 
@@ -50,7 +55,12 @@ void RelayServer::leave(Connection& c) {
         if (it != calls_.end()) {
             const auto lost =
                 call_matcher::onConnectionLost(viewOf(*it->second), sideOf(*it->second, c));
-            if (lost.waitForResume) {
+            if (lost.waitForResume && it->second->remote()) {
+                // No resume across relays yet: the other side is told at once.
+                const bool caller = sideOf(*it->second, c) == call_matcher::Side::Caller;
+                endCall(c.call, caller ? std::nullopt : std::optional(HangupReason::PeerLost),
+                        caller ? std::optional(HangupReason::PeerLost) : std::nullopt);
+            } else if (lost.waitForResume) {
                 // An answered call survives its party's connection for a while:
                 // the party reconnects and resumes it (also on a restarted relay
                 // when this is a shutdown, so nobody is told anything then).
@@ -78,6 +88,10 @@ void RelayServer::handleCall(Connection& c, const msg::Call& m) {
         setCall(
             c, 0,
             LineState::Idle); // cannot happen (endCall clears both sides); never trust it blindly
+    }
+    if (!callee && cluster_ && (c.call == 0 || calls_.find(c.call)->second->remote())) {
+        clusterCall(c, m); // the callee may be on another relay: Redis decides
+        return;
     }
     std::optional<call_matcher::CallView> mine;
     if (c.call != 0) {
@@ -188,6 +202,17 @@ void RelayServer::endCall(uint64_t serial, std::optional<HangupReason> toCaller,
             endedCalls_.pop_front();
         }
     }
+    if (call->remote()) {
+        const auto toRemote = call->remoteCaller ? toCaller : toCallee;
+        if (toRemote) {
+            ClusterSignal s;
+            s.kind = ClusterSignal::Kind::Hangup;
+            s.reason = *toRemote;
+            signalPeer(*call, std::move(s));
+        }
+        remoteCalls_.erase(ClusterMatcher::hex(call->id));
+        endInCluster(call->id, 60);
+    }
     if (call->routed) {
         auto a = router_->stats(call->callerSession);
         auto b = router_->stats(call->calleeSession);
@@ -248,6 +273,10 @@ void RelayServer::handleAccept(Connection& c, const msg::Accept& m) {
         break;
     }
     CallState& call = *it->second;
+    if (call.remote()) {
+        acceptRemote(c, call);
+        return;
+    }
     Connection* caller = find(call.caller);
     loop_->cancelTimer(call.ringTimer);
     call.ringTimer = 0;
@@ -519,6 +548,13 @@ void RelayServer::handleHandshake(Connection& c, const Frame& frame) {
         return;
     }
     const CallState& call = *it->second;
+    if (call.remote()) {
+        ClusterSignal s;
+        s.kind = ClusterSignal::Kind::Handshake;
+        s.payload.assign(frame.payload.begin(), frame.payload.end());
+        signalPeer(call, std::move(s));
+        return;
+    }
     Connection* peer = find(call.caller == c.id ? call.callee : call.caller);
     if (!peer) {
         return;
@@ -543,7 +579,15 @@ void RelayServer::handleTunnel(Connection& c, const Frame& frame) {
     }
     router_->tunnelledPackets.fetch_add(1, std::memory_order_relaxed);
     auto d = router_->route(frame.payload, nullptr, -1, Clock::now());
-    if (d.kind == MediaRouter::Delivery::Kind::Udp) {
+    if (d.kind == MediaRouter::Delivery::Kind::Trunk) {
+        std::array<uint8_t, MediaHeader::kMaxDatagram + trunk::kOverhead> sealed;
+        const size_t n = trunkKey_ ? trunk::seal(*trunkKey_, frame.payload, sealed) : 0;
+        auto sent = n ? sendTo(d.fd, std::as_bytes(std::span(sealed.data(), n)), d.to)
+                      : Result<bool>(false);
+        if (!sent.ok() || !*sent) {
+            router_->droppedPackets.fetch_add(1, std::memory_order_relaxed);
+        }
+    } else if (d.kind == MediaRouter::Delivery::Kind::Udp) {
         auto sent = sendTo(d.fd, std::as_bytes(frame.payload), d.to);
         if (!sent.ok() || !*sent) {
             router_->droppedPackets.fetch_add(1, std::memory_order_relaxed);

@@ -2,16 +2,47 @@
 // RelayConfig: every setting of voice-relayd, with defaults, read from voice-relayd.conf.
 #include "relay/relay_config.h"
 
+#include "relay/redis_client.h"
+
 namespace voice {
+
+bool isValidRelayId(std::string_view id) {
+    if (id.empty() || id.size() > 32) {
+        return false;
+    }
+    for (char ch : id) {
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-')) {
+            return false;
+        }
+    }
+    return true;
+}
 
 using std::chrono::milliseconds;
 
 Result<RelayConfig> RelayConfig::fromFile(const ConfigFile& file) {
-    Status keys = file.checkKeys(
-        {"listen", "state_dir", "metrics", "log_level", "allowlist", "ring_timeout",
-         "registration_timeout", "keepalive_interval", "idle_timeout", "udp_freshness",
-         "resume_grace", "max_clients", "max_connections_per_address", "messages_per_second",
-         "message_burst", "new_names_per_minute", "output_buffer_bytes", "media_threads"});
+    Status keys = file.checkKeys({"listen",
+                                  "state_dir",
+                                  "metrics",
+                                  "log_level",
+                                  "allowlist",
+                                  "ring_timeout",
+                                  "registration_timeout",
+                                  "keepalive_interval",
+                                  "idle_timeout",
+                                  "udp_freshness",
+                                  "resume_grace",
+                                  "max_clients",
+                                  "max_connections_per_address",
+                                  "messages_per_second",
+                                  "message_burst",
+                                  "new_names_per_minute",
+                                  "output_buffer_bytes",
+                                  "media_threads",
+                                  "redis",
+                                  "relay_id",
+                                  "advertise",
+                                  "cluster_key_file"});
     if (!keys.ok()) {
         return keys;
     }
@@ -73,7 +104,46 @@ Result<RelayConfig> RelayConfig::fromFile(const ConfigFile& file) {
     VOICE_TAKE(c.outputBufferBytes, file.getInt("output_buffer_bytes", 4096, 64 * 1024 * 1024,
                                                 int64_t(c.outputBufferBytes)));
     VOICE_TAKE(c.mediaThreads, file.getInt("media_threads", 0, 256, int64_t(c.mediaThreads)));
+    if (file.has("redis")) {
+        VOICE_TAKE(c.redis, file.getString("redis", std::nullopt, 300));
+        RedisEndpoint endpoint;
+        std::string error;
+        if (!RedisEndpoint::parse(*c.redis, endpoint, error)) {
+            return Status(Errc::InvalidArgument, file.name() + ": key 'redis': " + error);
+        }
+    }
+    if (file.has("relay_id")) {
+        VOICE_TAKE(c.relayId, file.getString("relay_id", std::nullopt, 64));
+    }
+    if (file.has("advertise")) {
+        VOICE_TAKE(c.advertise, hostPort("advertise"));
+    }
+    if (file.has("cluster_key_file")) {
+        VOICE_TAKE(c.clusterKeyFile, file.getString("cluster_key_file", std::nullopt, 512));
+    }
 #undef VOICE_TAKE
+    if (c.redis) {
+        auto missing = [&](const char* key) {
+            return Status(Errc::InvalidArgument, file.name() + ": 'redis' is set, so '" +
+                                                     std::string(key) + "' is required too");
+        };
+        if (c.relayId.empty()) {
+            return missing("relay_id");
+        }
+        if (!c.advertise) {
+            return missing("advertise");
+        }
+        if (!c.clusterKeyFile) {
+            return missing("cluster_key_file");
+        }
+    } else if (!c.relayId.empty() || c.advertise || c.clusterKeyFile) {
+        return Status(Errc::InvalidArgument,
+                      file.name() + ": relay_id, advertise and cluster_key_file need 'redis'");
+    }
+    if (!c.relayId.empty() && !isValidRelayId(c.relayId)) {
+        return Status(Errc::InvalidArgument,
+                      file.name() + ": key 'relay_id': 1 to 32 of a-z, 0-9 and '-'");
+    }
     if (c.idleTimeout <= c.keepaliveInterval) {
         return Status(Errc::InvalidArgument,
                       file.name() + ": idle_timeout must be longer than keepalive_interval");

@@ -14,6 +14,9 @@
 
 namespace voice {
 
+/// A cluster relay id: 1-32 of [a-z0-9-].
+bool isValidRelayId(std::string_view id);
+
 /// voice-relayd's settings. Defaults are safe for a small public relay;
 /// every limit is bounded so no setting can make the relay unbounded.
 struct RelayConfig {
@@ -52,6 +55,17 @@ struct RelayConfig {
     size_t outputBufferBytes = 256 * 1024;
     /// Media forwarding threads; 0 = one per core.
     size_t mediaThreads = 0;
+
+    // Cluster (issue 19; all unset: single-relay mode). With `redis` set,
+    // relayId, advertise and clusterKeyFile are required.
+    /// "unix:/path" or "host:port".
+    std::optional<std::string> redis;
+    /// This relay's name in the cluster: 1-32 of [a-z0-9-].
+    std::string relayId;
+    /// The UDP trunk address other relays reach this one at (port 0: the bound port).
+    std::optional<HostPort> advertise;
+    /// 64 hex digits (32 bytes) shared by the cluster's relays.
+    std::optional<std::string> clusterKeyFile;
 
     /// Reads the [relay] keys (all optional) over the defaults. Unknown keys
     /// and bad values are errors naming the file and line.

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // RelayServer::renderMetrics: the Prometheus text the MetricsEndpoint serves.
+#include "relay/redis_registry.h"
 #include "relay/relay_server.h"
 #include "relay/relay_server_internal.h"
 
@@ -88,6 +89,31 @@ std::string RelayServer::renderMetrics() const {
     metric("voice_relayd_stray_packets_total", "counter",
            "Media of a live session from an address that is not its current one (dropped).",
            router_->strayPackets.load());
+    if (cluster_) {
+        metric("voice_relayd_cluster_redis_up", "gauge", "1 while the Redis connection is up.",
+               cluster_->redisUp());
+        metric("voice_relayd_calls_rejected_unavailable_total", "counter",
+               "Calls refused: the callee's state could not be read from Redis.",
+               rejectedUnavailable_);
+        metric("voice_relayd_cluster_relays", "gauge",
+               "Relays of the cluster seen alive in Redis (this one included).",
+               cluster_->peerRelays());
+        metric("voice_relayd_cluster_redis_roundtrip_microseconds", "gauge",
+               "Round trip of the last answered Redis command.",
+               uint64_t(cluster_->roundTrip().count()));
+        metric("voice_relayd_cluster_redis_commands_total", "counter", "Redis commands sent.",
+               cluster_->commands());
+        metric("voice_relayd_trunk_packets_sent_total", "counter",
+               "Media packets sent to other relays over the trunk.", router_->trunkSent.load());
+        metric("voice_relayd_trunk_packets_received_total", "counter",
+               "Media packets received from other relays' trunks.", router_->trunkReceived.load());
+        metric("voice_relayd_trunk_packets_rejected_total", "counter",
+               "Trunk datagrams dropped: bad MAC, or not from that call's relay.",
+               router_->trunkRejected.load());
+        metric("voice_relayd_cluster_redis_failures_total", "counter",
+               "Redis commands that failed (timeout, no connection, error reply).",
+               cluster_->commandsFailed());
+    }
     // Per active call, labelled by the relay's call serial (never a session id: those are secrets).
     out += "# HELP voice_relayd_call_packets_lost Packets lost per direction of an active call.\n"
            "# TYPE voice_relayd_call_packets_lost gauge\n";

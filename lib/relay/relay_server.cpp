@@ -10,11 +10,15 @@
 #include "net/clock.h"
 #include "net/systemd.h"
 #include "net/tls_identity.h"
+#include "relay/cluster_matcher.h"
+#include "relay/cluster_signals.h"
 #include "relay/junk_filter.h"
 #include "relay/local_registry.h"
 #include "relay/metrics_endpoint.h"
+#include "relay/redis_registry.h"
 #include "relay/relay_server_internal.h"
 #include "relay/reuseport_steering.h"
+#include "relay/trunk.h"
 #include "voice_config.h"
 #include "wire/media_header.h"
 
@@ -108,11 +112,14 @@ Result<std::unique_ptr<RelayServer>> RelayServer::create(RelayConfig config, Rel
         }
         allowlist = std::move(*allow);
     }
-    auto registry = LocalRegistry::load(s->config_.stateDir + "/bindings", std::move(allowlist));
-    if (!registry.ok()) {
-        return registry.status();
+    if (!s->config_.redis) {
+        auto registry =
+            LocalRegistry::load(s->config_.stateDir + "/bindings", std::move(allowlist));
+        if (!registry.ok()) {
+            return registry.status();
+        }
+        s->registry_ = std::make_unique<LocalRegistry>(std::move(*registry));
     }
-    s->registry_ = std::make_unique<LocalRegistry>(std::move(*registry));
     s->router_ = std::make_unique<MediaRouter>(s->config_.udpFreshness);
     s->pending_ = std::make_unique<PendingConnections>(s->config_.maxConnectionsPerAddress);
     s->newNames_ = std::make_unique<SourceRateLimiter>(
@@ -122,15 +129,26 @@ Result<std::unique_ptr<RelayServer>> RelayServer::create(RelayConfig config, Rel
     if (!bound.ok()) {
         return bound;
     }
+    if (s->config_.redis) {
+        Status joined = s->joinCluster(std::move(allowlist)); // after bindSockets: port_ is known
+        if (!joined.ok()) {
+            return joined;
+        }
+    }
     return s;
 }
 
 RelayServer::~RelayServer() {
+
     for (auto& m : mediaThreads_) {
         if (m->thread.joinable()) {
             m->loop->stop();
             m->thread.join();
         }
+    }
+    OPENSSL_cleanse(clusterKey_.data(), clusterKey_.size());
+    if (trunkKey_) {
+        OPENSSL_cleanse(trunkKey_->data(), trunkKey_->size());
     }
 }
 
@@ -259,7 +277,10 @@ Status RelayServer::run() {
         for (auto& fd : mt->sockets) {
             int ufd = fd.get();
             Status st = mt->loop->addFd(ufd, EventLoop::kReadable, [this, mt, ufd](uint32_t) {
-                std::array<std::array<uint8_t, MediaHeader::kMaxDatagram + 1>, kUdpBatch> bufs;
+                constexpr size_t kMaxIn = MediaHeader::kMaxDatagram + trunk::kOverhead;
+                std::array<std::array<uint8_t, kMaxIn + 1>, kUdpBatch> bufs;
+                // Trunk datagrams this batch sends (cluster mode only).
+                std::array<std::array<uint8_t, kMaxIn>, kUdpBatch> sealed;
                 std::array<sockaddr_storage, kUdpBatch> addrs;
                 std::array<iovec, kUdpBatch> iovs;
                 std::array<mmsghdr, kUdpBatch> msgs;
@@ -299,7 +320,7 @@ Status RelayServer::run() {
                     };
                     for (int i = 0; i < n; ++i) {
                         size_t len = msgs[i].msg_len;
-                        if (len > MediaHeader::kMaxDatagram) {
+                        if (len > kMaxIn) {
                             router_->droppedPackets.fetch_add(1, std::memory_order_relaxed);
                             continue;
                         }
@@ -314,7 +335,22 @@ Status RelayServer::run() {
                             continue;
                         }
                         std::span<const uint8_t> packet(bufs[i].data(), len);
-                        auto d = router_->route(packet, &*from, ufd, now);
+                        bool fromTrunk = false;
+                        if (trunk::looksLikeTrunk(packet)) {
+                            // From another relay of the cluster, or dropped unread.
+                            auto inner = trunkKey_ ? trunk::open(*trunkKey_, packet) : std::nullopt;
+                            if (!inner) {
+                                router_->trunkRejected.fetch_add(1, std::memory_order_relaxed);
+                                router_->droppedPackets.fetch_add(1, std::memory_order_relaxed);
+                                continue;
+                            }
+                            packet = *inner;
+                            fromTrunk = true;
+                        } else if (len > MediaHeader::kMaxDatagram) {
+                            router_->droppedPackets.fetch_add(1, std::memory_order_relaxed);
+                            continue;
+                        }
+                        auto d = router_->route(packet, &*from, ufd, now, fromTrunk);
                         if (d.askProbe) { // rate-limited per session by the router
                             loop_->post([this, conn = d.connection] { requestProbe(conn); });
                         }
@@ -326,13 +362,24 @@ Status RelayServer::run() {
                                         static_cast<long long>(
                                             JunkFilter::Limits{}.penalty.count() / 1000));
                         }
+                        std::span<const uint8_t> send = packet;
+                        if (d.kind == MediaRouter::Delivery::Kind::Trunk) {
+                            const size_t n2 =
+                                trunkKey_ ? trunk::seal(*trunkKey_, packet, sealed[i]) : 0;
+                            if (n2 == 0) {
+                                router_->droppedPackets.fetch_add(1, std::memory_order_relaxed);
+                                continue;
+                            }
+                            send = std::span<const uint8_t>(sealed[i].data(), n2);
+                            d.kind = MediaRouter::Delivery::Kind::Udp;
+                        }
                         if (d.kind == MediaRouter::Delivery::Kind::Udp) {
                             if (outFd != -1 && d.fd != outFd) {
                                 flushOut();
                             }
                             outFd = d.fd;
                             outAddrs[out] = d.to;
-                            outIovs[out] = {bufs[i].data(), len};
+                            outIovs[out] = {const_cast<uint8_t*>(send.data()), send.size()};
                             outMsgs[out] = {};
                             outMsgs[out].msg_hdr.msg_iov = &outIovs[out];
                             outMsgs[out].msg_hdr.msg_iovlen = 1;
@@ -515,7 +562,9 @@ void RelayServer::handleFrame(Connection& c, const Frame& frame) {
         }
         return;
     case Connection::State::AwaitRegister:
-        if (auto* r = std::get_if<msg::Register>(&m)) {
+        if (c.claiming) {
+            sendErrorAndClose(c, ErrorCode::Protocol, "register sent twice");
+        } else if (auto* r = std::get_if<msg::Register>(&m)) {
             handleRegister(c, *r);
         } else {
             sendErrorAndClose(c, ErrorCode::NotRegistered, "expected register");
@@ -538,91 +587,6 @@ void RelayServer::handleFrame(Connection& c, const Frame& frame) {
                    },
                },
                m);
-}
-
-void RelayServer::handleHello(Connection& c, const msg::Hello& m) {
-    if (m.protocolVersion != kProtocolVersion) {
-        refuse(c, RefuseReason::UnsupportedVersion,
-               "protocol version " + std::to_string(m.protocolVersion) +
-                   " is not served (this relay speaks " + std::to_string(kProtocolVersion) + ")");
-        return;
-    }
-    msg::Hello hello;
-    hello.software = std::string("voice-relayd ") + VOICE_VERSION;
-    msg::RegisterChallenge challenge;
-    randomBytes(c.nonce);
-    challenge.nonce = c.nonce;
-    c.state = Connection::State::AwaitRegister;
-    if (send(c, hello)) {
-        send(c, challenge);
-    }
-}
-
-void RelayServer::handleRegister(Connection& c, const msg::Register& m) {
-    if (!isValidName(m.name)) {
-        refuse(c, RefuseReason::BadName, "invalid name");
-        return;
-    }
-    const auto signedBytes = registerSignedBytes(c.nonce, m.name);
-    if (!Identity::verify(m.identityKey, signedBytes, m.signature)) {
-        refuse(c, RefuseReason::BadSignature, "the signature over the challenge does not verify");
-        return;
-    }
-    switch (registry_->checkName(m.name, m.identityKey)) {
-    case Registry::NameCheck::NotAllowed:
-        refuse(c, RefuseReason::NotAllowed, "'" + m.name + "' is not on this relay's allowlist");
-        return;
-    case Registry::NameCheck::AllowlistedToOther:
-        refuse(c, RefuseReason::NameTaken,
-               "'" + m.name + "' is bound to another identity key by the allowlist");
-        return;
-    case Registry::NameCheck::Taken:
-        refuse(c, RefuseReason::NameTaken,
-               "'" + m.name + "' is registered with another identity key");
-        return;
-    case Registry::NameCheck::Free:
-        if (!newNames_->tryTake(c.peer)) {
-            refuse(c, RefuseReason::RateLimited, "too many new names from this address; try later");
-            return;
-        }
-        if (!registry_->bindName(m.name, m.identityKey)) {
-            refuse(c, RefuseReason::ServerFull, "no room for another name");
-            return;
-        }
-        break;
-    case Registry::NameCheck::Owned:
-        break;
-    }
-    // Device switch: the newest proven connection owns the name.
-    auto existing = registry_->connectionOf(m.name);
-    if (existing && *existing != c.id) {
-        if (Connection* old = find(*existing)) {
-            LOG_INFO("'%s' registered again from %s; closing the old connection", m.name.c_str(),
-                     describe(c.peer).c_str());
-            // Replaced, not bad-state: the old client (another device with
-            // the same key) must stop, not reconnect and take the name back.
-            sendErrorAndClose(*old, ErrorCode::Replaced,
-                              "'" + m.name + "' was registered again from another connection");
-        }
-        registry_->setOffline(m.name, *existing);
-    }
-    c.name = m.name;
-    c.key = m.identityKey;
-    c.state = Connection::State::Registered;
-    if (c.pending) {
-        c.pending = false;
-        pending_->remove(c.peer, c.id); // from now on only max_clients bounds it
-    }
-    registry_->setOnline(c.name, c.id);
-    ++registrations_;
-    msg::Registered r;
-    r.name = c.name;
-    r.udpPort = port_;
-    r.keepaliveSeconds = uint16_t(std::clamp<int64_t>(
-        std::chrono::duration_cast<std::chrono::seconds>(config_.keepaliveInterval).count(), 1,
-        3600));
-    LOG_INFO("'%s' registered from %s", c.name.c_str(), describe(c.peer).c_str());
-    send(c, r);
 }
 
 // ---------------------------------------------------------------------------

@@ -15,6 +15,7 @@
 #include "wire/frame.h"
 #include "wire/messages.h"
 
+#include <array>
 #include <atomic>
 #include <deque>
 #include <functional>
@@ -28,6 +29,12 @@
 namespace voice {
 
 class MetricsEndpoint;
+class RedisRegistry;
+class ClusterMatcher;
+class ClusterSignals;
+struct ClusterSignal;
+/// The secret the relays of one cluster share (cluster_key_file).
+using ClusterKey = std::array<uint8_t, 32>;
 
 /// The relay. Threads (see relay/README.md for the design note):
 ///  - the control thread runs one EventLoop owning every TLS connection, the
@@ -77,6 +84,24 @@ private:
     void handleFrame(Connection& c, const Frame& frame);
     void handleHello(Connection& c, const msg::Hello& m);
     void handleRegister(Connection& c, const msg::Register& m);
+    void claimInCluster(Connection& c, const std::string& name, const IdentityKey& key, bool bind);
+    void completeRegister(Connection& c, const std::string& name, const IdentityKey& key);
+    /// Cluster mode (issue 19): the cluster key and the RedisRegistry.
+    Status joinCluster(std::optional<NameBindings> allowlist);
+    /// Call{callee} for a callee on another relay, matched in Redis.
+    void clusterCall(Connection& c, const msg::Call& m);
+    void ringRemote(Connection& caller, const std::string& callee, const CallId& id,
+                    const std::string& relay);
+    void onClusterSignal(const ClusterSignal& s);
+    void onRemoteRing(const ClusterSignal& s);
+    /// Accept by our callee of a call from another relay's caller.
+    void acceptRemote(Connection& c, CallState& ringing);
+    void signalPeer(const CallState& call, ClusterSignal s);
+    /// ClusterMatcher::end, retried each second while Redis is down.
+    void endInCluster(const CallId& id, int attemptsLeft);
+    /// Media of a cross-relay call: our side in the router, the far side behind the trunk.
+    void routeRemote(CallState& call, Connection& mine);
+    CallState* findRemoteCall(const CallId& id);
     void handleCall(Connection& c, const msg::Call& m);
     void handleAccept(Connection& c, const msg::Accept& m);
     void handleReject(Connection& c, const msg::Reject& m);
@@ -131,7 +156,14 @@ private:
     uint16_t port_ = 0;
     std::optional<uint16_t> metricsPort_;
 
-    std::unique_ptr<Registry> registry_; // names -> keys, presence, line state
+    std::unique_ptr<Registry> registry_;              // names -> keys, presence, line state
+    RedisRegistry* cluster_ = nullptr;                // registry_ in cluster mode, else null
+    ClusterKey clusterKey_{};                         // wiped on exit
+    std::optional<std::array<uint8_t, 32>> trunkKey_; // cluster mode; wiped on exit
+    std::optional<SocketAddress> advertised_;         // this relay's trunk address
+    std::unique_ptr<ClusterMatcher> matcher_;
+    std::unique_ptr<ClusterSignals> signals_;
+    std::unordered_map<std::string, uint64_t> remoteCalls_; // hex call id -> serial
     std::optional<ResumeTokens> resumeTokens_;
     /// Answered calls that ended, with the reason to tell a party that was
     /// away when it comes back to resume (bounded; oldest first).
@@ -153,6 +185,7 @@ private:
     uint64_t callsAnswered_ = 0;
     uint64_t rejectedBusy_ = 0;
     uint64_t rejectedOffline_ = 0;
+    uint64_t rejectedUnavailable_ = 0; // cluster: Redis did not answer
     uint64_t registrations_ = 0;
     uint64_t registrationsRefused_ = 0;
     uint64_t connectionsRefused_ = 0;

@@ -44,8 +44,9 @@ struct RelayServer::Connection {
     Clock::time_point lastHeard;
     Clock::time_point lingerDeadline;
     uint32_t watched = 0;
-    bool pending = true; // counted in pending_ (not registered yet)
-    uint64_t call = 0;   // serial of this connection's call (ringing or active), 0 if idle
+    bool pending = true;   // counted in pending_ (not registered yet)
+    bool claiming = false; // cluster mode: Register waits for Redis
+    uint64_t call = 0;     // serial of this connection's call (ringing or active), 0 if idle
 };
 
 struct RelayServer::CallState {
@@ -66,6 +67,12 @@ struct RelayServer::CallState {
     // the router once the second side completes it. Wiped with the call.
     MediaRouter::RouteKey callerRouteKey{};
     MediaRouter::RouteKey calleeRouteKey{};
+    // Cluster (issue 19): a call with one side on another relay.
+    std::string peerRelay;                  // that relay's id; empty: both sides are on this relay
+    bool remoteCaller = false;              // which side is over there (the other is ours)
+    bool toldRinging = false;               // the caller's relay: Ringing went to our caller
+    std::optional<SocketAddress> peerTrunk; // the other relay's trunk address
+    bool remote() const { return !peerRelay.empty(); }
     ~CallState() {
         OPENSSL_cleanse(callerRouteKey.data(), callerRouteKey.size());
         OPENSSL_cleanse(calleeRouteKey.data(), calleeRouteKey.size());

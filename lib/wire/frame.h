@@ -51,6 +51,7 @@ enum class FrameType : uint8_t {
     Resume = 0x19,            ///< client → relay: resume a call after reconnect
     ResumeToken = 0x1A,       ///< relay → client: a token to resume this call with
     ProbeRequest = 0x1B,      ///< relay → client: your media came from a new address; probe now
+    Unavailable = 0x1C,       ///< relay → caller: the callee cannot be reached now (cluster)
     Keepalive = 0x20,         ///< both ways: liveness probe
     KeepaliveEcho = 0x21,     ///< both ways: answer to a Keepalive
     Error = 0x22,             ///< both ways: a request failed
@@ -80,7 +81,7 @@ inline constexpr size_t kFrameHeaderSize = 4;
 /// Every known frame type, in numeric order. The limits are the exact
 /// largest encodings of each message (wire/messages.h static_asserts that
 /// they agree with the message layouts).
-inline constexpr std::array<FrameTypeInfo, 22> kFrameTypes{{
+inline constexpr std::array<FrameTypeInfo, 23> kFrameTypes{{
     {FrameType::Hello, "hello", 67, FrameSender::Both},
     {FrameType::RegisterChallenge, "register-challenge", 32, FrameSender::Relay},
     {FrameType::Register, "register", 129, FrameSender::Client},
@@ -98,6 +99,7 @@ inline constexpr std::array<FrameTypeInfo, 22> kFrameTypes{{
     {FrameType::Resume, "resume", 81, FrameSender::Client},
     {FrameType::ResumeToken, "resume-token", 113, FrameSender::Relay},
     {FrameType::ProbeRequest, "probe-request", 16, FrameSender::Relay},
+    {FrameType::Unavailable, "unavailable", 33, FrameSender::Relay},
     {FrameType::Keepalive, "keepalive", 8, FrameSender::Both},
     {FrameType::KeepaliveEcho, "keepalive-echo", 8, FrameSender::Both},
     {FrameType::Error, "error", 202, FrameSender::Both},

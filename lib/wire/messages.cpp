@@ -372,6 +372,26 @@ Result<Offline> Offline::decode(std::span<const uint8_t> payload) {
     return finishDecode(r, std::move(m));
 }
 
+Status Unavailable::validate() const {
+    return checkName("callee", callee);
+}
+
+Status Unavailable::encode(std::vector<uint8_t>& out) const {
+    if (Status s = validate(); !s.ok()) {
+        return s;
+    }
+    ByteWriter w(out);
+    writeString8(w, callee);
+    return {};
+}
+
+Result<Unavailable> Unavailable::decode(std::span<const uint8_t> payload) {
+    ByteReader r(payload);
+    Unavailable m;
+    readString8(r, m.callee);
+    return finishDecode(r, std::move(m));
+}
+
 // ---- Ringing, IncomingCall: call id[16] ‖ name ‖ key[32]
 
 Status Ringing::validate() const {

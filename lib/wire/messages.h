@@ -23,7 +23,8 @@
 //   Register{name, key, sig}   →       sig = Ed25519 over registerSignedBytes()
 //                              ←   Registered{name, udpPort, keepalive} | Refused{reason, text}
 //   Call{callee}               →
-//                              ←   Ringing{id, callee, key} | Busy{callee} | Offline{callee}
+//                              ←   Ringing{id, callee, key} | Busy{callee} | Offline{callee} |
+//                              Unavailable{callee}
 //   (callee)                   ←   IncomingCall{id, caller, key}
 //   (callee) Accept{id} | Reject{id} →
 //                              ←   CallStarted{id, session, role}   (to both)
@@ -472,12 +473,26 @@ struct MediaTunnel {
     friend bool operator==(const MediaTunnel&, const MediaTunnel&) = default;
 };
 
+/// Relay → caller: the callee's state cannot be known now (a cluster relay
+/// whose Redis does not answer): not the same as Offline (issue 19).
+struct Unavailable {
+    static constexpr FrameType kType = FrameType::Unavailable;
+    static constexpr size_t kMaxPayload = 1 + kMaxNameLength;
+
+    std::string callee;
+
+    Status validate() const;
+    Status encode(std::vector<uint8_t>& out) const;
+    static Result<Unavailable> decode(std::span<const uint8_t> payload);
+    friend bool operator==(const Unavailable&, const Unavailable&) = default;
+};
+
 /// Any control message; the alternative's index order is not part of the
 /// wire format (the frame type is).
 using Message = std::variant<Hello, RegisterChallenge, Register, Registered, Refused, Call, Ringing,
                              IncomingCall, Accept, Reject, Busy, Offline, CallStarted, Hangup,
                              Resume, ResumeToken, ProbeRequest, Keepalive, KeepaliveEcho, Error,
-                             E2eHandshake, MediaTunnel>;
+                             E2eHandshake, MediaTunnel, Unavailable>;
 
 /// Decodes a frame's payload into the message its type names. Errc::Protocol
 /// on any malformed payload.

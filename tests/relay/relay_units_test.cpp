@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 // The relay's parts without a process: configuration, name bindings, junk filter
 // (the media router has media_router_test.cpp).
+#include "relay/cluster_signals.h"
 #include "relay/junk_filter.h"
 #include "relay/name_bindings.h"
 #include "relay/relay_config.h"
+#include "relay/trunk.h"
 
 #include <gtest/gtest.h>
 
@@ -39,6 +41,103 @@ TEST(ARelayConfig, RejectsUnknownKeysAndBadValuesWithTheLine) {
     EXPECT_NE(c.status().detail().find("r.conf:2"), std::string::npos);
     EXPECT_FALSE(RelayConfig::parse("max_clients = 0\n", "r").ok());
     EXPECT_FALSE(RelayConfig::parse("keepalive_interval = 60s\nidle_timeout = 30s\n", "r").ok());
+}
+
+TEST(ARelayConfig, ReadsTheClusterKeysAndNeedsThemTogether) {
+    const std::string cluster = "redis = unix:/run/redis/redis-server.sock\nrelay_id = relay-1\n"
+                                "advertise = 192.0.2.1:7000\ncluster_key_file = /etc/k\n";
+    auto c = RelayConfig::parse(cluster, "r");
+    ASSERT_TRUE(c.ok()) << c.status().toString();
+    EXPECT_EQ(*c->redis, "unix:/run/redis/redis-server.sock");
+    EXPECT_EQ(c->relayId, "relay-1");
+    EXPECT_EQ(c->advertise->port, 7000);
+    EXPECT_EQ(*c->clusterKeyFile, "/etc/k");
+    EXPECT_TRUE(RelayConfig::parse("redis = 10.0.0.5:6379\nrelay_id = b\nadvertise = "
+                                   "10.0.0.2:7000\ncluster_key_file = /k\n",
+                                   "r")
+                    .ok());
+    // Single-relay mode by default.
+    EXPECT_FALSE(RelayConfig::parse("", "r")->redis);
+    auto missing = RelayConfig::parse("redis = unix:/r.sock\nrelay_id = a\n", "r");
+    ASSERT_FALSE(missing.ok());
+    EXPECT_NE(missing.status().detail().find("'advertise' is required"), std::string::npos);
+    EXPECT_FALSE(RelayConfig::parse("relay_id = a\n", "r").ok()); // without redis
+    EXPECT_FALSE(RelayConfig::parse("redis = unix:relative\n", "r").ok());
+    EXPECT_FALSE(RelayConfig::parse("redis = host\n", "r").ok());
+    EXPECT_FALSE(RelayConfig::parse("redis = host:99999\n", "r").ok());
+    EXPECT_FALSE(
+        RelayConfig::parse(
+            "redis = unix:/r\nrelay_id = Bad_Id\nadvertise = h:1\ncluster_key_file = /k\n", "r")
+            .ok());
+}
+
+TEST(AClusterSignal, RoundTripsAndRefusesMalformedText) {
+    ClusterSignal s;
+    s.kind = ClusterSignal::Kind::Ring;
+    s.request = 42;
+    s.from = "relay-1";
+    s.call[0] = 0xab;
+    s.caller = "alice";
+    s.callee = "bob";
+    s.key[31] = 7;
+    auto back = ClusterSignal::decode(s.encode());
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->encode(), s.encode());
+    EXPECT_EQ(back->key, s.key);
+    EXPECT_EQ(back->caller, "alice");
+    ClusterSignal h;
+    h.kind = ClusterSignal::Kind::Handshake;
+    h.from = "r2";
+    h.payload = {1, 2, 3, 0xff};
+    back = ClusterSignal::decode(h.encode());
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->payload, h.payload);
+    const std::string c = " c=" + std::string(32, '0');
+    EXPECT_FALSE(ClusterSignal::decode(""));
+    EXPECT_FALSE(ClusterSignal::decode("k=ring r=1 f=r1" + c));   // no names, no key
+    EXPECT_FALSE(ClusterSignal::decode("k=accept r=1 f=R1" + c)); // bad relay id
+    EXPECT_FALSE(ClusterSignal::decode("k=accept r=1 r=2 f=r1" + c));
+    EXPECT_FALSE(ClusterSignal::decode("k=hangup r=1 f=r1 n=9" + c));
+    EXPECT_FALSE(ClusterSignal::decode("k=accept r=1 f=r1 x=1" + c));
+    EXPECT_FALSE(ClusterSignal::decode("k=handshake r=1 f=r1 p=abc" + c));
+    EXPECT_FALSE(ClusterSignal::decode(
+        "k=handshake r=1 f=r1 p=" + std::string(2 * ClusterSignal::kMaxPayload + 2, 'a') + c));
+    EXPECT_FALSE(ClusterSignal::decode("k=accept r=1 f=r1" + c)); // no sessions
+    EXPECT_TRUE(ClusterSignal::decode("k=accept r=1 f=r1 s=5 t=6" + c));
+    EXPECT_TRUE(
+        ClusterSignal::decode("k=ringing r=1 f=r1 u=127.0.0.2:7000 y=" + std::string(64, 'a') + c));
+    EXPECT_FALSE(
+        ClusterSignal::decode("k=ringing r=1 f=r1 u=nohost y=" + std::string(64, 'a') + c));
+}
+
+TEST(ATrunkDatagram, OpensOnlyUnderTheClusterKeyAndUntouched) {
+    std::array<uint8_t, 32> clusterKey{};
+    clusterKey[0] = 9;
+    const trunk::Key key = trunk::deriveKey(clusterKey);
+    EXPECT_NE(key, clusterKey); // the cluster key itself never MACs packets
+    std::vector<uint8_t> packet(100);
+    for (size_t i = 0; i < packet.size(); ++i) {
+        packet[i] = uint8_t(i * 3 + 1);
+    }
+    std::vector<uint8_t> datagram(packet.size() + trunk::kOverhead);
+    ASSERT_EQ(trunk::seal(key, packet, datagram), datagram.size());
+    EXPECT_TRUE(trunk::looksLikeTrunk(datagram));
+    auto inner = trunk::open(key, datagram);
+    ASSERT_TRUE(inner);
+    EXPECT_TRUE(std::equal(inner->begin(), inner->end(), packet.begin(), packet.end()));
+    // Another key, any flipped bit, a cut tail: dropped.
+    trunk::Key other = key;
+    other[5] ^= 1;
+    EXPECT_FALSE(trunk::open(other, datagram));
+    for (size_t i = 0; i < datagram.size(); ++i) {
+        auto bad = datagram;
+        bad[i] ^= 0x10;
+        EXPECT_FALSE(trunk::open(key, bad)) << "byte " << i;
+    }
+    EXPECT_FALSE(trunk::open(key, std::span(datagram).first(datagram.size() - 1)));
+    EXPECT_FALSE(trunk::open(key, std::span(datagram).first(trunk::kOverhead)));
+    std::vector<uint8_t> small(packet.size());
+    EXPECT_EQ(trunk::seal(key, packet, small), 0u);
 }
 
 TEST(NameBindingsFile, RoundTripsThroughItsText) {

@@ -235,7 +235,7 @@ TEST(AFrameDecoder, RejectsAnOversizedLengthFedByteByByteAtTheFourthByte) {
 }
 
 TEST(AFrameDecoder, RejectsUnknownTypes) {
-    for (uint8_t type : {0x00, 0x06, 0x0F, 0x1C, 0x23, 0x32, 0x7F, 0xFF}) {
+    for (uint8_t type : {0x00, 0x06, 0x0F, 0x1D, 0x23, 0x32, 0x7F, 0xFF}) {
         FrameDecoder decoder;
         const auto h = header(type, 0, 0);
         std::span<const uint8_t> in(h);

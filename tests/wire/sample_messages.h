@@ -75,6 +75,7 @@ inline std::vector<msg::Message> sampleMessages() {
     all.push_back(MediaTunnel{mediaPacket(MediaHeader::kSize, 0)});
     all.push_back(MediaTunnel{mediaPacket(80, 7)});
     all.push_back(MediaTunnel{mediaPacket(MediaHeader::kMaxDatagram, 8)});
+    all.push_back(Unavailable{"dave"}); // issue 19, appended: the seed files keep their numbers
     return all;
 }
 
