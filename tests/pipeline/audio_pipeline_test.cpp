@@ -149,6 +149,9 @@ TEST(AnAudioPipeline, LeavesItsThreadsToTheSchedulerWithoutACpu) {
     ASSERT_TRUE(side.pipeline);
     ASSERT_TRUE(side.pipeline->start().ok());
     EXPECT_TRUE(waitUntil([&] { return side.pipeline->stats().framesPlayed >= 2; }));
+    // The first frames fill the playback buffer at once: the other threads
+    // may not have named themselves yet.
+    EXPECT_TRUE(waitUntil([&] { return audioThreadCpus().size() == 4; }));
     const auto threads = audioThreadCpus();
     side.pipeline->stop();
     EXPECT_EQ(threads.size(), 4u);
