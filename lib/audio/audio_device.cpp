@@ -134,6 +134,7 @@ AudioDeviceStats AudioDevice::stats() const {
     s.reopenFailures = reopenFailures_.load(std::memory_order_relaxed);
     s.framesWhileLost = framesWhileLost_.load(std::memory_order_relaxed);
     s.slowStarts = slowStarts_.load(std::memory_order_relaxed);
+    s.framesDropped = framesDropped_.load(std::memory_order_relaxed);
     s.connected = connected_.load(std::memory_order_relaxed);
     s.delayFrames = delayFrames_.load(std::memory_order_relaxed);
     return s;
@@ -260,6 +261,13 @@ AudioDevice::Wait AudioDevice::waitReady(Pcm& pcm, std::chrono::steady_clock::ti
                 if (!substituted_) {
                     substituted_ = true;
                     slowStarts_.fetch_add(1, std::memory_order_relaxed);
+                    // Substitute from now on, at the pace: not, after the
+                    // wait above, the time since the start in one burst
+                    // (the peer dates frames by their sequence, and takes
+                    // the frames after a burst for late ones).
+                    paceDeadline_ =
+                        std::max(paceDeadline_, std::chrono::steady_clock::now() -
+                                                    config_.format.framesToDuration(frames));
                 }
                 return Wait::NotStarted;
             }
@@ -313,6 +321,19 @@ void AudioDevice::updateDelay() {
     long frames = 0;
     if (current_ != nullptr && current_->delay(&frames) == 0) {
         delayFrames_.store(frames, std::memory_order_relaxed);
+    }
+}
+
+void AudioDevice::noteFramesDropped(size_t frames, bool overrun) {
+    framesDropped_.fetch_add(frames, std::memory_order_relaxed);
+    const double ms = static_cast<double>(frames) * 1000.0 / config_.format.rate();
+    if (overrun) {
+        xruns_.fetch_add(1, std::memory_order_relaxed);
+        RT_LOG(LogLevel::Warning, "%s \"%s\": held %.1f ms beyond its buffer, dropped", name_,
+               config_.device.c_str(), ms);
+    } else {
+        RT_LOG(LogLevel::Info, "%s \"%s\": dropped %.1f ms captured while starting", name_,
+               config_.device.c_str(), ms);
     }
 }
 

@@ -98,6 +98,8 @@ struct AudioDeviceStats {
     uint64_t framesWhileLost = 0; ///< capture: silence delivered; playback: frames discarded
                                   ///< (while lost, or while a handle was starting)
     uint64_t slowStarts = 0;      ///< handles that were not ready at their first wait
+    uint64_t framesDropped = 0;   ///< capture: stale audio discarded (held beyond the
+                                  ///< buffer: also an xrun; or captured while substituted)
     bool connected = false;       ///< a working handle is in use (or ready to be)
     long delayFrames = 0;         ///< last snd_pcm_delay() of the audio thread
 };
@@ -167,11 +169,21 @@ protected:
     /// "Starting" above): NotStarted means the caller substitutes for the
     /// rest of its call, `frames`, paced by paceWhileLost().
     Wait waitReady(Pcm& pcm, std::chrono::steady_clock::time_point& since, size_t frames);
+    /// Audio thread. The handle in use has not run yet (see "Starting"):
+    /// read()/write() substitute for it on the clock of paceWhileLost().
+    bool starting() const { return startingSince_ != std::chrono::steady_clock::time_point{}; }
+    /// Audio thread. The handle in use is starting and frames were
+    /// substituted for it already.
+    bool substituting() const { return starting() && substituted_; }
     /// Audio thread. The handle in use read or wrote frames: a starting one
     /// has run (playback: once it took audio after its buffer was full).
     void noteProgress();
     /// Audio thread. Records snd_pcm_delay() of the handle in use for delayFrames().
     void updateDelay();
+    /// Audio thread. Capture discarded `frames` of stale audio: held beyond
+    /// its buffer (an overrun a sound server hid; counted as an xrun too),
+    /// or captured while silence was substituted for a starting handle.
+    void noteFramesDropped(size_t frames, bool overrun);
     /// Audio thread. While lost or starting: counts `frames` as substituted
     /// and sleeps until they would have been played or captured.
     void paceWhileLost(size_t frames);
@@ -217,6 +229,7 @@ private:
     std::atomic<uint64_t> reopenFailures_{0};
     std::atomic<uint64_t> framesWhileLost_{0};
     std::atomic<uint64_t> slowStarts_{0};
+    std::atomic<uint64_t> framesDropped_{0};
     std::atomic<bool> connected_{false};
     std::atomic<long> delayFrames_{0};
 };

@@ -5,6 +5,7 @@
 #include "audio/audio_device.h"
 
 #include <span>
+#include <vector>
 
 namespace voice {
 
@@ -15,8 +16,7 @@ class CaptureDevice final : public AudioDevice {
 public:
     /// Control thread. opener nullptr means real ALSA.
     explicit CaptureDevice(PcmConfig config, AudioDeviceOptions options = {},
-                           std::unique_ptr<PcmOpener> opener = nullptr)
-        : AudioDevice(PcmStream::Capture, std::move(config), options, std::move(opener)) {}
+                           std::unique_ptr<PcmOpener> opener = nullptr);
     ~CaptureDevice() override { close(); }
 
     /// Audio (recorder) thread. Real-time safe. Fills `out` completely
@@ -43,8 +43,28 @@ private:
     int restart(Pcm& pcm, bool first) override;
     /// What the device holds after a read: see heldFrames().
     void noteHeldFrames();
+    /// Audio thread. A device whose delay exceeds its buffer holds audio
+    /// the buffer cannot: a sound server's stream keeps what a hardware
+    /// buffer would have overrun on (ALSA's pulse plugin: up to 4 MB, shown
+    /// a buffer at a time), e.g. the first block of a server that started
+    /// on this open, or of an idle sink resuming, delivered after the
+    /// device started late. Read in full it would reach the peer as a burst
+    /// of stale audio whose dates bunch up, and the peer's jitter buffer
+    /// would hold the lot for seconds. Discards the oldest audio down to the
+    /// buffer less a period, as a hardware overrun would, and counts it.
+    void dropBacklog(Pcm& pcm);
+    /// Audio thread. When a starting handle for which silence was already
+    /// substituted first has audio: what it holds beyond `need` was
+    /// captured while the silence stood in for it (a server that started
+    /// on this open, or an idle sink resuming, hands over its first block
+    /// late and whole). Read as well, it would put the stream that much
+    /// ahead of the clock for good; the oldest is discarded instead.
+    void dropStartOverlap(Pcm& pcm, size_t need);
+    /// Reads and discards up to `frames` of what the handle has ready.
+    size_t discard(Pcm& pcm, size_t frames);
 
     std::atomic<long> heldFrames_{0};
+    std::vector<int16_t> scratch_; // what dropBacklog() reads into
 };
 
 } // namespace voice

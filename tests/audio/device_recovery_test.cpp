@@ -381,6 +381,56 @@ TEST_F(DeviceTest, DeliversPacedSilenceWhileAFreshCaptureHandleHasNotStarted) {
     EXPECT_EQ(backend_->opens(), 1);
 }
 
+// The first block of a sound server that started on this open (or of an
+// idle sink resuming) comes late and whole: what it holds beyond the frame
+// being read was captured while silence stood in for it. Read as well, it
+// would put the recorder's stream ahead of the clock for good (the peer's
+// jitter buffer dates frames by sequence and held the difference as delay).
+TEST_F(DeviceTest, DropsWhatAStartingCaptureHandleCapturedWhileSilenceStoodInForIt) {
+    AudioDeviceOptions options = fastOptions();
+    options.startTimeout = 10s;
+    backend_->paceCapture(0);
+    auto dev = openCapture(options);
+    backend_->stallNextWaits(2);
+    std::vector<int16_t> buf(kPeriod + kBuffer, 7);
+    for (int i = 0; i < 2; ++i) {
+        ASSERT_EQ(dev->readAtLeast(buf, kPeriod), kPeriod);
+        EXPECT_TRUE(allZero(std::vector<int16_t>(buf.begin(), buf.begin() + kPeriod)))
+            << "substituted while starting";
+    }
+    ASSERT_EQ(dev->stats().framesWhileLost, 2u * kPeriod);
+    backend_->captureArrives(3 * kPeriod); // the first block: three periods at once
+    EXPECT_EQ(dev->readAtLeast(buf, kPeriod), kPeriod) << "only the frame due, the newest";
+    EXPECT_EQ(buf[0], FakeBackend::captureSample(2 * kPeriod));
+    EXPECT_EQ(dev->stats().framesDropped, 2u * kPeriod);
+    EXPECT_EQ(dev->stats().xruns, 0u) << "a start is not an overrun";
+    EXPECT_EQ(backend_->captureBacklog(), 0u);
+    // Running now: a later block is read whole, nothing dropped.
+    backend_->captureArrives(2 * kPeriod);
+    EXPECT_EQ(dev->readAtLeast(buf, kPeriod), 2u * kPeriod);
+    EXPECT_EQ(dev->stats().framesDropped, 2u * kPeriod);
+}
+
+// ALSA's pulse plugin shows at most a buffer to read while the server's
+// stream may hold seconds (after a stall of the reader or of the server):
+// a hardware device would have overrun. The excess is dropped at once, as an
+// overrun, so the recorder's reads and its dates stay within the buffer.
+TEST_F(DeviceTest, DropsCaptureHeldBeyondTheBufferAsAnOverrun) {
+    backend_->paceCapture(0);
+    backend_->hideBeyondBuffer();
+    auto dev = openCapture();
+    std::vector<int16_t> buf(kPeriod + kBuffer);
+    ASSERT_EQ(dev->readAtLeast(buf, kPeriod), kPeriod);
+    EXPECT_EQ(dev->stats().framesDropped, 0u) << "within the buffer nothing is dropped";
+    backend_->captureArrives(10 * kBuffer);
+    const size_t got = dev->readAtLeast(buf, kPeriod);
+    EXPECT_GE(got, kPeriod);
+    EXPECT_LE(backend_->captureBacklog(), kBuffer - kPeriod);
+    EXPECT_EQ(dev->stats().xruns, 1u);
+    EXPECT_EQ(dev->stats().framesDropped + got + backend_->captureBacklog(), 10u * kBuffer);
+    EXPECT_EQ(dev->heldFrames(), static_cast<long>(backend_->captureBacklog()));
+}
+
 TEST_F(DeviceTest, DiscardsPacedWhileAFreshPlaybackHandleHasNotStartedThenStallsCountAgain) {
     AudioDeviceOptions options = fastOptions();
     options.startTimeout = 10s;

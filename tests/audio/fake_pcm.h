@@ -78,6 +78,19 @@ public:
         hardware_ = captured_;
     }
 
+    /// Paced capture: `frames` more have come in (a sound server handing
+    /// over a block).
+    void captureArrives(uint64_t frames) {
+        std::lock_guard lock(mutex_);
+        hardware_ += frames;
+    }
+    /// Paced capture: avail() shows at most the buffer less a frame while
+    /// delay() reports all that is held, as ALSA's pulse plugin does when
+    /// the server's stream holds more than the ALSA buffer.
+    void hideBeyondBuffer() {
+        std::lock_guard lock(mutex_);
+        hideBeyondBuffer_ = true;
+    }
     // --- observation (test thread) ---
     int prepares() const { return get(&FakeBackend::prepares_); }
     int starts() const { return get(&FakeBackend::starts_); }
@@ -127,6 +140,7 @@ private:
     int prepares_ = 0, starts_ = 0, resumes_ = 0, opens_ = 0, openAttempts_ = 0, liveHandles_ = 0;
     uint64_t captured_ = 0;
     bool paced_ = false;
+    bool hideBeyondBuffer_ = false;
     uint32_t wakeLatency_ = 0;
     uint64_t hardware_ = 0; // paced capture: frames the hardware has captured
     std::vector<int16_t> played_;
@@ -150,6 +164,9 @@ public:
         }
         if (backend_->paced_) {
             frames = std::min<size_t>(frames, backend_->hardware_ - backend_->captured_);
+            if (backend_->hideBeyondBuffer_) {
+                frames = std::min<size_t>(frames, backend_->params_.bufferFrames - 1);
+            }
             if (frames == 0) {
                 return -EAGAIN;
             }
@@ -222,12 +239,19 @@ public:
             return 0;
         }
         if (backend_->paced_) {
-            return static_cast<ssize_t>(backend_->hardware_ - backend_->captured_);
+            const uint64_t held = backend_->hardware_ - backend_->captured_;
+            return static_cast<ssize_t>(
+                backend_->hideBeyondBuffer_
+                    ? std::min<uint64_t>(held, backend_->params_.bufferFrames - 1)
+                    : held);
         }
         return backend_->params_.bufferFrames;
     }
     int delay(long* frames) override {
-        *frames = backend_->params_.bufferFrames / 2;
+        std::lock_guard lock(backend_->mutex_);
+        *frames = backend_->hideBeyondBuffer_
+                      ? static_cast<long>(backend_->hardware_ - backend_->captured_)
+                      : backend_->params_.bufferFrames / 2;
         return 0;
     }
     const PcmParams& params() const override { return backend_->params_; }
