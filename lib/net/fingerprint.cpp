@@ -2,6 +2,8 @@
 // Fingerprint: SPKI DER hashing, hex formatting and parsing, constant-time comparison.
 #include "net/fingerprint.h"
 
+#include "core/hex.h"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -11,19 +13,6 @@ namespace voice {
 namespace {
 constexpr char kHex[] = "0123456789abcdef";
 constexpr std::string_view kPrefix = "sha256:";
-
-int hexValue(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
 } // namespace
 
 Result<Fingerprint> Fingerprint::ofPublicKey(const EVP_PKEY* key) {
@@ -68,7 +57,7 @@ Result<Fingerprint> Fingerprint::parse(std::string_view text) {
         if (c == ' ') {
             continue;
         }
-        const int v = hexValue(c);
+        const int v = hexDigitValue(c);
         if (v < 0 || digits >= 2 * kSize) {
             return fail();
         }

@@ -3,26 +3,10 @@
 #include "relay/name_bindings.h"
 
 #include "config/secure_file.h"
+#include "core/hex.h"
 #include "wire/validate.h"
 
 namespace voice {
-
-namespace {
-
-int hexValue(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-} // namespace
 
 Result<NameBindings> NameBindings::parse(std::string_view text, std::string_view fileName) {
     NameBindings table;
@@ -60,8 +44,8 @@ Result<NameBindings> NameBindings::parse(std::string_view text, std::string_view
         }
         Key key{};
         for (size_t i = 0; i < key.size(); ++i) {
-            int hi = hexValue(hex[2 * i]);
-            int lo = hexValue(hex[2 * i + 1]);
+            int hi = hexDigitValue(hex[2 * i]);
+            int lo = hexDigitValue(hex[2 * i + 1]);
             if (hi < 0 || lo < 0) {
                 return fail("key must be 64 hex digits");
             }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // RelayServer in cluster mode (issue 19): the cluster key and the Redis registry.
+#include "core/hex.h"
 #include "relay/cluster_matcher.h"
 #include "relay/cluster_signals.h"
 #include "relay/redis_registry.h"
@@ -13,23 +14,6 @@
 #include <unistd.h>
 
 namespace voice {
-
-namespace {
-
-int hexDigit(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-} // namespace
 
 /// cluster_key_file: 64 hex digits (32 bytes), optionally followed by
 /// whitespace. Read through a bounded buffer that is wiped afterwards.
@@ -55,7 +39,7 @@ Status loadClusterKey(const std::string& path, ClusterKey& out) {
                         "cluster_key_file " + path + ": expected 64 hex digits (32 bytes)");
     } else {
         for (size_t i = 0; i < 32; ++i) {
-            int hi = hexDigit(buf[2 * i]), lo = hexDigit(buf[2 * i + 1]);
+            int hi = hexDigitValue(buf[2 * i]), lo = hexDigitValue(buf[2 * i + 1]);
             if (hi < 0 || lo < 0) {
                 result = Status(Errc::InvalidArgument,
                                 "cluster_key_file " + path + ": expected 64 hex digits (32 bytes)");
