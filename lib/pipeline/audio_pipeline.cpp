@@ -79,15 +79,7 @@ void fitPlaybackToFrame(PcmConfig& playback, size_t frameSamples) {
     }
     if (playback.periodFrames == 0 && frameSamples >= playback.effectivePeriodFrames() &&
         frameSamples <= kMaxPlaybackPeriod) {
-        // Half a frame where that is still a default period or more: ALSA's
-        // pulse plugin grants no fewer than three periods, so a period of a
-        // whole 20 ms frame made the buffer 60 ms instead of the frame and
-        // the spare (40 ms), and the player keeps it full: 20 ms more of
-        // mouth-to-ear delay (bench/mouth_to_ear_bench.sh).
-        const size_t half = frameSamples / 2;
-        playback.periodFrames = static_cast<uint32_t>(
-            frameSamples % 2 == 0 && half >= playback.effectivePeriodFrames() ? half
-                                                                              : frameSamples);
+        playback.periodFrames = static_cast<uint32_t>(frameSamples);
         playback.periods = 2; // grown to the spare below
     }
     if (fitBufferToFrame(playback, frameSamples, kPlaybackSpare)) {
