@@ -208,8 +208,17 @@ loss_run() {
         [ $u = bob ] && from=$from_b
         read -r conc loss delay played fec p95 xruns audible < <(window_report $u $from)
         if [ "$maxdelay" != - ]; then
-            # xruns mean the machine stalled the audio devices themselves (overload, not the network).
-            le "$delay" "$maxdelay" || fail "$name: $u's jitter-buffer delay reached $delay ms (> $maxdelay; $xruns xruns in the window)"
+            # xruns mean the machine stalled the audio devices themselves
+            # (overload, not the network): the frames that piled up meanwhile
+            # show as one spike of buffer delay, which says nothing of the
+            # network. Then the bound holds for the p95 (as the proxy's own
+            # stalls raise the bound above); without xruns, for the maximum.
+            if [ "$xruns" -gt 0 ]; then
+                le "$p95" "$maxdelay" || fail "$name: $u's jitter-buffer delay p95 $p95 ms (> $maxdelay; max $delay ms, $xruns xruns in the window)"
+                le "$delay" "$maxdelay" || echo "NOTE $name: $u's buffer delay peaked at $delay ms with $xruns xruns in the window (a device stall; p95 $p95 ms within $maxdelay)"
+            else
+                le "$delay" "$maxdelay" || fail "$name: $u's jitter-buffer delay reached $delay ms (> $maxdelay; no xruns)"
+            fi
         fi
         if [ "$max" != - ]; then
             # Speech has pauses; libopus codes no FEC for a frame it judges
