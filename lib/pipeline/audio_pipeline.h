@@ -317,6 +317,7 @@ private:
     std::unique_ptr<CaptureTimeTable> captureTimes_;
     std::unique_ptr<CaptureProcessor> processor_;    // transmitter thread
     std::unique_ptr<EchoReference> echoReference_;   // player -> transmitter
+    uint64_t echoRealignsSeen_ = 0;                  // transmitter thread
     std::unique_ptr<SpscQueue<LossReport>> reports_; // receiver -> transmitter
     FecController fecController_;                    // receiver thread
     LatencyHistogram latency_;

@@ -100,6 +100,14 @@ void AudioPipeline::processCapture(std::span<int16_t> pcm, int64_t captureNs,
             const int64_t blockNs = captureNs + static_cast<int64_t>(at) * 1'000'000'000 / rate_;
             (void)echoReference_->fetch(blockNs, farBlock);
             far = farBlock;
+            // The reference jumped (a device reopened, an xrun): the
+            // canceller's filter models the old alignment, and re-adapting
+            // it in place took 4..6 s (echo_path_test blocks); a fresh one
+            // converges from scratch.
+            if (const uint64_t r = echoReference_->realigns(); r != echoRealignsSeen_) {
+                echoRealignsSeen_ = r;
+                processor_->resetEcho();
+            }
         }
         processor_->process(pcm.subspan(at, block), far);
     }
