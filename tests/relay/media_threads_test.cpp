@@ -25,16 +25,17 @@ struct Group {
     UniqueFd a, b;
     SocketAddress address;
     Group() {
-        for (UniqueFd* fd : {&a, &b}) {
-            *fd = UniqueFd(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-            int one = 1;
-            ::setsockopt(fd->get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-            auto bindTo = fd == &a ? SocketAddress::loopbackV4(0) : address;
-            EXPECT_EQ(::bind(fd->get(), bindTo.data(), bindTo.length()), 0);
-            if (fd == &a) {
-                address = *localAddress(a.get());
-            }
-        }
+        open(a, SocketAddress::loopbackV4(0));
+        address = *localAddress(a.get());
+        open(b, address);
+    }
+    // reset() in place, not a moved-in temporary: GCC 12's ASan build took
+    // the temporary's descriptor for uninitialized (-Wmaybe-uninitialized).
+    static void open(UniqueFd& fd, const SocketAddress& at) {
+        fd.reset(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+        int one = 1;
+        ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+        EXPECT_EQ(::bind(fd.get(), at.data(), at.length()), 0);
     }
     /// Sends one datagram from each of `sources` fresh sockets; returns how many
     /// arrived at a and at b.
