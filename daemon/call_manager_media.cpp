@@ -278,6 +278,13 @@ void CallManager::updateStats() {
         s.autoGain = p.autoGainActive;
         s.echoAttenuationDb = std::round(p.echoAttenuationDb * 10.0) / 10.0;
         s.echoRealigns = p.echoRealigns;
+        if (p.echoRealigns > (stats_ ? stats_->echoRealigns : 0)) {
+            // Control thread, once a second at most: the audio threads only count.
+            LOG_INFO(
+                "echo canceller restarted: its far-end reference moved by %.1f ms (%llu so far)",
+                double(p.echoLastRealignUs) / 1000.0,
+                static_cast<unsigned long long>(p.echoRealigns));
+        }
         s.recorderPriority = p.recorderPriority;
         s.transmitterPriority = p.transmitterPriority;
         s.receiverPriority = p.receiverPriority;

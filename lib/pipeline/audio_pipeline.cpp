@@ -369,6 +369,7 @@ AudioPipelineStats AudioPipeline::stats() const {
     s.autoGainActive = processor_ && config_.autoGain;
     s.echoAttenuationDb = s.echoCancelActive ? processor_->erleDb() : 0.0;
     s.echoRealigns = echoReference_ ? echoReference_->realigns() : 0;
+    s.echoLastRealignUs = echoReference_ ? echoReference_->lastRealignUs() : 0;
     s.recorderPriority = recorderPriority_.load(std::memory_order_relaxed);
     s.transmitterPriority = transmitterPriority_.load(std::memory_order_relaxed);
     s.receiverPriority = receiverPriority_.load(std::memory_order_relaxed);

@@ -216,8 +216,9 @@ struct AudioPipelineStats {
     bool echoCancelActive = false;
     bool noiseSuppressionActive = false;
     bool autoGainActive = false;
-    double echoAttenuationDb = 0; ///< the echo canceller's ERLE estimate now
-    uint64_t echoRealigns = 0;    ///< far-end reference jumps (delay changed)
+    double echoAttenuationDb = 0;  ///< the echo canceller's ERLE estimate now
+    uint64_t echoRealigns = 0;     ///< far-end reference jumps (delay changed)
+    int64_t echoLastRealignUs = 0; ///< the last jump (EchoReference::lastRealignUs)
     /// Capture-to-playout latency of decoded frames, excluding device buffers.
     LatencySummary latency;
     /// Real-time priority each thread got; 0 = none (not asked or refused).

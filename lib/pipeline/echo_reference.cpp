@@ -75,8 +75,11 @@ EchoReference::Fetch EchoReference::fetch(int64_t captureTimeNs, std::span<int16
             hold = static_cast<size_t>(std::min<int64_t>(need, static_cast<int64_t>(block.size())));
             holding_ = need - static_cast<int64_t>(hold);
         }
-        if (aligned_ && !realigning_)
+        if (aligned_ && !realigning_) {
+            lastRealignUs_.store(errorFrames * 1'000'000 / static_cast<int64_t>(rate_),
+                                 std::memory_order_relaxed);
             realigns_.fetch_add(1, std::memory_order_relaxed);
+        }
         aligned_ = true;
         errorAvg_ = 0;
         result = Fetch::Realigned;

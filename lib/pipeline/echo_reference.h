@@ -59,6 +59,9 @@ public:
 
     /// Any thread. Times the alignment jumped after the first.
     uint64_t realigns() const { return realigns_.load(std::memory_order_relaxed); }
+    /// Any thread. The last jump after the first, in µs: positive when the
+    /// reference moved on (it had lagged), negative when it was held back.
+    int64_t lastRealignUs() const { return lastRealignUs_.load(std::memory_order_relaxed); }
 
 private:
     struct Mark {
@@ -73,6 +76,7 @@ private:
     AudioRing ring_;
     SpscQueue<Mark> marks_;
     std::atomic<uint64_t> realigns_{0};
+    std::atomic<int64_t> lastRealignUs_{0};
     // Player thread only.
     uint64_t written_ = 0;
     // Transmitter thread only.

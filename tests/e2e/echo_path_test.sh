@@ -95,6 +95,7 @@ far_only() {
     wait $rec 2>/dev/null
     o2=$(out_size bob)
     echo "$1: echo_attenuation_db every 1 s:$trace, realigns $(json_field alice stats.echo_realigns)" >&2
+    grep -h "echo canceller restarted" "$T/alice.log" >&2
     local mic sent
     mic=$("$ANALYZE" power "$T/mic_$1.raw" 0 -1)
     sent=$("$ANALYZE" power "$T/bob/out.raw" "$o1" "$o2")

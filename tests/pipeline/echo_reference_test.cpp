@@ -78,6 +78,7 @@ TEST(AnEchoReference, FollowsALastingDelayChangeOnce) {
         last = firstSample(ref, (60 + 10 * i) * 1'000'000LL);
     }
     EXPECT_EQ(ref.realigns(), 1u);
+    EXPECT_NEAR(ref.lastRealignUs(), -40'000, 500); // held back by the 40 ms
     // Captured at (60 + 2490) ms, minus the 10 ms lead: what plays at 2540 ms
     // now that blocks play 40 ms later is block 250.
     EXPECT_EQ(last, static_cast<int16_t>(250 * 480 % 32768));
