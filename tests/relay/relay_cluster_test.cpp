@@ -462,16 +462,30 @@ TEST_F(ACluster, PrintsCallSetupTimesSameRelayAndAcrossRelays) {
     auto alice = present(relay1, "alice", aliceId);
     auto carol = present(relay1, "carol", carolId); // same relay as alice
     auto bob = present(relay2, "bob", bobId);       // the other relay
+    // Redis's own count includes the commands its Lua scripts run; the
+    // relays' count is what they send (round trips); PUBLISH calls are the
+    // pub/sub messages.
     auto commands = [&] {
         std::string info = redis.command({"INFO", "stats"});
         auto at = info.find("total_commands_processed:");
         return at == std::string::npos ? 0L : std::atol(info.c_str() + at + 25);
+    };
+    auto sent = [&] {
+        return relay1.metric("voice_relayd_cluster_redis_commands_total") +
+               relay2.metric("voice_relayd_cluster_redis_commands_total");
+    };
+    auto publishes = [&] {
+        std::string info = redis.command({"INFO", "commandstats"});
+        auto at = info.find("cmdstat_publish:calls=");
+        return at == std::string::npos ? 0L : std::atol(info.c_str() + at + 22);
     };
     constexpr int kCalls = 30;
     for (auto [callee, calleeName] :
          {std::pair{carol.get(), "carol"}, std::pair{bob.get(), "bob"}}) {
         std::vector<double> ringing, answered;
         const long before = commands();
+        const double sentBefore = sent();
+        const long publishedBefore = publishes();
         for (int i = 0; i < kCalls; ++i) {
             const auto t0 = std::chrono::steady_clock::now();
             msg::Call call;
@@ -495,16 +509,20 @@ TEST_F(ACluster, PrintsCallSetupTimesSameRelayAndAcrossRelays) {
             ASSERT_TRUE(callee->expect<msg::Hangup>());
         }
         const long used = commands() - before;
+        const double sentPerCall = (sent() - sentBefore) / kCalls;
+        const double publishedPerCall = double(publishes() - publishedBefore) / kCalls;
         std::sort(ringing.begin(), ringing.end());
         std::sort(answered.begin(), answered.end());
         auto pct = [](const std::vector<double>& v, double p) {
             return v[std::min(v.size() - 1, size_t(p * double(v.size())))];
         };
         std::printf("bench %s: dial->ringing p50 %.2f ms p99 %.2f ms, dial->answered p50 %.2f ms "
-                    "p99 %.2f ms (answer sent at IncomingCall), redis commands/call %.1f\n",
+                    "p99 %.2f ms (answer sent at IncomingCall); per call: redis commands sent by "
+                    "the relays %.1f (of them PUBLISH %.1f), processed by redis %.1f (with the "
+                    "scripts' own)\n",
                     std::string(calleeName) == "bob" ? "cross-relay" : "same-relay",
                     pct(ringing, 0.5), pct(ringing, 0.99), pct(answered, 0.5), pct(answered, 0.99),
-                    double(used) / kCalls);
+                    sentPerCall, publishedPerCall, double(used) / kCalls);
     }
 }
 
