@@ -70,9 +70,11 @@ cp "$T/alice/cfg/voiced/voiced.conf" "$T/alice.base.conf"
 cp "$T/bob/cfg/voiced/voiced.conf" "$T/bob.base.conf"
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-stats_of() { # stats_of USER -> "p50 p99 loss concealed"
+stats_of() { # stats_of USER -> "p50 p99 loss concealed xruns played sched"
     ctl "$1" status --json | python3 -c 'import json,sys; s=json.load(sys.stdin)["stats"]
-print("%.1f %.1f %.2f %d" % (s["latency_p50_ms"], s["latency_p99_ms"], s["loss_percent"], s["concealed_frames"]))'
+sched = ",".join(str(s.get("sched_" + t, "?")) for t in ("recorder", "transmitter", "receiver", "player"))
+print("%.1f %.1f %.2f %d %d %d %s" % (s["latency_p50_ms"], s["latency_p99_ms"], s["loss_percent"],
+      s["concealed_frames"], s["xruns"], s["frames_played"], sched))'
 }
 HZ=$(getconf CLK_TCK)
 # THREADS=1: alice's threads over the call, from schedstat (ns on the CPU,
@@ -129,13 +131,15 @@ run() { # run NAME CODEC FRAME
     sa=$(stats_of alice) # alice's player: bob -> alice
     ctl alice hangup >/dev/null
     for u in alice bob; do kill ${VOICED_PID[$u]}; wait ${VOICED_PID[$u]} 2>/dev/null; done
-    read -r bp50 bp99 bloss bconc <<<"$sb"
-    read -r ap50 ap99 aloss aconc <<<"$sa"
+    read -r bp50 bp99 bloss bconc bxruns bplayed bsched <<<"$sb"
+    read -r ap50 ap99 aloss aconc axruns aplayed asched <<<"$sa"
     local cpua cpub
     cpua=$(python3 -c "print('%.2f' % (100.0 * ($a1 - $a0) / $HZ / ($t1 - $t0)))")
     cpub=$(python3 -c "print('%.2f' % (100.0 * ($b1 - $b0) / $HZ / ($t1 - $t0)))")
     printf "%-10s %-22s %-22s %-18s %-18s\n" "$name" "$bp50 / $bp99" "$ap50 / $ap99" "$cpua" "$cpub"
     echo "           (loss % alice $aloss, bob $bloss; concealed frames alice $aconc, bob $bconc)"
+    echo "           (xruns alice $axruns, bob $bxruns; frames played alice $aplayed, bob $bplayed;" \
+        "scheduling alice $asched, bob $bsched)"
 }
 for config in ${ONLY:-opus-20 opus-10 pcm-5}; do
     case $config in
