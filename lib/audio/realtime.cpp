@@ -42,6 +42,13 @@ Status busError(Errc code, const char* what, int r, const sd_bus_error& err) {
 
 } // namespace
 
+void leaveRealtime() {
+    sched_param param{};
+    param.sched_priority = 0;
+    (void)sched_setscheduler(0, SCHED_OTHER, &param);
+    tViaRtkit = false;
+}
+
 bool threadRealtimeViaRtkit() {
     return tViaRtkit;
 }

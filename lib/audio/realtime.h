@@ -33,6 +33,15 @@ Result<int> makeThreadRealtime(int wanted = 20);
 /// RTKit refuses.
 Result<int> makeThreadRealtimeWithRtkit(int wanted);
 
+/// Puts the calling thread back to SCHED_OTHER (always permitted). Call it
+/// when an audio thread leaves its real-time loop, before its buffers are
+/// freed and the thread exits: teardown takes allocator locks, and a
+/// SCHED_FIFO thread spinning for a lock that a lower-priority thread on
+/// the same CPU holds never lets that thread run (AddressSanitizer's
+/// quarantine lock is a spin lock: a call's four threads, pinned to one CPU,
+/// livelocked at hangup in an ASan CI run).
+void leaveRealtime();
+
 /// Whether this thread's real-time scheduling came from RTKit (set by
 /// makeThreadRealtime on the calling thread).
 bool threadRealtimeViaRtkit();

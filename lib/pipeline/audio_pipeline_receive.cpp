@@ -2,6 +2,7 @@
 // AudioPipeline, the receiving half: the receiver (open, jitter buffer) and
 // the player (playout alignment, device writes, echo reference).
 #include "audio/alsa_pcm.h"
+#include "audio/realtime.h"
 #include "codec/codec_factory.h"
 #include "core/deferred_log.h"
 #include "core/log.h"
@@ -99,6 +100,7 @@ void AudioPipeline::receiver() {
         receiverCpuNs_.store(threadCpuNs(), std::memory_order_relaxed);
     }
     receiverCpuNs_.store(threadCpuNs(), std::memory_order_relaxed);
+    leaveRealtime(); // before its buffers are freed and the thread exits (audio/realtime.h)
 }
 
 void AudioPipeline::player() {
@@ -210,6 +212,7 @@ void AudioPipeline::player() {
         bump(framesPlayed_);
         playerCpuNs_.store(threadCpuNs(), std::memory_order_relaxed);
     }
+    leaveRealtime(); // before its buffers are freed and the thread exits (audio/realtime.h)
 }
 
 int64_t AudioPipeline::streamOffsetNs() const {

@@ -2,6 +2,7 @@
 // AudioPipeline, the sending half: the recorder (device -> capture ring, echo
 // cancellation) and the transmitter (encode, seal, send, loss reports).
 #include "audio/alsa_pcm.h"
+#include "audio/realtime.h"
 #include "codec/codec_factory.h"
 #include "core/deferred_log.h"
 #include "core/log.h"
@@ -69,6 +70,7 @@ void AudioPipeline::recorder() {
         framesCaptured_.fetch_add(period.size(), std::memory_order_relaxed);
         recorderCpuNs_.store(threadCpuNs(), std::memory_order_relaxed);
     }
+    leaveRealtime(); // before its buffers are freed and the thread exits (audio/realtime.h)
 }
 
 uint64_t AudioPipeline::captureTimeUs(uint64_t pos) {
@@ -192,6 +194,7 @@ void AudioPipeline::transmitter() {
         transmitterCpuNs_.store(threadCpuNs(), std::memory_order_relaxed);
     }
     transmitterCpuNs_.store(threadCpuNs(), std::memory_order_relaxed);
+    leaveRealtime(); // before its buffers are freed and the thread exits (audio/realtime.h)
 }
 
 void AudioPipeline::noteForReport(uint64_t sequence, int64_t nowNs) {

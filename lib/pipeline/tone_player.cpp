@@ -81,6 +81,7 @@ void TonePlayer::run() {
         written += params.periodFrames;
         written_.store(written, std::memory_order_relaxed);
     }
+    leaveRealtime(); // before the close and the teardown (audio/realtime.h)
     // Closing drops what the device still holds: silent at once.
     device.close();
 }

@@ -40,3 +40,15 @@ TEST(MakeThreadRealtime, EitherSetsFifoWithResetOnForkOrLeavesTheThreadAlone) {
     });
     t.join();
 }
+
+TEST(LeaveRealtime, PutsTheThreadBackToNormalScheduling) {
+    std::thread t([] {
+        (void)makeThreadRealtime(10); // refused without privileges: then already normal
+        leaveRealtime();
+        EXPECT_EQ(sched_getscheduler(0), SCHED_OTHER);
+        sched_param p{};
+        ASSERT_EQ(sched_getparam(0, &p), 0);
+        EXPECT_EQ(p.sched_priority, 0);
+    });
+    t.join();
+}
