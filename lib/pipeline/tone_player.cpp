@@ -6,6 +6,7 @@
 #include "audio/realtime.h"
 #include "core/log.h"
 
+#include <thread>
 #include <vector>
 
 namespace voice {
@@ -54,16 +55,25 @@ void TonePlayer::run() {
                     device_.device.c_str(), s.toString().c_str());
         return;
     }
-    (void)makeThreadRealtime(15);
     const PcmParams& params = device.params();
     const uint32_t channels = device_.format.channels();
     std::vector<int16_t> period(static_cast<size_t>(params.periodFrames) * channels);
     ToneGenerator tone(kind_, device_.format.rate(), channels);
+    (void)makeThreadRealtime(15); // once the allocations are done
     const uint64_t limit =
         length_.count() > 0 ? static_cast<uint64_t>(length_.count()) * device_.format.rate() / 1000
                             : 0;
     uint64_t written = 0;
     size_t clipAt = 0; // next clip sample
+    // A device that takes audio faster than real time never blocks the
+    // write (ALSA's file and null plugins: the tests' devices, or a user's
+    // recording setup), and this real-time thread then wrote as fast as the
+    // CPU went, starving every normal thread on its CPU (two such tones on a
+    // two-core machine stalled the daemons' D-Bus for 30 s). So the loop
+    // never runs more than one buffer ahead of the clock; a real device
+    // blocks before that and the wait never happens.
+    const auto start = std::chrono::steady_clock::now();
+    const auto bufferAhead = device_.format.framesToDuration(params.bufferFrames);
     // The real-time loop: generate (or copy) a period, write it (blocking for room).
     while (!stop_.load(std::memory_order_acquire) && (limit == 0 || written < limit)) {
         if (clip_) {
@@ -80,6 +90,10 @@ void TonePlayer::run() {
         (void)device.write(period); // a lost device discards, paced: the tone still ends
         written += params.periodFrames;
         written_.store(written, std::memory_order_relaxed);
+        const auto due = start + device_.format.framesToDuration(written) - bufferAhead;
+        if (std::chrono::steady_clock::now() < due) {
+            std::this_thread::sleep_until(due);
+        }
     }
     leaveRealtime(); // before the close and the teardown (audio/realtime.h)
     // Closing drops what the device still holds: silent at once.
