@@ -511,7 +511,8 @@ void CallManager::announceIncoming() {
 }
 
 void CallManager::startHandshake() {
-    auto hs = Handshake::create(HandshakeRole::Caller, identity_, call_->id, {config_.cipher});
+    auto hs = Handshake::create(HandshakeRole::Caller, identity_, call_->id, {config_.cipher},
+                                ownMediaFormat());
     if (!hs.ok()) {
         failCall(hs.status().toString());
         return;

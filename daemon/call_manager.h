@@ -91,6 +91,8 @@ private:
         std::unique_ptr<UdpTransport> transport;
         std::unique_ptr<AudioPipeline> pipeline;
         std::string cipher;
+        /// The audio format the handshake chose (ours unless the peer's differs).
+        std::optional<CodecId> codec;
         std::chrono::steady_clock::time_point answeredAt{};
         bool answered = false;
         /// The relay's latest token for getting this call back after the
@@ -128,6 +130,9 @@ private:
     /// Callee: the SAS is known; signals IncomingCall and auto-answers.
     void announceIncoming();
     void finishHandshake();
+    /// Our own audio format as the handshake offers it (voiced.conf codec,
+    /// rate, frame).
+    MediaFormat ownMediaFormat() const;
     /// Starts the media once both the keys and the session id are there.
     void maybeStartMedia();
     Status startMedia(HandshakeResult result);

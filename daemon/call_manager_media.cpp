@@ -46,7 +46,8 @@ void CallManager::handleHandshake(const msg::E2eHandshake& m) {
     if (!call_->handshake) {
         auto hs = Handshake::create(
             HandshakeRole::Callee, identity_, call_->id,
-            {config_.cipher, CipherSuite::Aes256Gcm, CipherSuite::Aes256CbcHmacSha256});
+            {config_.cipher, CipherSuite::Aes256Gcm, CipherSuite::Aes256CbcHmacSha256},
+            ownMediaFormat());
         if (!hs.ok()) {
             failCall(hs.status().toString());
             return;
@@ -90,13 +91,30 @@ void CallManager::finishHandshake() {
         endCall(EndReason::Untrusted, HangupReason::Untrusted);
         return;
     }
-    LOG_INFO("end-to-end keys agreed with %s (%s, SAS %s)", machine_.peer().c_str(),
-             std::string(cipherSuiteName(result->suite)).c_str(), result->sas.c_str());
+    auto codec = codecIdFromWire(result->media.codec);
+    if (!codec.ok()) { // the caller checked it; a callee chose it itself
+        failCall("handshake: unknown codec chosen");
+        return;
+    }
+    call_->codec = *codec;
+    LOG_INFO("end-to-end keys agreed with %s (%s, SAS %s); audio %s %.1f kHz, %.1f ms frames%s",
+             machine_.peer().c_str(), std::string(cipherSuiteName(result->suite)).c_str(),
+             result->sas.c_str(), std::string(codecName(*codec)).c_str(),
+             result->media.sampleRate / 1000.0, result->media.frameUs / 1000.0,
+             result->media == ownMediaFormat() ? "" : " (the peer's settings differ)");
     call_->keys.emplace(std::move(*result));
     if (service_ != nullptr) {
         service_->propertiesChanged(); // Sas
     }
     maybeStartMedia();
+}
+
+MediaFormat CallManager::ownMediaFormat() const {
+    MediaFormat f;
+    f.codec = static_cast<uint8_t>(config_.codec);
+    f.sampleRate = config_.codecRate();
+    f.frameUs = static_cast<uint32_t>(config_.frameDuration.count());
+    return f;
 }
 
 void CallManager::maybeStartMedia() {
@@ -135,9 +153,10 @@ Status CallManager::startMedia(HandshakeResult result) {
     }
     pc.capture.format = *format;
     pc.playback.format = *format;
-    pc.codec.codec = config_.codec;
-    pc.codec.sampleRate = config_.codecRate();
-    pc.codec.frameDuration = config_.frameDuration;
+    // The handshake's choice: ours, or Opus 48 kHz when the peer's differs.
+    pc.codec.codec = call_->codec.value_or(config_.codec);
+    pc.codec.sampleRate = result.media.sampleRate;
+    pc.codec.frameDuration = std::chrono::microseconds(result.media.frameUs);
     pc.codec.bitrate = config_.bitrate;
     pc.fecMode = config_.fec;
     pc.echoCancel = config_.echoCancel;
@@ -245,7 +264,7 @@ void CallManager::updateStats() {
         return;
     }
     CallStats s;
-    s.codec = std::string(codecName(config_.codec));
+    s.codec = std::string(codecName(call_->codec.value_or(config_.codec)));
     s.cipher = call_->cipher;
     if (call_->answered) {
         s.durationS =

@@ -60,7 +60,7 @@ Key32 handshakeTranscriptHash(std::span<const uint8_t> callId, std::span<const u
 
 Result<Handshake> Handshake::create(HandshakeRole role, const Identity& identity,
                                     std::span<const uint8_t> callId,
-                                    std::vector<CipherSuite> suites) {
+                                    std::vector<CipherSuite> suites, MediaFormat media) {
     if (callId.empty() || callId.size() > kMaxCallIdSize) {
         return Status(Errc::InvalidArgument, "call id must be 1 to 64 bytes");
     }
@@ -70,6 +70,7 @@ Result<Handshake> Handshake::create(HandshakeRole role, const Identity& identity
     Handshake h(role, identity);
     h.callId_.assign(callId.begin(), callId.end());
     h.suites_ = std::move(suites);
+    h.media_ = media;
     return h;
 }
 
@@ -95,6 +96,7 @@ Result<std::vector<uint8_t>> Handshake::start() {
     if (RAND_bytes(hello.nonce.data(), hello.nonce.size()) != 1) {
         return fail(Status::fromOpenSsl("handshake nonce"));
     }
+    hello.media = media_;
     for (CipherSuite s : suites_) {
         hello.suites.push_back(static_cast<uint16_t>(s));
     }
@@ -179,6 +181,9 @@ Result<std::vector<uint8_t>> Handshake::onPeerHello(std::span<const uint8_t> byt
         if (!chosen || std::find(suites_.begin(), suites_.end(), *chosen) == suites_.end()) {
             return fail(Status(Errc::Protocol, "callee chose a cipher suite we did not offer"));
         }
+        if (hello->media != media_ && !isCommonMediaFormat(hello->media)) {
+            return fail(Status(Errc::Protocol, "callee chose an audio format we cannot run"));
+        }
         calleeBody_.assign(bytes.begin(), bytes.begin() + CalleeHello::kBodySize);
         const Key32 th = handshakeTranscriptHash(callId_, callerHello_, calleeBody_);
         if (!Identity::verify(hello->identityKey, signedMessage(kCalleeSigLabel, th),
@@ -188,6 +193,7 @@ Result<std::vector<uint8_t>> Handshake::onPeerHello(std::span<const uint8_t> byt
         }
         calleeId_ = hello->identityKey;
         result_.suite = *chosen;
+        result_.media = hello->media;
         if (Status s = deriveKeys(hello->ephemeralKey); !s) {
             return fail(std::move(s));
         }
@@ -230,11 +236,13 @@ Result<std::vector<uint8_t>> Handshake::onPeerHello(std::span<const uint8_t> byt
     callerId_ = hello->identityKey;
     calleeId_ = identity_->publicKey();
     result_.suite = *chosen;
+    result_.media = chooseCallMedia(hello->media, media_);
 
     CalleeHello reply;
     reply.identityKey = calleeId_;
     reply.ephemeralKey = ephemeral_->publicKey();
     reply.suite = static_cast<uint16_t>(*chosen);
+    reply.media = result_.media;
     if (RAND_bytes(reply.nonce.data(), reply.nonce.size()) != 1) {
         return fail(Status::fromOpenSsl("handshake nonce"));
     }

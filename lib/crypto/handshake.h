@@ -5,9 +5,9 @@
 //
 //   caller                                         callee
 //   start()            ── CallerHello ──►          onPeerHello()
-//                        {id, eph, nonce, offered suites}
+//                        {id, eph, nonce, media offer, offered suites}
 //   onPeerHello()      ◄── CalleeHello ──
-//                        {id, eph, nonce, chosen suite, sig_callee}
+//                        {id, eph, nonce, chosen suite, chosen media, sig_callee}
 //   (done)             ── Confirm ──►              onConfirm()  (done)
 //                        {sig_caller}
 //
@@ -17,9 +17,10 @@
 // sig_caller = Ed25519(caller id, "voiced-e2e-v1 caller signature" ‖ TH)
 //
 // The transcript holds both identity and ephemeral keys, both nonces, the
-// offer and the choice, the call id and (through the message types and the
-// distinct labels) the roles, so a relay that substitutes an ephemeral key,
-// downgrades the suite or replays an old hello breaks a signature.
+// offers and the choices (cipher suite and media format), the call id and
+// (through the message types and the distinct labels) the roles, so a relay
+// that substitutes an ephemeral key, downgrades the suite, rewrites the media
+// offer or replays an old hello breaks a signature.
 //
 // Keys: the X25519 secret (all-zero refused) goes through HKDF-SHA256 with
 // salt = TH and info = "voiced-e2e-v1 " label ‖ be16 suite ‖ caller id key ‖
@@ -49,6 +50,9 @@ enum class HandshakeRole : uint8_t { Caller, Callee };
 /// What a finished handshake gives the daemon and the media pipeline.
 struct HandshakeResult {
     CipherSuite suite = kDefaultCipherSuite;
+    /// The audio format both directions use (chooseCallMedia()): the
+    /// callee's choice, covered by both signatures.
+    MediaFormat media;
     /// Seals our outgoing media (our direction), for the transmitter thread.
     std::unique_ptr<MediaSealer> sealer;
     /// Opens the peer's media, for the receiver thread.
@@ -67,10 +71,13 @@ public:
     /// identity must outlive the Handshake. callId is the relay's id for this
     /// call, the same bytes on both sides (1..kMaxCallIdSize). suites: for a
     /// caller the offer, for a callee the acceptable ones; both in order of
-    /// preference (the callee's order wins), 1..8 entries.
+    /// preference (the callee's order wins), 1..8 entries. media: this
+    /// side's own audio format (the caller's offer; the callee's half of
+    /// the choice).
     static Result<Handshake> create(HandshakeRole role, const Identity& identity,
                                     std::span<const uint8_t> callId,
-                                    std::vector<CipherSuite> suites = {kDefaultCipherSuite});
+                                    std::vector<CipherSuite> suites = {kDefaultCipherSuite},
+                                    MediaFormat media = {});
 
     Handshake(Handshake&&) noexcept = default;
     Handshake& operator=(Handshake&&) noexcept = default;
@@ -114,6 +121,7 @@ private:
     const Identity* identity_;
     std::vector<uint8_t> callId_;
     std::vector<CipherSuite> suites_;
+    MediaFormat media_;
     State state_ = State::Idle;
 
     std::optional<X25519KeyPair> ephemeral_;

@@ -31,7 +31,45 @@ void get(Key32& k, const uint8_t* p) {
     std::copy(p, p + k.size(), k.begin());
 }
 
+void put(std::vector<uint8_t>& out, const MediaFormat& f) {
+    uint8_t bytes[MediaFormat::kSize];
+    bytes[0] = f.codec;
+    storeBe32(&bytes[1], f.sampleRate);
+    storeBe32(&bytes[5], f.frameUs);
+    out.insert(out.end(), std::begin(bytes), std::end(bytes));
+}
+
+MediaFormat getMedia(const uint8_t* p) {
+    MediaFormat f;
+    f.codec = p[0];
+    f.sampleRate = loadBe32(p + 1);
+    f.frameUs = loadBe32(p + 5);
+    return f;
+}
+
 } // namespace
+
+bool isCommonMediaFormat(const MediaFormat& f) {
+    return f.codec == MediaFormat::kOpus && f.sampleRate == 48000 &&
+           (f.frameUs == 10000 || f.frameUs == 20000);
+}
+
+MediaFormat chooseCallMedia(const MediaFormat& offer, const MediaFormat& own) {
+    if (offer == own) {
+        return own;
+    }
+    MediaFormat common;
+    common.frameUs = 0;
+    for (const MediaFormat* side : {&offer, &own}) {
+        if (isCommonMediaFormat(*side)) {
+            common.frameUs = std::max(common.frameUs, side->frameUs);
+        }
+    }
+    if (common.frameUs == 0) {
+        common.frameUs = 10000;
+    }
+    return common;
+}
 
 Result<std::vector<uint8_t>> CallerHello::encode() const {
     if (suites.empty() || suites.size() > kMaxSuites) {
@@ -44,6 +82,7 @@ Result<std::vector<uint8_t>> CallerHello::encode() const {
     put(out, identityKey);
     put(out, ephemeralKey);
     put(out, nonce);
+    put(out, media);
     out.push_back(static_cast<uint8_t>(suites.size()));
     for (uint16_t s : suites) {
         out.push_back(static_cast<uint8_t>(s >> 8));
@@ -59,7 +98,7 @@ Result<CallerHello> CallerHello::decode(std::span<const uint8_t> bytes) {
     if (bytes.size() < kFixedSize || bytes.size() > kMaxSize) {
         return Status(Errc::Protocol, "caller hello has a bad length");
     }
-    const size_t count = bytes[98];
+    const size_t count = bytes[kFixedSize - 1];
     if (count == 0 || count > kMaxSuites || bytes.size() != kFixedSize + 2 * count) {
         return Status(Errc::Protocol, "caller hello has a bad suite list");
     }
@@ -67,6 +106,7 @@ Result<CallerHello> CallerHello::decode(std::span<const uint8_t> bytes) {
     get(h.identityKey, &bytes[2]);
     get(h.ephemeralKey, &bytes[34]);
     get(h.nonce, &bytes[66]);
+    h.media = getMedia(&bytes[98]);
     h.suites.reserve(count);
     for (size_t i = 0; i < count; ++i) {
         h.suites.push_back(loadBe16(&bytes[kFixedSize + 2 * i]));
@@ -84,6 +124,7 @@ std::vector<uint8_t> CalleeHello::encodeBody() const {
     put(out, nonce);
     out.push_back(static_cast<uint8_t>(suite >> 8));
     out.push_back(static_cast<uint8_t>(suite));
+    put(out, media);
     return out;
 }
 
@@ -105,6 +146,7 @@ Result<CalleeHello> CalleeHello::decode(std::span<const uint8_t> bytes) {
     get(h.ephemeralKey, &bytes[34]);
     get(h.nonce, &bytes[66]);
     h.suite = loadBe16(&bytes[98]);
+    h.media = getMedia(&bytes[100]);
     std::copy(&bytes[kBodySize], &bytes[kBodySize] + 64, h.signature.begin());
     return h;
 }

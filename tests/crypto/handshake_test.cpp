@@ -61,8 +61,8 @@ protected:
 
     Handshake make(HandshakeRole role, const Identity& id,
                    std::vector<CipherSuite> suites = {kDefaultCipherSuite},
-                   const Bytes& callId = kCallId) {
-        auto h = Handshake::create(role, id, callId, std::move(suites));
+                   const Bytes& callId = kCallId, MediaFormat media = {}) {
+        auto h = Handshake::create(role, id, callId, std::move(suites), media);
         EXPECT_TRUE(h.ok());
         return std::move(*h);
     }
@@ -144,6 +144,67 @@ TEST_F(AHandshake, UsesTheCalleesPreferredSuiteAmongThoseOffered) {
     expectMediaFlows(*b, *a);
 }
 
+constexpr MediaFormat kOpus20{MediaFormat::kOpus, 48000, 20000};
+constexpr MediaFormat kOpus10{MediaFormat::kOpus, 48000, 10000};
+constexpr MediaFormat kPcm44{MediaFormat::kPcm, 44100, 10000};
+constexpr MediaFormat kPcm48{MediaFormat::kPcm, 48000, 5000};
+
+TEST_F(AHandshake, AgreesOnOneAudioFormatForBothDirections) {
+    struct Case {
+        MediaFormat caller, callee, expected;
+    };
+    const Case cases[] = {
+        {kPcm44, kPcm44, kPcm44}, // CD-rate PCM end to end between two such daemons
+        {kPcm48, kPcm48, kPcm48}, // the same format: kept as it is
+        {kOpus10, kOpus10, kOpus10},
+        {kPcm44, kOpus20, kOpus20}, // differ: Opus 48 kHz, the Opus side's frame
+        {kOpus20, kPcm44, kOpus20},
+        {kOpus10, kOpus20, kOpus20}, // both Opus: the longer frame
+        {kPcm44, kPcm48, kOpus10},   // both PCM at different rates: Opus, short frames
+        {kPcm48, kOpus10, kOpus10},
+    };
+    for (const Case& c : cases) {
+        auto caller = make(HandshakeRole::Caller, *alice, {kDefaultCipherSuite}, kCallId, c.caller);
+        auto callee = make(HandshakeRole::Callee, *bob, {kDefaultCipherSuite}, kCallId, c.callee);
+        ASSERT_TRUE(run(caller, callee).ok());
+        auto a = caller.takeResult();
+        auto b = callee.takeResult();
+        ASSERT_TRUE(a.ok() && b.ok());
+        EXPECT_EQ(a->media, c.expected)
+            << int(c.caller.codec) << "/" << c.caller.sampleRate << " vs " << int(c.callee.codec)
+            << "/" << c.callee.sampleRate;
+        EXPECT_EQ(b->media, c.expected);
+    }
+}
+
+TEST_F(AHandshake, FailsWhenTheRelayRewritesTheMediaOffer) {
+    auto caller = make(HandshakeRole::Caller, *alice, {kDefaultCipherSuite}, kCallId, kPcm44);
+    auto callee = make(HandshakeRole::Callee, *bob, {kDefaultCipherSuite}, kCallId, kOpus20);
+    // Offer what the callee runs, so it "keeps" its own format.
+    Status s = run(caller, callee, [](Bytes& m) {
+        m[98] = MediaFormat::kOpus;
+        m[99] = 0, m[100] = 0, m[101] = 0xbb, m[102] = 0x80;  // 48000
+        m[103] = 0, m[104] = 0, m[105] = 0x4e, m[106] = 0x20; // 20000
+    });
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.code(), Errc::Auth);
+    EXPECT_TRUE(caller.failed());
+}
+
+TEST_F(AHandshake, CallerRefusesAnAudioFormatItCannotRun) {
+    auto caller = make(HandshakeRole::Caller, *alice, {kDefaultCipherSuite}, kCallId, kOpus20);
+    auto callee = make(HandshakeRole::Callee, *bob, {kDefaultCipherSuite}, kCallId, kPcm44);
+    // 44.1 kHz PCM: neither the caller's own format nor the common one.
+    Status s = run(caller, callee, {}, [](Bytes& m) {
+        m[100] = MediaFormat::kPcm;
+        m[101] = 0, m[102] = 0, m[103] = 0xac, m[104] = 0x44; // 44100
+        m[105] = 0, m[106] = 0, m[107] = 0x27, m[108] = 0x10; // 10000
+    });
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.code(), Errc::Protocol);
+    EXPECT_TRUE(caller.failed());
+}
+
 TEST_F(AHandshake, FailsWithoutACommonSuite) {
     auto caller = make(HandshakeRole::Caller, *alice, {CipherSuite::Aes256CbcHmacSha256});
     auto callee = make(HandshakeRole::Callee, *bob, {CipherSuite::Aes256Gcm});
@@ -188,8 +249,8 @@ TEST_F(AHandshake, FailsWhenTheRelayDowngradesTheOfferedSuites) {
     // Rewrite the offer {gcm, cbc} to {cbc, cbc}: the callee then picks CBC,
     // and the caller sees a transcript that is not the one it sent.
     Status s = run(caller, callee, [](Bytes& m) {
-        m[100] = 2;
-        m[102] = 2;
+        m[CallerHello::kFixedSize + 1] = 2;
+        m[CallerHello::kFixedSize + 3] = 2;
     });
     ASSERT_FALSE(s.ok());
     EXPECT_EQ(s.code(), Errc::Auth);
@@ -305,6 +366,7 @@ TEST(HandshakeMessages, RoundTripAndRefuseMalformedInput) {
     ch.ephemeralKey.fill(2);
     ch.nonce.fill(3);
     ch.suites = {1, 2, 0x7777};
+    ch.media = {MediaFormat::kPcm, 44100, 10000};
     auto bytes = ch.encode();
     ASSERT_TRUE(bytes.ok());
     ASSERT_EQ(bytes->size(), CallerHello::kFixedSize + 6);
@@ -312,25 +374,32 @@ TEST(HandshakeMessages, RoundTripAndRefuseMalformedInput) {
     ASSERT_TRUE(back.ok());
     EXPECT_EQ(back->suites, ch.suites);
     EXPECT_EQ(back->ephemeralKey, ch.ephemeralKey);
+    EXPECT_EQ(back->media, ch.media);
     auto wrongCount = *bytes;
-    wrongCount[98] = 4;
+    wrongCount[CallerHello::kFixedSize - 1] = 4;
     EXPECT_FALSE(CallerHello::decode(wrongCount).ok());
-    wrongCount[98] = 0;
-    EXPECT_FALSE(CallerHello::decode(Bytes(wrongCount.begin(), wrongCount.begin() + 99)).ok());
+    wrongCount[CallerHello::kFixedSize - 1] = 0;
+    EXPECT_FALSE(
+        CallerHello::decode(Bytes(wrongCount.begin(), wrongCount.begin() + CallerHello::kFixedSize))
+            .ok());
     auto wrongVersion = *bytes;
-    wrongVersion[0] = 2;
+    wrongVersion[0] = 1; // version 1 had no media offer
+    EXPECT_FALSE(CallerHello::decode(wrongVersion).ok());
+    wrongVersion[0] = 3;
     EXPECT_FALSE(CallerHello::decode(wrongVersion).ok());
     ch.suites.assign(9, 1);
     EXPECT_FALSE(ch.encode().ok());
 
     CalleeHello cal;
     cal.suite = 2;
+    cal.media = {MediaFormat::kOpus, 48000, 10000};
     cal.signature.fill(9);
     const auto calBytes = cal.encode();
     ASSERT_EQ(calBytes.size(), CalleeHello::kSize);
     auto calBack = CalleeHello::decode(calBytes);
     ASSERT_TRUE(calBack.ok());
     EXPECT_EQ(calBack->suite, 2);
+    EXPECT_EQ(calBack->media, cal.media);
     EXPECT_EQ(calBack->signature, cal.signature);
     EXPECT_FALSE(CalleeHello::decode(*bytes).ok()); // a caller hello is not a callee hello
     EXPECT_FALSE(CalleeHello::decode(Bytes(calBytes.begin(), calBytes.end() - 1)).ok());
