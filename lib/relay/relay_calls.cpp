@@ -581,7 +581,8 @@ void RelayServer::handleTunnel(Connection& c, const Frame& frame) {
     auto d = router_->route(frame.payload, nullptr, -1, Clock::now());
     if (d.kind == MediaRouter::Delivery::Kind::Trunk) {
         std::array<uint8_t, MediaHeader::kMaxDatagram + trunk::kOverhead> sealed;
-        const size_t n = trunkKey_ ? trunk::seal(*trunkKey_, frame.payload, sealed) : 0;
+        const size_t n =
+            trunkKey_ ? trunk::seal(*trunkKey_, *trunkSender_, frame.payload, sealed) : 0;
         auto sent = n ? sendTo(d.fd, std::as_bytes(std::span(sealed.data(), n)), d.to)
                       : Result<bool>(false);
         if (!sent.ok() || !*sent) {

@@ -77,7 +77,13 @@ Status RelayServer::joinCluster(std::optional<NameBindings> allowlist) {
                       "advertise: a numeric address is needed (" + advertise + ")");
     }
     advertised_ = *trunkAddress;
+    auto trunkEpoch = trunk::randomEpoch();
+    if (!trunkEpoch.ok()) {
+        return trunkEpoch.status();
+    }
     trunkKey_ = trunk::deriveKey(clusterKey_);
+    trunkSender_ = std::make_unique<trunk::Sender>(*trunkEpoch);
+    trunkReplay_ = std::make_unique<trunk::ReplayGuard>();
     auto registry = std::make_unique<RedisRegistry>(*loop_, endpoint, config_.relayId, advertise,
                                                     std::move(allowlist));
     cluster_ = registry.get();

@@ -110,6 +110,18 @@ std::string RelayServer::renderMetrics() const {
         metric("voice_relayd_trunk_packets_rejected_total", "counter",
                "Trunk datagrams dropped: bad MAC, or not from that call's relay.",
                router_->trunkRejected.load());
+        metric("voice_relayd_trunk_packets_replayed_total", "counter",
+               "Trunk datagrams dropped as duplicates of one already accepted (replays).",
+               trunkReplay_->duplicates.load());
+        metric("voice_relayd_trunk_packets_too_old_total", "counter",
+               "Trunk datagrams dropped as older than their sender's replay window.",
+               trunkReplay_->tooOld.load());
+        metric("voice_relayd_trunk_senders", "gauge",
+               "Sending relay processes (epochs) with a replay window here.",
+               uint64_t(trunkReplay_->senders()));
+        metric("voice_relayd_trunk_senders_forgotten_total", "counter",
+               "Replay windows handed to a newer sender epoch (table full).",
+               trunkReplay_->sendersForgotten.load());
         metric("voice_relayd_cluster_redis_failures_total", "counter",
                "Redis commands that failed (timeout, no connection, error reply).",
                cluster_->commandsFailed());

@@ -344,7 +344,14 @@ Status RelayServer::run() {
                                 router_->droppedPackets.fetch_add(1, std::memory_order_relaxed);
                                 continue;
                             }
-                            packet = *inner;
+                            // Only after the tag verified, so nobody outside
+                            // the cluster moves a window (counted by the guard).
+                            if (trunkReplay_->accept(inner->epoch, inner->sequence) !=
+                                trunk::Verdict::Fresh) {
+                                router_->droppedPackets.fetch_add(1, std::memory_order_relaxed);
+                                continue;
+                            }
+                            packet = inner->packet;
                             fromTrunk = true;
                         } else if (len > MediaHeader::kMaxDatagram) {
                             router_->droppedPackets.fetch_add(1, std::memory_order_relaxed);
@@ -364,8 +371,9 @@ Status RelayServer::run() {
                         }
                         std::span<const uint8_t> send = packet;
                         if (d.kind == MediaRouter::Delivery::Kind::Trunk) {
-                            const size_t n2 =
-                                trunkKey_ ? trunk::seal(*trunkKey_, packet, sealed[i]) : 0;
+                            const size_t n2 = trunkKey_ ? trunk::seal(*trunkKey_, *trunkSender_,
+                                                                      packet, sealed[i])
+                                                        : 0;
                             if (n2 == 0) {
                                 router_->droppedPackets.fetch_add(1, std::memory_order_relaxed);
                                 continue;

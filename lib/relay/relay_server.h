@@ -12,6 +12,8 @@
 #include "relay/registry.h"
 #include "relay/relay_config.h"
 #include "relay/resume_tokens.h"
+#include "relay/trunk.h"
+#include "relay/trunk_replay.h"
 #include "wire/frame.h"
 #include "wire/messages.h"
 
@@ -160,7 +162,11 @@ private:
     RedisRegistry* cluster_ = nullptr;                // registry_ in cluster mode, else null
     ClusterKey clusterKey_{};                         // wiped on exit
     std::optional<std::array<uint8_t, 32>> trunkKey_; // cluster mode; wiped on exit
-    std::optional<SocketAddress> advertised_;         // this relay's trunk address
+    // Cluster mode: this process's trunk epoch and sequence (every sender
+    // thread), and the replay windows of the relays sending to it.
+    std::unique_ptr<trunk::Sender> trunkSender_;
+    std::unique_ptr<trunk::ReplayGuard> trunkReplay_;
+    std::optional<SocketAddress> advertised_; // this relay's trunk address
     std::unique_ptr<ClusterMatcher> matcher_;
     std::unique_ptr<ClusterSignals> signals_;
     std::unordered_map<std::string, uint64_t> remoteCalls_; // hex call id -> serial

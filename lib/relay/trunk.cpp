@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/rand.h>
 
 namespace voice::trunk {
 
@@ -18,7 +19,30 @@ bool mac(const Key& key, std::span<const uint8_t> data, uint8_t (&tag)[32]) {
            len == 32;
 }
 
+void putU64(uint8_t* out, uint64_t v) {
+    for (int i = 7; i >= 0; --i) {
+        out[i] = uint8_t(v);
+        v >>= 8;
+    }
+}
+
+uint64_t getU64(const uint8_t* in) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) {
+        v = (v << 8) | in[i];
+    }
+    return v;
+}
+
 } // namespace
+
+Result<uint64_t> randomEpoch() {
+    uint64_t epoch = 0;
+    if (RAND_bytes(reinterpret_cast<uint8_t*>(&epoch), sizeof epoch) != 1) {
+        return Status(Errc::Crypto, "RAND_bytes failed: no trunk epoch");
+    }
+    return epoch;
+}
 
 Key deriveKey(std::span<const uint8_t, 32> clusterKey) {
     static constexpr char kLabel[] = "voice-relayd trunk v1";
@@ -29,23 +53,26 @@ Key deriveKey(std::span<const uint8_t, 32> clusterKey) {
     return key;
 }
 
-size_t seal(const Key& key, std::span<const uint8_t> packet, std::span<uint8_t> out) {
+size_t seal(const Key& key, Sender& sender, std::span<const uint8_t> packet,
+            std::span<uint8_t> out) {
     const size_t total = packet.size() + kOverhead;
     if (out.size() < total) {
         return 0;
     }
     out[0] = kMarker;
     out[1] = kVersion;
-    std::memcpy(out.data() + 2, packet.data(), packet.size());
+    putU64(out.data() + 2, sender.epoch());
+    putU64(out.data() + 10, sender.nextSequence());
+    std::memcpy(out.data() + kHeaderSize, packet.data(), packet.size());
     uint8_t tag[32];
-    if (!mac(key, out.first(2 + packet.size()), tag)) {
+    if (!mac(key, out.first(kHeaderSize + packet.size()), tag)) {
         return 0;
     }
-    std::memcpy(out.data() + 2 + packet.size(), tag, kTagSize);
+    std::memcpy(out.data() + kHeaderSize + packet.size(), tag, kTagSize);
     return total;
 }
 
-std::optional<std::span<const uint8_t>> open(const Key& key, std::span<const uint8_t> datagram) {
+std::optional<Opened> open(const Key& key, std::span<const uint8_t> datagram) {
     if (datagram.size() <= kOverhead || datagram[0] != kMarker || datagram[1] != kVersion) {
         return std::nullopt;
     }
@@ -55,7 +82,11 @@ std::optional<std::span<const uint8_t>> open(const Key& key, std::span<const uin
         CRYPTO_memcmp(tag, datagram.data() + body, kTagSize) != 0) {
         return std::nullopt;
     }
-    return datagram.subspan(2, body - 2);
+    Opened o;
+    o.epoch = getU64(datagram.data() + 2);
+    o.sequence = getU64(datagram.data() + 10);
+    o.packet = datagram.subspan(kHeaderSize, body - kHeaderSize);
+    return o;
 }
 
 } // namespace voice::trunk

@@ -345,9 +345,14 @@ TEST_F(ACluster, ForwardsMediaBetweenRelaysOverTheTrunkAndDropsForgedTrunkPacket
     UniqueFd outsider(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     ASSERT_TRUE(outsider);
     const double rejectedBefore = relay2.metric("voice_relayd_trunk_packets_rejected_total");
+    trunk::Sender outsiderSender(12345);
+    std::vector<uint8_t> underRightKey;
     for (const trunk::Key* key : {&wrong, &right}) {
         std::vector<uint8_t> datagram(forged.size() + trunk::kOverhead);
-        ASSERT_EQ(trunk::seal(*key, forged, datagram), datagram.size());
+        ASSERT_EQ(trunk::seal(*key, outsiderSender, forged, datagram), datagram.size());
+        if (key == &right) {
+            underRightKey = datagram;
+        }
         auto sent = sendTo(outsider.get(), std::as_bytes(std::span(datagram)),
                            SocketAddress::loopbackV4(relay2.port()));
         ASSERT_TRUE(sent.ok() && *sent);
@@ -355,6 +360,15 @@ TEST_F(ACluster, ForwardsMediaBetweenRelaysOverTheTrunkAndDropsForgedTrunkPacket
     ASSERT_TRUE(waitUntil([&] {
         return relay2.metric("voice_relayd_trunk_packets_rejected_total") >= rejectedBefore + 2;
     }));
+    // The same datagram under the right key again: its tag still verifies,
+    // and the replay window drops it before the router looks at it.
+    EXPECT_EQ(relay2.metric("voice_relayd_trunk_packets_replayed_total"), 0);
+    auto replayed = sendTo(outsider.get(), std::as_bytes(std::span(underRightKey)),
+                           SocketAddress::loopbackV4(relay2.port()));
+    ASSERT_TRUE(replayed.ok() && *replayed);
+    ASSERT_TRUE(
+        waitUntil([&] { return relay2.metric("voice_relayd_trunk_packets_replayed_total") == 1; }));
+    EXPECT_EQ(relay2.metric("voice_relayd_trunk_senders"), 2); // relay 1 and the outsider
     EXPECT_FALSE(bob->receiveUdp(300ms));
     // The trunk still carries the real call.
     auto pa = mediaPacket(a->sessionId, 21, payload);

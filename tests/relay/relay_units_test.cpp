@@ -6,6 +6,7 @@
 #include "relay/name_bindings.h"
 #include "relay/relay_config.h"
 #include "relay/trunk.h"
+#include "relay/trunk_replay.h"
 
 #include <gtest/gtest.h>
 
@@ -110,22 +111,37 @@ TEST(AClusterSignal, RoundTripsAndRefusesMalformedText) {
         ClusterSignal::decode("k=ringing r=1 f=r1 u=nohost y=" + std::string(64, 'a') + c));
 }
 
+trunk::Key testTrunkKey() {
+    std::array<uint8_t, 32> clusterKey{};
+    clusterKey[0] = 9;
+    return trunk::deriveKey(clusterKey);
+}
+
+std::vector<uint8_t> testPacket() {
+    std::vector<uint8_t> packet(100);
+    for (size_t i = 0; i < packet.size(); ++i) {
+        packet[i] = uint8_t(i * 3 + 1);
+    }
+    return packet;
+}
+
 TEST(ATrunkDatagram, OpensOnlyUnderTheClusterKeyAndUntouched) {
     std::array<uint8_t, 32> clusterKey{};
     clusterKey[0] = 9;
     const trunk::Key key = trunk::deriveKey(clusterKey);
     EXPECT_NE(key, clusterKey); // the cluster key itself never MACs packets
-    std::vector<uint8_t> packet(100);
-    for (size_t i = 0; i < packet.size(); ++i) {
-        packet[i] = uint8_t(i * 3 + 1);
-    }
+    const std::vector<uint8_t> packet = testPacket();
+    trunk::Sender sender(0x0102030405060708ull, 41);
     std::vector<uint8_t> datagram(packet.size() + trunk::kOverhead);
-    ASSERT_EQ(trunk::seal(key, packet, datagram), datagram.size());
+    ASSERT_EQ(trunk::seal(key, sender, packet, datagram), datagram.size());
     EXPECT_TRUE(trunk::looksLikeTrunk(datagram));
     auto inner = trunk::open(key, datagram);
     ASSERT_TRUE(inner);
-    EXPECT_TRUE(std::equal(inner->begin(), inner->end(), packet.begin(), packet.end()));
-    // Another key, any flipped bit, a cut tail: dropped.
+    EXPECT_TRUE(
+        std::equal(inner->packet.begin(), inner->packet.end(), packet.begin(), packet.end()));
+    EXPECT_EQ(inner->epoch, 0x0102030405060708ull);
+    EXPECT_EQ(inner->sequence, 41u);
+    // Another key, any flipped bit (epoch and sequence included), a cut tail: dropped.
     trunk::Key other = key;
     other[5] ^= 1;
     EXPECT_FALSE(trunk::open(other, datagram));
@@ -137,7 +153,119 @@ TEST(ATrunkDatagram, OpensOnlyUnderTheClusterKeyAndUntouched) {
     EXPECT_FALSE(trunk::open(key, std::span(datagram).first(datagram.size() - 1)));
     EXPECT_FALSE(trunk::open(key, std::span(datagram).first(trunk::kOverhead)));
     std::vector<uint8_t> small(packet.size());
-    EXPECT_EQ(trunk::seal(key, packet, small), 0u);
+    EXPECT_EQ(trunk::seal(key, sender, packet, small), 0u);
+}
+
+TEST(ATrunkSender, NumbersItsDatagramsUpwardsUnderARandomEpoch) {
+    const trunk::Key key = testTrunkKey();
+    const std::vector<uint8_t> packet = testPacket();
+    auto e1 = trunk::randomEpoch();
+    auto e2 = trunk::randomEpoch();
+    ASSERT_TRUE(e1.ok() && e2.ok());
+    EXPECT_NE(*e1, *e2); // a restarted relay is a new sender
+    trunk::Sender sender(*e1);
+    std::vector<uint8_t> datagram(packet.size() + trunk::kOverhead);
+    for (uint64_t expected = 0; expected < 3; ++expected) {
+        ASSERT_NE(trunk::seal(key, sender, packet, datagram), 0u);
+        auto opened = trunk::open(key, datagram);
+        ASSERT_TRUE(opened);
+        EXPECT_EQ(opened->epoch, *e1);
+        EXPECT_EQ(opened->sequence, expected);
+    }
+}
+
+TEST(ATrunkReplayGuard, DropsAReplayedDatagramAndCountsIt) {
+    const trunk::Key key = testTrunkKey();
+    trunk::Sender sender(7);
+    std::vector<uint8_t> datagram(testPacket().size() + trunk::kOverhead);
+    ASSERT_NE(trunk::seal(key, sender, testPacket(), datagram), 0u);
+    trunk::ReplayGuard guard;
+    auto opened = trunk::open(key, datagram);
+    ASSERT_TRUE(opened);
+    EXPECT_EQ(guard.accept(opened->epoch, opened->sequence), trunk::Verdict::Fresh);
+    // The captured datagram sent again still verifies, and is dropped.
+    for (int i = 0; i < 3; ++i) {
+        auto again = trunk::open(key, datagram);
+        ASSERT_TRUE(again);
+        EXPECT_EQ(guard.accept(again->epoch, again->sequence), trunk::Verdict::Duplicate);
+    }
+    EXPECT_EQ(guard.duplicates.load(), 3u);
+    EXPECT_EQ(guard.tooOld.load(), 0u);
+}
+
+TEST(ATrunkReplayGuard, AcceptsReorderedDatagramsInsideTheWindowOnce) {
+    trunk::ReplayGuard guard;
+    constexpr uint64_t kTop = 5000;
+    ASSERT_EQ(guard.accept(1, kTop), trunk::Verdict::Fresh);
+    // Late ones down to the window's lower edge come through once each.
+    for (uint64_t back : {1ull, 2ull, 63ull, 64ull, 65ull, 500ull, 1023ull}) {
+        EXPECT_EQ(guard.accept(1, kTop - back), trunk::Verdict::Fresh) << back;
+        EXPECT_EQ(guard.accept(1, kTop - back), trunk::Verdict::Duplicate) << back;
+    }
+    // A jump forward, then what it skipped, arriving in any order.
+    EXPECT_EQ(guard.accept(1, kTop + 700), trunk::Verdict::Fresh);
+    for (uint64_t s = kTop + 699; s > kTop; s -= 7) {
+        EXPECT_EQ(guard.accept(1, s), trunk::Verdict::Fresh) << s;
+    }
+    for (uint64_t s = kTop + 699; s > kTop; s -= 7) {
+        EXPECT_EQ(guard.accept(1, s), trunk::Verdict::Duplicate) << s;
+    }
+    // Numbers the window kept across the jump are still remembered.
+    EXPECT_EQ(guard.accept(1, kTop), trunk::Verdict::Duplicate);
+    EXPECT_EQ(guard.accept(1, kTop - 1), trunk::Verdict::Duplicate);
+}
+
+TEST(ATrunkReplayGuard, DropsWhatIsOlderThanTheWindow) {
+    trunk::ReplayGuard guard;
+    ASSERT_EQ(guard.accept(1, 10000), trunk::Verdict::Fresh);
+    EXPECT_EQ(guard.accept(1, 10000 - trunk::ReplayWindow::kSize), trunk::Verdict::TooOld);
+    EXPECT_EQ(guard.accept(1, 0), trunk::Verdict::TooOld);
+    EXPECT_EQ(guard.tooOld.load(), 2u);
+    // A far jump forgets everything below the new window, seen or not.
+    ASSERT_EQ(guard.accept(1, 1'000'000), trunk::Verdict::Fresh);
+    EXPECT_EQ(guard.accept(1, 10000), trunk::Verdict::TooOld);
+    EXPECT_EQ(guard.accept(1, 1'000'000 - 1023), trunk::Verdict::Fresh);
+    // Every number in a long in-order run, then each replayed: all dropped.
+    for (uint64_t s = 1'000'001; s < 1'004'000; ++s) {
+        ASSERT_EQ(guard.accept(1, s), trunk::Verdict::Fresh) << s;
+    }
+    for (uint64_t s = 1'000'001; s < 1'004'000; ++s) {
+        ASSERT_NE(guard.accept(1, s), trunk::Verdict::Fresh) << s;
+    }
+}
+
+TEST(ATrunkReplayGuard, AcceptsARestartedRelaysNewEpochFromZero) {
+    trunk::ReplayGuard guard;
+    for (uint64_t s = 0; s < 3000; ++s) {
+        ASSERT_EQ(guard.accept(0xaaaa, s), trunk::Verdict::Fresh);
+    }
+    // The same relay restarted: a new epoch counts from 0 again, and its
+    // numbers are fresh even though the old epoch used them.
+    for (uint64_t s = 0; s < 100; ++s) {
+        EXPECT_EQ(guard.accept(0xbbbb, s), trunk::Verdict::Fresh) << s;
+    }
+    EXPECT_EQ(guard.senders(), 2u);
+    // The old epoch's datagrams replayed now are still dropped.
+    EXPECT_EQ(guard.accept(0xaaaa, 2999), trunk::Verdict::Duplicate);
+    EXPECT_EQ(guard.accept(0xaaaa, 5), trunk::Verdict::TooOld);
+}
+
+TEST(ATrunkReplayGuard, TracksAtMostItsCapOfSendersForgettingTheLongestQuiet) {
+    trunk::ReplayGuard guard;
+    const size_t cap = trunk::ReplayGuard::kMaxSenders;
+    for (uint64_t epoch = 1; epoch <= cap; ++epoch) {
+        ASSERT_EQ(guard.accept(epoch, 10), trunk::Verdict::Fresh);
+    }
+    // Epoch 1 keeps sending; epoch 2 is now the longest quiet.
+    ASSERT_EQ(guard.accept(1, 11), trunk::Verdict::Fresh);
+    for (uint64_t epoch = cap + 1; epoch <= cap + 10; ++epoch) {
+        EXPECT_EQ(guard.accept(epoch, 0), trunk::Verdict::Fresh);
+    }
+    EXPECT_EQ(guard.senders(), cap);
+    EXPECT_EQ(guard.sendersForgotten.load(), 10u);
+    // The live sender kept its window.
+    EXPECT_EQ(guard.accept(1, 11), trunk::Verdict::Duplicate);
+    EXPECT_EQ(guard.accept(1, 10), trunk::Verdict::Duplicate);
 }
 
 TEST(NameBindingsFile, RoundTripsThroughItsText) {
