@@ -19,8 +19,9 @@ Status invalidOption(const std::string& option, const std::string& value, const 
             "invalid " + option + " '" + quoteForMessage(value) + "': " + why};
 }
 
-Result<std::vector<std::string>> parseNameList(const std::string& text, const std::string& what) {
-    std::vector<std::string> names;
+/// The items of "a, b,c" with the spaces around each trimmed ("" -> one empty item).
+std::vector<std::string> splitList(const std::string& text) {
+    std::vector<std::string> items;
     size_t start = 0;
     while (start <= text.size()) {
         size_t end = text.find(',', start);
@@ -30,17 +31,44 @@ Result<std::vector<std::string>> parseNameList(const std::string& text, const st
         std::string item = text.substr(start, end - start);
         item.erase(0, item.find_first_not_of(' '));
         item.erase(item.find_last_not_of(' ') + 1);
-        if (!isValidPeerName(item)) {
+        items.push_back(std::move(item));
+        start = end + 1;
+    }
+    return items;
+}
+
+Result<std::vector<std::string>> parseNameList(const std::string& text, const std::string& what) {
+    std::vector<std::string> names = splitList(text);
+    if (names.size() > 256) {
+        return invalidOption(what, text, "at most 256 names");
+    }
+    for (const std::string& name : names) {
+        if (!isValidPeerName(name)) {
             return invalidOption(what, text,
                                  "expected off, on or a comma-separated list of peer names");
         }
-        names.push_back(item);
-        if (names.size() > 256) {
-            return invalidOption(what, text, "at most 256 names");
-        }
-        start = end + 1;
     }
     return names;
+}
+
+/// "host:port[, host:port...]": the relays of one service, in the order tried.
+Result<std::vector<HostPort>> parseRelayList(const std::string& text) {
+    const std::vector<std::string> items = splitList(text);
+    if (items.size() > DaemonConfig::kMaxRelays) {
+        return Status(Errc::InvalidArgument,
+                      "at most " + std::to_string(DaemonConfig::kMaxRelays) + " relays");
+    }
+    std::vector<HostPort> relays;
+    for (const std::string& item : items) {
+        auto hp = HostPort::parse(item);
+        if (!hp.ok()) {
+            return Status(Errc::InvalidArgument,
+                          (items.size() > 1 ? "'" + quoteForMessage(item) + "': " : std::string()) +
+                              hp.status().detail());
+        }
+        relays.push_back(*hp);
+    }
+    return relays;
 }
 
 Status applyAutoAnswer(DaemonConfig& c, const std::string& value, const std::string& what) {
@@ -91,7 +119,7 @@ std::string commandLineHelp() {
            "session bus and runs end-to-end encrypted calls.\n\n"
            "  --config PATH        config file (default $XDG_CONFIG_HOME/voiced/voiced.conf)\n"
            "  --name NAME          our name at the relay\n"
-           "  --relay HOST:PORT    the relay\n"
+           "  --relay HOST:PORT    the relay; a comma-separated list for a cluster's relays\n"
            "  --capture DEVICE     ALSA capture device\n"
            "  --playback DEVICE    ALSA playback device\n"
            "  --codec CODEC        opus or pcm\n"
@@ -194,23 +222,26 @@ Result<DaemonConfig> loadDaemonConfig(const CommandLine& cmd) {
                              "use 1 to 32 characters from a-z, 0-9, '.', '_' and '-'");
     }
 
+    std::string relayText;
     if (cmd.relay) {
-        auto hp = HostPort::parse(*cmd.relay);
-        if (!hp.ok()) {
-            return invalidOption("--relay", *cmd.relay, hp.status().detail());
-        }
-        c.relay = *hp;
+        relayText = *cmd.relay;
     } else {
         if (!file->has("relay")) {
             return Status(Errc::InvalidArgument, "no relay: set 'relay = host:port' in " +
                                                      c.configPath + " or pass --relay");
         }
-        auto hp = file->getHostPort("relay");
-        if (!hp.ok()) {
-            return hp.status();
+        auto text = file->getString("relay");
+        if (!text.ok()) {
+            return text.status();
         }
-        c.relay = *hp;
+        relayText = *text;
     }
+    auto relays = parseRelayList(relayText);
+    if (!relays.ok()) {
+        return invalidOption(cmd.relay ? "--relay" : "relay", relayText, relays.status().detail());
+    }
+    c.relays = std::move(*relays);
+    c.relay = c.relays.front();
 
     if (file->has("relay_fingerprint")) {
         auto text = file->getString("relay_fingerprint");

@@ -26,7 +26,11 @@ struct DaemonConfig {
     std::string configPath; ///< the voiced.conf read (may not exist)
     std::string stateDir;   ///< $XDG_STATE_HOME/voiced: call history
     std::string name;       ///< our name at the relay (required)
-    HostPort relay;         ///< relay host:port (required)
+    HostPort relay;         ///< the first of relays
+    /// relay = host:port[, host:port...] (required; at most kMaxRelays): the
+    /// relays of one service (a cluster), tried in turn when one fails.
+    std::vector<HostPort> relays;
+    static constexpr size_t kMaxRelays = 8;
     /// A relay key pinned ahead ("sha256:..."); otherwise pinned on first use.
     std::optional<Fingerprint> relayFingerprint;
     std::string captureDevice = "default";

@@ -84,7 +84,7 @@ void RelayClient::dropConnection() {
 
 void RelayClient::halt(State state, const std::string& detail) {
     LOG_ERROR("relay %s: %s; not retrying (voicectl register tries again)",
-              config_.relay.toString().c_str(), detail.c_str());
+              currentRelay().toString().c_str(), detail.c_str());
     running_ = false;
     dropConnection();
     state_ = state;
@@ -101,7 +101,7 @@ void RelayClient::registerNow() {
     if (registered_ || (running_ && stream_)) {
         return; // registered, or an attempt is under way
     }
-    LOG_NOTICE("registering at relay %s as %s on request", config_.relay.toString().c_str(),
+    LOG_NOTICE("registering at relay %s as %s on request", currentRelay().toString().c_str(),
                config_.name.c_str());
     running_ = true;
     state_ = State::Connecting;
@@ -137,7 +137,7 @@ void RelayClient::connect() {
         }
         tls_ = *ctx;
     }
-    auto address = SocketAddress::resolve(config_.relay);
+    auto address = SocketAddress::resolve(currentRelay());
     if (!address.ok()) {
         lost(address.status());
         return;
@@ -148,7 +148,7 @@ void RelayClient::connect() {
         lost(fd.status());
         return;
     }
-    const std::string relayName = config_.relay.toString();
+    const std::string relayName = currentRelay().toString();
     std::optional<Fingerprint> pin = config_.relayFingerprint;
     if (!pin) {
         pin = knownRelays_.find(relayName);
@@ -184,7 +184,7 @@ void RelayClient::connect() {
 void RelayClient::onConnected() {
     if (!pinChecked_) {
         auto pin =
-            knownRelays_.check(config_.relay.toString(), stream_->connection().peerFingerprint());
+            knownRelays_.check(currentRelay().toString(), stream_->connection().peerFingerprint());
         if (!pin.ok()) {
             Status s = pin.status();
             stop();
@@ -194,7 +194,7 @@ void RelayClient::onConnected() {
             return;
         }
         if (*pin == KnownRelays::Pin::FirstUse) {
-            LOG_NOTICE("pinned relay %s key %s (first use)", config_.relay.toString().c_str(),
+            LOG_NOTICE("pinned relay %s key %s (first use)", currentRelay().toString().c_str(),
                        stream_->connection().peerFingerprint().toString().c_str());
         }
         pinChecked_ = true;
@@ -219,7 +219,13 @@ void RelayClient::lost(const Status& status) {
         return;
     }
     if (wasRegistered || running_) {
-        LOG_WARNING("relay %s: %s", config_.relay.toString().c_str(), status.toString().c_str());
+        LOG_WARNING("relay %s: %s", currentRelay().toString().c_str(), status.toString().c_str());
+    }
+    // Several relays: a failed attempt moves on; a lost registration tries
+    // the same relay once more first (restarted, it gives our call back).
+    if (config_.relays.size() > 1 && !wasRegistered) {
+        relayIndex_ = (relayIndex_ + 1) % config_.relays.size();
+        LOG_INFO("trying relay %s next", currentRelay().toString().c_str());
     }
     if (handlers_.onLost) {
         handlers_.onLost(status);
@@ -306,7 +312,7 @@ void RelayClient::handle(const msg::Message& m) {
                 const auto interval =
                     std::chrono::seconds(std::max<uint16_t>(1, r.keepaliveSeconds));
                 keepaliveTimer_ = loop_.addRepeatingTimer(interval, [this] { sendKeepalive(); });
-                LOG_NOTICE("registered at relay %s as %s", config_.relay.toString().c_str(),
+                LOG_NOTICE("registered at relay %s as %s", currentRelay().toString().c_str(),
                            r.name.c_str());
                 if (handlers_.onRegistered) {
                     handlers_.onRegistered(r);

@@ -11,6 +11,12 @@
 // State::Replaced); onStopped reports them. A relay whose key differs from
 // the pin is not retried: onFatal reports it. Every frame goes through a
 // SendPacer, so voiced never trips the relay's message limit.
+//
+// Several relays (relay = a:7000, b:7000: one cluster): one connection at a
+// time, to the current one. An attempt that fails before registering moves
+// on to the next relay; losing an established registration retries the same
+// relay once first (a restarted relay gives the call back by resume there),
+// then moves on. Each relay's key is pinned on its own.
 #pragma once
 
 #include "crypto/identity.h"
@@ -109,6 +115,8 @@ public:
     /// within a fraction of a second); off again once the call is back.
     void setFastReconnect(bool fast);
     static constexpr std::chrono::milliseconds kFastBackoff{200};
+    /// The relay connected to, or tried next.
+    const HostPort& currentRelay() const { return config_.relays[relayIndex_]; }
 
 private:
     void connect();
@@ -136,6 +144,7 @@ private:
     std::unique_ptr<TlsStream> stream_;
     FrameDecoder decoder_;
     SocketAddress relayAddress_;
+    size_t relayIndex_ = 0; ///< into config_.relays
     uint16_t udpPort_ = 0;
     bool running_ = false;
     bool registered_ = false;

@@ -56,6 +56,41 @@ TEST_F(ADaemonConfig, NeedsOnlyANameAndARelay) {
     EXPECT_EQ(c->configDir, (dir_ / "voiced").string());
 }
 
+TEST_F(ADaemonConfig, TakesTheRelaysOfAClusterInOrder) {
+    writeConfig("name = alice\nrelay = a.example:7000, 10.0.0.2:7001,[::1]:7002\n");
+    auto c = load();
+    ASSERT_TRUE(c.ok()) << c.status().toString();
+    ASSERT_EQ(c->relays.size(), 3u);
+    EXPECT_EQ(c->relays[0].toString(), "a.example:7000");
+    EXPECT_EQ(c->relays[1].toString(), "10.0.0.2:7001");
+    EXPECT_EQ(c->relays[2].port, 7002);
+    EXPECT_EQ(c->relay.toString(), "a.example:7000");
+    auto cmd = load({"--relay", "b:1,c:2"});
+    ASSERT_TRUE(cmd.ok()) << cmd.status().toString();
+    EXPECT_EQ(cmd->relays.size(), 2u);
+    EXPECT_EQ(cmd->relay.toString(), "b:1");
+}
+
+TEST_F(ADaemonConfig, RefusesABadRelayListSayingWhichEntry) {
+    for (const char* bad : {"a:1,", "a:1,,b:2", "a:1, b", "a:1 b:2", ","}) {
+        writeConfig(std::string("name = alice\nrelay = ") + bad + "\n");
+        auto c = load();
+        EXPECT_FALSE(c.ok()) << bad;
+    }
+    writeConfig("name = alice\nrelay = a:1, b\n");
+    auto which = load();
+    ASSERT_FALSE(which.ok());
+    EXPECT_NE(which.status().detail().find("'b'"), std::string::npos) << which.status().detail();
+    std::string nine = "a:1";
+    for (int i = 0; i < 8; ++i) {
+        nine += ",a:1";
+    }
+    writeConfig("name = alice\nrelay = " + nine + "\n");
+    auto tooMany = load();
+    ASSERT_FALSE(tooMany.ok());
+    EXPECT_NE(tooMany.status().detail().find("at most 8"), std::string::npos);
+}
+
 TEST_F(ADaemonConfig, TurnsFeedbackDrivenFecOffOnRequest) {
     writeConfig("name = alice\nrelay = a:1\nfec = off\n");
     auto c = load();

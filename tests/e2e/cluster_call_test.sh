@@ -4,7 +4,9 @@
 # a private redis-server; alice (registered at relay 1) calls bob (at relay
 # 2) with real voiced daemons and paced devices: the call is matched in
 # Redis, signalled over pub/sub, its media crosses the relays' UDP trunk;
-# audio both ways, hangup. Run under tests/tools/with-pulse.sh.
+# audio both ways, hangup. Then relay 2 is killed: bob, configured with
+# relays 2 and 3, registers at relay 3 by himself and alice reaches him
+# there. Run under tests/tools/with-pulse.sh.
 #
 # usage: cluster_call_test.sh RELAYD VOICED VOICECTL ANALYZER
 set -u
@@ -60,7 +62,7 @@ PORT=${RPORT[1]}
 setup_user alice "$T/alice.in.raw" pulse:silence pulse:a_spk
 PORT=${RPORT[2]}
 setup_user bob "$T/bob.in.raw" pulse:silence pulse:b_spk
-sed -i "s/^relay = .*/relay = 127.0.0.2:${RPORT[2]}/" "$T/bob/cfg/voiced/voiced.conf"
+sed -i "s/^relay = .*/relay = 127.0.0.2:${RPORT[2]}, 127.0.0.3:${RPORT[3]}/" "$T/bob/cfg/voiced/voiced.conf"
 PORT=${RPORT[3]}
 setup_user carol "$T/bob.in.raw" pulse:silence pulse:c_spk
 sed -i "s/^relay = .*/relay = 127.0.0.3:${RPORT[3]}/" "$T/carol/cfg/voiced/voiced.conf"
@@ -120,4 +122,26 @@ python3 "$ANALYZE" "$T/bob/out.raw" 440 660 || fail "bob did not hear alice's 44
 echo "ok: audio both ways across the trunk"
 grep -h "ended; caller sent" "$T/relay1.log" "$T/relay2.log" || true
 [ "$(rcli exists voice:line:alice voice:line:bob)" = 0 ] || fail "lines left in redis after the hangup"
+
+# ---------------------------------------------------------------- relay 2 dies
+# bob's voiced.conf lists relays 2 and 3: he retries relay 2 once, then
+# registers at relay 3 by himself; alice's call finds him there.
+t0=$(date +%s%N)
+kill -9 ${RPID[2]}
+wait ${RPID[2]} 2>/dev/null
+at_r3() { is_registered bob && [ "$(rcli get voice:loc:bob | cut -d' ' -f1)" = r3 ]; }
+waitfor 20 at_r3 || fail "bob did not move to relay 3: $(rcli get voice:loc:bob)"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+echo "ok: relay 2 killed, bob registered at relay 3 $ms ms later"
+ctl alice call bob --no-wait >/dev/null || fail "alice cannot call bob at relay 3"
+waitfor 10 in_state bob ringing || fail "bob not ringing at relay 3"
+ctl bob answer || fail "answer at relay 3 failed"
+waitfor 10 in_state alice in-call || fail "alice not in call with bob at relay 3"
+B2=$(out_size bob)
+sleep 2
+[ $(( $(out_size bob) - B2 )) -gt 96000 ] || fail "no audio to bob at relay 3"
+grep -q "'alice' calls 'bob' on relay 'r3'" "$T/relay1.log" || fail "relay 1 did not send the call to r3"
+ctl alice hangup || fail "hangup failed"
+waitfor 10 in_state bob idle || fail "bob still in call"
+echo "ok: after relay 2 died, alice called bob at relay 3"
 echo "PASS"
