@@ -29,6 +29,7 @@
 // baseline was a separate phase on a shared machine). The relay's CPU time
 // comes from /proc/PID/stat (utime+stime, all threads) over the load.
 #include "../tests/relay/relay_harness.h"
+#include "bench_stats.h"
 #include "crypto/probe_auth.h"
 
 #include <algorithm>
@@ -46,6 +47,7 @@
 
 using namespace voice;
 using namespace voice::test;
+using namespace voice::bench;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -54,42 +56,6 @@ constexpr size_t kPacketBytes = 160;
 constexpr int kRate = 50;                                  // packets per second per direction
 constexpr uint64_t kDirectSession = 0xD15EC7D15EC7D15Eull; // marks the direct samples
 constexpr uint64_t kDirectEvery = 10;                      // one direct copy per 10 packets
-
-uint64_t nowUs() {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return uint64_t(ts.tv_sec) * 1000000 + uint64_t(ts.tv_nsec) / 1000;
-}
-
-double cpuSeconds(pid_t pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto close = all.rfind(')');
-    if (close == std::string::npos) {
-        return 0;
-    }
-    std::istringstream rest(all.substr(close + 2));
-    std::string field;
-    unsigned long utime = 0, stime = 0;
-    for (int i = 3; i <= 15 && rest >> field; ++i) {
-        if (i == 14) {
-            utime = std::stoul(field);
-        } else if (i == 15) {
-            stime = std::stoul(field);
-        }
-    }
-    return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
-}
-
-template <typename T>
-double quantile(std::vector<T>& v, double q) {
-    if (v.empty()) {
-        return 0;
-    }
-    size_t k = std::min(v.size() - 1, size_t(q * double(v.size())));
-    std::nth_element(v.begin(), v.begin() + long(k), v.end());
-    return v[k];
-}
 
 struct Flow {
     uint64_t session;     // what the sender puts in its header

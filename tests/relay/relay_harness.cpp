@@ -238,7 +238,11 @@ double RelayProcess::metric(const std::string& name) {
 // ---------------------------------------------------------------------------
 
 std::unique_ptr<Client> Client::connect(uint16_t port, bool withUdp) {
-    auto fd = tcpConnect(SocketAddress::loopbackV4(port));
+    return connect(SocketAddress::loopbackV4(port), withUdp);
+}
+
+std::unique_ptr<Client> Client::connect(const SocketAddress& relay, bool withUdp) {
+    auto fd = tcpConnect(relay);
     if (!fd.ok()) {
         return nullptr;
     }
@@ -252,7 +256,7 @@ std::unique_ptr<Client> Client::connect(uint16_t port, bool withUdp) {
     }
     std::unique_ptr<Client> c(new Client());
     c->tls_ = std::move(*tls);
-    c->port_ = port;
+    c->relay_ = relay;
     auto end = std::chrono::steady_clock::now() + 10s;
     for (;;) {
         TlsIo io = c->tls_->handshake();
@@ -410,7 +414,7 @@ bool Client::registerOk(const std::string& name, const Identity& identity) {
 }
 
 bool Client::sendUdp(std::span<const uint8_t> packet) {
-    auto r = sendTo(udp_.get(), std::as_bytes(packet), SocketAddress::loopbackV4(port_));
+    auto r = sendTo(udp_.get(), std::as_bytes(packet), relay_);
     return r.ok() && *r;
 }
 

@@ -88,6 +88,8 @@ class Client {
 public:
     /// TCP connect + TLS handshake to 127.0.0.1:port. nullptr on failure.
     static std::unique_ptr<Client> connect(uint16_t port, bool withUdp = true);
+    /// The same to a relay at another address (127.0.0.2, .3: cluster benches).
+    static std::unique_ptr<Client> connect(const SocketAddress& relay, bool withUdp = true);
     /// Hello, challenge, Register signed with identity. Returns the relay's
     /// answer (Registered or Refused) or nullopt.
     std::optional<msg::Message> registerAs(const std::string& name, const Identity& identity);
@@ -139,7 +141,9 @@ public:
     /// (as voiced does; they are counted in probeEchoes()).
     std::optional<std::vector<uint8_t>> receiveUdp(std::chrono::milliseconds timeout = 2s);
     int probeEchoes() const { return probeEchoes_; }
-    uint16_t relayPort() const { return port_; }
+    uint16_t relayPort() const { return relay_.port(); }
+    /// The relay's address (its UDP media port too).
+    const SocketAddress& relayAddress() const { return relay_; }
     /// This client's own UDP socket (-1 without one), for load generators.
     int udpFd() const { return udp_.get(); }
 
@@ -154,7 +158,7 @@ private:
     int probeRequests_ = 0;
     int probeEchoes_ = 0;
     bool closed_ = false;
-    uint16_t port_ = 0;
+    SocketAddress relay_;
     UniqueFd udp_;
     std::string lastUnexpected_;
 };
