@@ -10,14 +10,17 @@
 #    whole call's histogram);
 #  - CPU per daemon in % of one core: utime + stime from /proc/PID/stat
 #    over the call (from in-call to just before the hangup), divided by the
-#    wall time; the daemon's control thread is included.
+#    wall time; the daemon's control thread is included; and the sound
+#    server's processes together ("cpu server").
 #
-# usage: [THREADS=1] [ONLY="opus-20 ..."] bench/e2e_call_bench.sh [--seconds N] [BUILD_DIR]
+# usage: [VOICE_SOUND_SERVER=pipewire] [THREADS=1] [ONLY="opus-20 ..."] bench/e2e_call_bench.sh [--seconds N] [BUILD_DIR]
 #        (THREADS=1 also lists alice's threads: % of a core and wake-ups/s;
 #        ONLY runs just the named configurations; CONF_ALICE, CONF_BOB add
 #        voiced.conf lines to one side, e.g. CONF_BOB="audio_cpu = off"
 #        compares two settings in one run)
-#        (BUILD_DIR defaults to ./build; needs pulseaudio, dbus-daemon, sox)
+#        (BUILD_DIR defaults to ./build; needs pulseaudio, dbus-daemon, sox;
+#        VOICE_SOUND_SERVER=pipewire runs the devices through PipeWire instead:
+#        tests/tools/with-pulse.sh; bench/sound_server_bench.sh runs both)
 # Wired into meson as a benchmark: `meson test -C build --benchmark e2e_call_bench`
 # (10 s calls there; run the script by hand for the 60 s figures).
 set -u
@@ -70,6 +73,14 @@ cp "$T/alice/cfg/voiced/voiced.conf" "$T/alice.base.conf"
 cp "$T/bob/cfg/voiced/voiced.conf" "$T/bob.base.conf"
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# The sound server's processes together (with-pulse.sh names them).
+server_ticks() {
+    local p n=0
+    for p in ${VOICE_SOUND_SERVER_PIDS:-}; do
+        n=$((n + $(cpu_ticks "$p" 2>/dev/null || echo 0)))
+    done
+    echo $n
+}
 stats_of() { # stats_of USER -> "p50 p99 loss concealed xruns played sched"
     ctl "$1" status --json | python3 -c 'import json,sys; s=json.load(sys.stdin)["stats"]
 sched = ",".join(str(s.get("sched_" + t, "?")) for t in ("recorder", "transmitter", "receiver", "player"))
@@ -102,8 +113,9 @@ print("           alice threads: " + ", ".join("%s %.2f%% %.0f/s" % (n, c, r) fo
 PY
 }
 
-printf "%-10s %-22s %-22s %-18s %-18s\n" config "alice->bob p50/p99 ms" "bob->alice p50/p99 ms" \
-    "cpu alice %core" "cpu bob %core"
+echo "sound server: ${VOICE_SOUND_SERVER:-pulseaudio}"
+printf "%-10s %-22s %-22s %-18s %-18s %-18s\n" config "alice->bob p50/p99 ms" "bob->alice p50/p99 ms" \
+    "cpu alice %core" "cpu bob %core" "cpu server %core"
 run() { # run NAME CODEC FRAME
     local name=$1 codec=$2 frame=$3 u
     for u in alice bob; do
@@ -116,11 +128,13 @@ run() { # run NAME CODEC FRAME
     for u in alice bob; do waitfor 30 is_registered $u || fail "$u did not register"; done
     ctl alice call bob >/dev/null || fail "$name: call failed"
     waitfor 10 in_state bob in-call || fail "$name: bob not in call"
-    local a0 b0 t0 a1 b1 t1
-    a0=$(cpu_ticks ${VOICED_PID[alice]}); b0=$(cpu_ticks ${VOICED_PID[bob]}); t0=$(date +%s.%N)
+    local a0 b0 s0 t0 a1 b1 s1 t1
+    a0=$(cpu_ticks ${VOICED_PID[alice]}); b0=$(cpu_ticks ${VOICED_PID[bob]}); s0=$(server_ticks)
+    t0=$(date +%s.%N)
     [ -n "${THREADS:-}" ] && thread_times ${VOICED_PID[alice]} >"$T/threads0"
     sleep "$SECONDS_PER_CALL"
-    a1=$(cpu_ticks ${VOICED_PID[alice]}); b1=$(cpu_ticks ${VOICED_PID[bob]}); t1=$(date +%s.%N)
+    a1=$(cpu_ticks ${VOICED_PID[alice]}); b1=$(cpu_ticks ${VOICED_PID[bob]}); s1=$(server_ticks)
+    t1=$(date +%s.%N)
     if [ -n "${THREADS:-}" ]; then
         thread_times ${VOICED_PID[alice]} >"$T/threads1"
         thread_report "$T/threads0" "$T/threads1" "$t0" "$t1"
@@ -133,10 +147,12 @@ run() { # run NAME CODEC FRAME
     for u in alice bob; do kill ${VOICED_PID[$u]}; wait ${VOICED_PID[$u]} 2>/dev/null; done
     read -r bp50 bp99 bloss bconc bxruns bplayed bsched <<<"$sb"
     read -r ap50 ap99 aloss aconc axruns aplayed asched <<<"$sa"
-    local cpua cpub
+    local cpua cpub cpus
     cpua=$(python3 -c "print('%.2f' % (100.0 * ($a1 - $a0) / $HZ / ($t1 - $t0)))")
     cpub=$(python3 -c "print('%.2f' % (100.0 * ($b1 - $b0) / $HZ / ($t1 - $t0)))")
-    printf "%-10s %-22s %-22s %-18s %-18s\n" "$name" "$bp50 / $bp99" "$ap50 / $ap99" "$cpua" "$cpub"
+    cpus=$(python3 -c "print('%.2f' % (100.0 * ($s1 - $s0) / $HZ / ($t1 - $t0)))")
+    printf "%-10s %-22s %-22s %-18s %-18s %-18s\n" "$name" "$bp50 / $bp99" "$ap50 / $ap99" "$cpua" \
+        "$cpub" "$cpus"
     echo "           (loss % alice $aloss, bob $bloss; concealed frames alice $aconc, bob $bconc)"
     echo "           (xruns alice $axruns, bob $bxruns; frames played alice $aplayed, bob $bplayed;" \
         "scheduling alice $asched, bob $bsched)"

@@ -10,6 +10,7 @@ RELAYD=$1 VOICED=$2 VOICECTL=$3 ANALYZE=$4
 
 . "$(dirname "$0")/../tools/voice-env.sh"
 voice_env_begin e2e
+echo "sound server: ${VOICE_SOUND_SERVER:-pulseaudio}"
 relay_config
 
 # Users: name, tone (Hz) and speaker sink.

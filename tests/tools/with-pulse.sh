@@ -2,9 +2,14 @@
 # SPDX-License-Identifier: MIT
 # Runs a command next to a private PulseAudio server with null sinks a_spk,
 # b_spk, c_spk and a null source 'silence' (48 kHz mono), reachable through
-# ALSA's `pulse` plugin as "pulse:a_spk" etc. Exports HOME, XDG_RUNTIME_DIR,
-# PULSE_RUNTIME_PATH and PULSE_SERVER (so nothing autospawns) and
-# VOICE_PULSE_DIR (the server's scratch directory), runs "$@", then stops
+# ALSA's `pulse` plugin as "pulse:a_spk" etc. With VOICE_SOUND_SERVER=pipewire
+# the server is PipeWire instead (pipewire, wireplumber and pipewire-pulse,
+# headless, as Debian 12's desktops run it), with the same names: 'silence'
+# is then a null sink (pipewire-pulse has no null source), read through its
+# monitor. Exports HOME, XDG_RUNTIME_DIR,
+# PULSE_RUNTIME_PATH and PULSE_SERVER (so nothing autospawns),
+# VOICE_PULSE_DIR (the server's scratch directory), VOICE_SOUND_SERVER and
+# VOICE_SOUND_SERVER_PIDS (its processes, for CPU figures), runs "$@", then stops
 # everything and exits with the command's status.
 #
 # When pulseaudio or its tools are not installed the command still runs,
@@ -18,7 +23,17 @@ if [ $# -eq 0 ]; then
     exit 2
 fi
 
-for tool in pulseaudio pactl parec; do
+SERVER=${VOICE_SOUND_SERVER:-pulseaudio}
+case $SERVER in
+pulseaudio) tools=(pulseaudio pactl parec) ;;
+pipewire) tools=(pipewire wireplumber pipewire-pulse pactl parec) ;;
+*)
+    echo "$0: VOICE_SOUND_SERVER is pulseaudio or pipewire, not '$SERVER'" >&2
+    exit 2
+    ;;
+esac
+export VOICE_SOUND_SERVER=$SERVER
+for tool in "${tools[@]}"; do
     if ! command -v "$tool" >/dev/null 2>&1; then
         export VOICE_PULSE_UNAVAILABLE="$tool is not installed"
         exec "$@"
@@ -60,10 +75,23 @@ realtime=()
 if command -v chrt >/dev/null 2>&1 && chrt -f 1 true 2>/dev/null; then
     realtime=(chrt -f 30)
 fi
-"${realtime[@]}" pulseaudio -n -F "$T/default.pa" --daemonize=no --exit-idle-time=-1 \
-    --use-pid-file=no --log-target=file:"$T/pa.log" &
-PA=$!
-
+if [ "$SERVER" = pulseaudio ]; then
+    "${realtime[@]}" pulseaudio -n -F "$T/default.pa" --daemonize=no --exit-idle-time=-1 \
+        --use-pid-file=no --log-target=file:"$T/pa.log" &
+    PA=$!
+    export VOICE_SOUND_SERVER_PIDS=$PA
+else
+    # PipeWire raises its own data thread to real time (module-rt) where
+    # allowed; the session manager links the pulse clients' streams;
+    # pipewire-pulse serves PULSE_RUNTIME_PATH/native as PulseAudio would.
+    pipewire >"$T/pa.log" 2>&1 &
+    PA=$!
+    for _ in $(seq 100); do [ -S "$T/run/pipewire-0" ] && break; sleep 0.05; done
+    wireplumber >"$T/wireplumber.log" 2>&1 &
+    K+=($!)
+    pipewire-pulse >"$T/pipewire-pulse.log" 2>&1 &
+    K+=($!)
+fi
 ready=0
 for _ in $(seq 200); do # up to 10 s
     if pactl info >/dev/null 2>&1; then
@@ -79,6 +107,14 @@ if [ $ready -ne 1 ]; then
     echo "with-pulse.sh: PulseAudio did not start; its log:" >&2
     cat "$T/pa.log" >&2 2>/dev/null
     exit 1
+fi
+
+if [ "$SERVER" = pipewire ]; then
+    export VOICE_SOUND_SERVER_PIDS="$PA ${K[*]}"
+    for s in a_spk b_spk c_spk silence; do
+        pactl load-module module-null-sink sink_name=$s rate=48000 channels=1 >/dev/null \
+            || { echo "with-pulse.sh: PipeWire made no null sink $s" >&2; exit 1; }
+    done
 fi
 
 # An idle null sink renders in 2 s blocks: keep a reader on each monitor so
