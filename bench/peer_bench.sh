@@ -16,7 +16,7 @@
 #    -z 10 gives the ~50/s wanted: the rate achieved is printed), so
 #    voice-relayd is measured twice: relay_load's 1 ms ticks (spread) and
 #    20 ms ticks (bursts, like for like).
-#  endpoint: see bench/peer_endpoint.sh (baresip), run with --endpoint.
+#  endpoint: see bench/peer_endpoint.sh (baresip, trx), run with --endpoint.
 # Runs are interleaved (voiced, peer, voiced, peer ...) and the medians of
 # RUNS (default 3) are printed, so a shared machine's drift hits both alike.
 #
@@ -27,8 +27,9 @@
 #           SO_REUSEPORT: a stray one on the same port would take half the
 #           clients and the CPU figures would be wrong).
 # PEER_BENCH_RUNS, PEER_BENCH_SECONDS and PEER_BENCH_LOADS set the defaults
-# (CI: one short run). Installs coturn (and baresip for --endpoint) with
-# apt-get when missing (scripts/install-deps has them too).
+# (CI: one short run). Installs coturn (and baresip and trx for --endpoint)
+# with apt-get when missing (scripts/install-deps has them too); without trx
+# the endpoint part says so and skips it.
 # Everything stays on 127.0.0.1; every load is bounded in rate and time.
 set -u
 RUNS=${PEER_BENCH_RUNS:-3} SECS=${PEER_BENCH_SECONDS:-10} PORT="" ENDPOINT=0
@@ -40,7 +41,7 @@ while [ $# -gt 0 ]; do
     --loads) LOADS=$2; shift 2 ;;
     --port) PORT=$2; shift 2 ;;
     --endpoint) ENDPOINT=1; shift ;;
-    -h|--help) sed -n 2,27p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,33p "$0"; exit 0 ;;
     *) break ;;
     esac
 done
@@ -48,10 +49,12 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "${1:-$SRC/build}" && pwd) || exit 2
 case $RUNS in ''|*[!0-9]*) echo "peer_bench: --runs must be a number" >&2; exit 2 ;; esac
 case $SECS in ''|*[!0-9]*) echo "peer_bench: --seconds must be a whole number" >&2; exit 2 ;; esac
-[ "$RUNS" -ge 1 ] && [ "$RUNS" -le 20 ] && [ "$SECS" -ge 2 ] && [ "$SECS" -le 120 ] ||
-    { echo "peer_bench: 1 <= runs <= 20, 2 <= seconds <= 120" >&2; exit 2; }
+if [ "$RUNS" -lt 1 ] || [ "$RUNS" -gt 20 ] || [ "$SECS" -lt 2 ] || [ "$SECS" -gt 120 ]; then
+    echo "peer_bench: 1 <= runs <= 20, 2 <= seconds <= 120" >&2; exit 2
+fi
 
-need() { # need COMMAND PACKAGE: install PACKAGE when COMMAND is missing
+need() { # need COMMAND PACKAGE [optional]: install PACKAGE when COMMAND is
+    # missing; exit 77 (skip) when it cannot be had, or return 1 if optional
     command -v "$1" >/dev/null 2>&1 && return 0
     echo "peer_bench: installing $2" >&2
     if [ "$(id -u)" = 0 ]; then
@@ -59,7 +62,10 @@ need() { # need COMMAND PACKAGE: install PACKAGE when COMMAND is missing
             { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive \
                 apt-get install -y --no-install-recommends "$2" >/dev/null; }
     fi
-    command -v "$1" >/dev/null 2>&1 || { echo "peer_bench: $1 ($2) not available" >&2; exit 77; }
+    command -v "$1" >/dev/null 2>&1 && return 0
+    echo "peer_bench: $1 ($2) not available" >&2
+    [ "${3:-}" = optional ] && return 1
+    exit 77
 }
 need turnserver coturn
 need turnutils_uclient coturn
@@ -123,7 +129,7 @@ coturn_run() { # coturn_run PASSES_PER_SECOND -> "µs-per-pass actual-passes/s"
     c1=$(cpu_ticks "$TURN_PID")
     recv=$(grep -o 'tot_recv_msgs=[0-9]*$' "$T/uclient.out" | tail -1 | cut -d= -f2)
     secs=$(grep -o 'Total transmit time is [0-9]*' "$T/uclient.out" | tail -1 | grep -o '[0-9]*$')
-    [ -n "$recv" ] && [ "$recv" -gt 0 ] || { echo "nan nan"; return; }
+    if [ -z "$recv" ] || [ "$recv" -le 0 ]; then echo "nan nan"; return; fi
     awk -v d=$((c1 - c0)) -v hz="$HZ" -v r="$recv" -v s="${secs:-0}" 'BEGIN {
         printf "%.2f %.0f\n", d / hz / (2 * r) * 1e6, (s > 0 ? 2 * r / s : 0) }'
 }
@@ -166,5 +172,6 @@ echo " coturn's passes/s is what uclient achieved: 2 x messages received / its t
 
 if [ "$ENDPOINT" = 1 ]; then
     need baresip baresip
+    need trx-tx trx optional # else peer_endpoint.sh skips trx, saying so
     bash "$SRC/bench/peer_endpoint.sh" --runs "$RUNS" --seconds "$SECS" "$BUILD"
 fi
