@@ -8,7 +8,9 @@
 #include "wire/validate.h"
 
 #include <charconv>
+#include <chrono>
 #include <hiredis/hiredis.h>
+#include <openssl/rand.h>
 
 namespace voice {
 
@@ -214,7 +216,18 @@ ClusterSignals::ClusterSignals(EventLoop& loop, RedisClient& publisher, RedisEnd
                                std::string relayId, Handler handler)
     : loop_(loop), publisher_(publisher),
       subscriber_(std::make_unique<RedisClient>(loop, std::move(endpoint))),
-      relayId_(std::move(relayId)), handler_(std::move(handler)) {}
+      relayId_(std::move(relayId)), handler_(std::move(handler)) {
+    // Receivers drop a (relay, request) pair they saw recently, and a relay
+    // restarted under the same id would count from 1 again: its first
+    // signals (a Ringing, a Hangup) were taken for retries and dropped, and a
+    // call rang on with its caller never told. So each process starts at a
+    // random number.
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(&nextRequest_), sizeof nextRequest_) != 1) {
+        // The clock in ns: past anything an earlier process counted to from its own start.
+        nextRequest_ =
+            static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+    }
+}
 
 ClusterSignals::~ClusterSignals() {
     *alive_ = false;

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <thread>
 
 namespace voice::test {
@@ -293,6 +294,37 @@ TEST_F(ACluster, ConnectsACallBetweenRelaysPassingHandshakesAndTheHangup) {
     ended = bob->expect<msg::Hangup>();
     ASSERT_TRUE(ended);
     EXPECT_EQ(ended->reason, HangupReason::Normal);
+}
+
+TEST_F(ACluster, RingsThroughARelayRestartedUnderTheSameId) {
+    Identity aliceId = newIdentity(), bobId = newIdentity();
+    auto alice = present(relay1, "alice", aliceId);
+    auto bob = present(relay2, "bob", bobId);
+    // relay 1 remembers relay 2's signals (request ids) from this call.
+    auto first = ring(*alice, *bob, "bob", aliceId, bobId);
+    ASSERT_TRUE(first);
+    msg::Hangup h;
+    h.callId = *first;
+    h.reason = HangupReason::Normal;
+    ASSERT_TRUE(alice->send(h));
+    ASSERT_TRUE(bob->expect<msg::Hangup>());
+    // relay 2 dies and comes back as r2: its signals must not be taken for
+    // the old process's retries (they were, before request ids started at
+    // a random number: the caller never heard Ringing).
+    bob.reset();
+    ::kill(relay2.pid(), SIGKILL);
+    ::waitpid(relay2.pid(), nullptr, 0);
+    ASSERT_TRUE(relay2.start()) << "relay 2 did not restart";
+    ASSERT_TRUE(waitUntil([&] { return relay1.metric("voice_relayd_cluster_relays") == 2; }));
+    bob = present(relay2, "bob", bobId);
+    ASSERT_TRUE(waitUntil([&] {
+        return redis.command({"GET", "voice:loc:bob"}).rfind("r2 ", 0) == 0;
+    }));
+    auto second = ring(*alice, *bob, "bob", aliceId, bobId);
+    ASSERT_TRUE(second) << "no Ringing from the restarted relay";
+    h.callId = *second;
+    ASSERT_TRUE(alice->send(h));
+    EXPECT_TRUE(bob->expect<msg::Hangup>()) << "the hangup did not reach the restarted relay";
 }
 
 TEST_F(ACluster, ForwardsMediaBetweenRelaysOverTheTrunkAndDropsForgedTrunkPackets) {
