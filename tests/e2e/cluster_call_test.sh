@@ -14,45 +14,13 @@ RELAYD=$1 VOICED=$2 VOICECTL=$3 ANALYZE=$4
 
 . "$(dirname "$0")/../tools/voice-env.sh"
 voice_env_begin cluster
-command -v redis-server >/dev/null && command -v redis-cli >/dev/null \
-    || fail "redis-server or redis-cli missing (scripts/install-deps)"
 
-# ---------------------------------------------------------------- redis
-mkdir -p "$T/redis"
-start_redis() {
-    redis-server --port 0 --unixsocket "$T/redis/redis.sock" --unixsocketperm 700 \
-        --dir "$T/redis" --save "" --appendonly yes --logfile "$T/redis.log" &
-    REDIS_PID=$!
-    PIDS+=($REDIS_PID)
-}
+. "$(dirname "$0")/../tools/voice-cluster.sh"
 start_redis
-rcli() { redis-cli -s "$T/redis/redis.sock" "$@"; }
 waitfor 10 rcli ping || fail "redis-server did not start"
-openssl rand -hex 32 >"$T/cluster.key"
-chmod 600 "$T/cluster.key"
-
-# ---------------------------------------------------------------- three relays
-declare -A RPORT RPID
-for i in 1 2 3; do
-    addr=127.0.0.$i
-    RPORT[$i]=$(python3 -c 'import socket,sys; s=socket.socket(); s.bind((sys.argv[1],0)); print(s.getsockname()[1])' $addr)
-    mkdir -p "$T/relay$i"
-    cat >"$T/relay$i.conf" <<CONF
-listen = $addr:${RPORT[$i]}
-state_dir = $T/relay$i
-ring_timeout = 30s
-media_threads = 1
-redis = unix:$T/redis/redis.sock
-relay_id = r$i
-advertise = $addr:${RPORT[$i]}
-cluster_key_file = $T/cluster.key
-CONF
-    "$RELAYD" --config "$T/relay$i.conf" --log-level info >>"$T/relay$i.log" 2>&1 &
-    RPID[$i]=$!
-    PIDS+=(${RPID[$i]})
-done
-relays_seen() { [ "$(rcli zcard voice:relays)" = 3 ]; }
-waitfor 10 relays_seen || fail "the relays did not all join ($(rcli zcard voice:relays))"
+cluster_relays_config 3
+for i in 1 2 3; do start_cluster_relay $i; done
+waitfor 10 relays_seen 3 || fail "the relays did not all join ($(rcli zcard voice:relays))"
 echo "ok: three relays in the cluster"
 
 # ---------------------------------------------------------------- alice at relay 1, bob at relay 2
@@ -106,7 +74,7 @@ echo "ok: call across relays with Redis down -> unavailable (12) in $ms ms: $(ca
 # Redis back (from its append-only file): the relays come back by themselves
 # (heartbeats, locations, the pub/sub subscriptions), so the hangup reaches relay 1.
 start_redis
-waitfor 10 relays_seen || fail "the relays did not rejoin after Redis came back"
+waitfor 10 relays_seen 3 || fail "the relays did not rejoin after Redis came back"
 waitfor 10 rcli exists voice:loc:alice || fail "alice's location not re-asserted"
 # The binding survived (append-only file): bob's name still has his key.
 [ -n "$(rcli get voice:name:bob)" ] || fail "bob's name binding was lost"
