@@ -217,6 +217,7 @@ ALSA
             [ -n "$(ss -Hlnu "sport = :${PORT[$u]}" 2>/dev/null)" ] && break
             sleep 0.05
         done
+        kill -0 "${RXP[$u]}" 2>/dev/null || { trx_fail "$u's rx exited at start"; return; }
         owners=$(ss -Hlnup "sport = :${PORT[$u]}" | grep -o 'pid=[0-9]*' | sort -u | tr '\n' ' ')
         if [ "$owners" != "pid=${RXP[$u]} " ]; then
             trx_fail "port ${PORT[$u]} of $u's rx is held by '${owners% }' (not rx ${RXP[$u]} alone); refusing to measure"
