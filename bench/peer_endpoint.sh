@@ -281,8 +281,14 @@ voiced_call() {
     ONLY=opus-20 CONF_ALICE="bitrate = 24000" CONF_BOB="bitrate = 24000" \
         bash "$SRC/bench/e2e_call_bench.sh" --seconds "$SECS" "$BUILD" >"$T/e2e.out" 2>&1
     [ -n "${THREADS:-}" ] && { grep -h "alice threads" "$T/e2e.out" | sed 's/^ */  voiced /' >&2 || :; }
-    awk '$1 == "opus-20" { printf "%.2f\n", ($8 + $9) / 2; found = 1 }
-         END { if (!found) print "nan" }' "$T/e2e.out"
+    # Counted only if audio moved: each side played at least half the call's
+    # 20 ms frames (without a sound server voiced still runs and uses CPU).
+    awk -v want="$((SECS * 50 / 2))" '
+        $1 == "opus-20" { cpu = ($8 + $9) / 2; found = 1 }
+        match($0, /frames played alice [0-9]+, bob [0-9]+/) {
+            split(substr($0, RSTART, RLENGTH), f, /[ ,]+/) # frames played alice A bob B
+            played = (f[4] + 0 >= want && f[6] + 0 >= want) }
+        END { if (found && played) printf "%.2f\n", cpu; else print "nan" }' "$T/e2e.out"
 }
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END {
     if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2];
