@@ -84,6 +84,21 @@ protected:
         return incoming->callId;
     }
 
+    /// from hangs up call id; to is told, with reason Normal. Empty on success.
+    static std::string hangUp(Client& from, Client& to, const CallId& id) {
+        msg::Hangup h;
+        h.callId = id;
+        h.reason = HangupReason::Normal;
+        if (!from.send(h)) {
+            return "hangup not sent";
+        }
+        auto ended = to.expect<msg::Hangup>();
+        if (!ended) {
+            return "no hangup arrived: " + to.lastUnexpected();
+        }
+        return ended->reason == HangupReason::Normal ? "" : "hangup with another reason";
+    }
+
     std::unique_ptr<Client> registered(RelayProcess& relay, const std::string& name,
                                        const Identity& id) {
         auto c = Client::connect(relay.port());
@@ -279,21 +294,11 @@ TEST_F(ACluster, ConnectsACallBetweenRelaysPassingHandshakesAndTheHangup) {
     call.callee = "bob";
     ASSERT_TRUE(carol->send(call));
     EXPECT_TRUE(carol->expect<msg::Busy>());
-    msg::Hangup h;
-    h.callId = *id;
-    h.reason = HangupReason::Normal;
-    ASSERT_TRUE(bob->send(h));
-    auto ended = alice->expect<msg::Hangup>();
-    ASSERT_TRUE(ended);
-    EXPECT_EQ(ended->reason, HangupReason::Normal);
+    ASSERT_EQ(hangUp(*bob, *alice, *id), "");
     // Free again: alice calls bob once more, and this time hangs up herself.
     auto again = ring(*alice, *bob, "bob", aliceId, bobId);
     ASSERT_TRUE(again);
-    h.callId = *again;
-    ASSERT_TRUE(alice->send(h));
-    ended = bob->expect<msg::Hangup>();
-    ASSERT_TRUE(ended);
-    EXPECT_EQ(ended->reason, HangupReason::Normal);
+    EXPECT_EQ(hangUp(*alice, *bob, *again), "");
 }
 
 TEST_F(ACluster, RingsThroughARelayRestartedUnderTheSameId) {
@@ -303,11 +308,7 @@ TEST_F(ACluster, RingsThroughARelayRestartedUnderTheSameId) {
     // relay 1 remembers relay 2's signals (request ids) from this call.
     auto first = ring(*alice, *bob, "bob", aliceId, bobId);
     ASSERT_TRUE(first);
-    msg::Hangup h;
-    h.callId = *first;
-    h.reason = HangupReason::Normal;
-    ASSERT_TRUE(alice->send(h));
-    ASSERT_TRUE(bob->expect<msg::Hangup>());
+    ASSERT_EQ(hangUp(*alice, *bob, *first), "");
     // relay 2 dies and comes back as r2: its signals must not be taken for
     // the old process's retries (they were, before request ids started at
     // a random number: the caller never heard Ringing).
@@ -322,9 +323,7 @@ TEST_F(ACluster, RingsThroughARelayRestartedUnderTheSameId) {
     }));
     auto second = ring(*alice, *bob, "bob", aliceId, bobId);
     ASSERT_TRUE(second) << "no Ringing from the restarted relay";
-    h.callId = *second;
-    ASSERT_TRUE(alice->send(h));
-    EXPECT_TRUE(bob->expect<msg::Hangup>()) << "the hangup did not reach the restarted relay";
+    EXPECT_EQ(hangUp(*alice, *bob, *second), "") << "the hangup did not reach the restarted relay";
 }
 
 TEST_F(ACluster, ForwardsMediaBetweenRelaysOverTheTrunkAndDropsForgedTrunkPackets) {
