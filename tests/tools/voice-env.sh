@@ -65,8 +65,28 @@ waitfor() {
 }
 
 # relay_config [EXTRA LINES...]: a free loopback port in PORT and $T/relay.conf.
+# free_port [ADDR]: a port free for both TCP and UDP on ADDR (default
+# 127.0.0.1), as a relay listens on both (benches beside the tests hold
+# thousands of UDP ports).
+free_port() {
+    python3 - "${1:-127.0.0.1}" <<'PY'
+import socket, sys
+for _ in range(100):
+    t = socket.socket()
+    t.bind((sys.argv[1], 0))
+    port = t.getsockname()[1]
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        u.bind((sys.argv[1], port))
+    except OSError:
+        continue
+    print(port)
+    break
+PY
+}
+
 relay_config() {
-    PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    PORT=$(free_port)
     mkdir -p "$T/relay"
     {
         echo "listen = 127.0.0.1:$PORT"
