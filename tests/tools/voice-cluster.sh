@@ -28,7 +28,7 @@ cluster_relays_config() {
     [ -f "$T/cluster.key" ] || { openssl rand -hex 32 >"$T/cluster.key" && chmod 600 "$T/cluster.key"; }
     for i in $(seq 1 "$n"); do
         addr=127.0.0.$i
-        RPORT[$i]=$(free_port $addr)
+        RPORT[$i]=$(free_tcp_udp_port $addr)
         mkdir -p "$T/relay$i"
         cat >"$T/relay$i.conf" <<CONF
 listen = $addr:${RPORT[$i]}

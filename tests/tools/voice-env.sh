@@ -65,10 +65,10 @@ waitfor() {
 }
 
 # relay_config [EXTRA LINES...]: a free loopback port in PORT and $T/relay.conf.
-# free_port [ADDR]: a port free for both TCP and UDP on ADDR (default
+# free_tcp_udp_port [ADDR]: a port free for both TCP and UDP on ADDR (default
 # 127.0.0.1), as a relay listens on both (benches beside the tests hold
 # thousands of UDP ports).
-free_port() {
+free_tcp_udp_port() {
     python3 - "${1:-127.0.0.1}" <<'PY'
 import socket, sys
 for _ in range(100):
@@ -86,7 +86,7 @@ PY
 }
 
 relay_config() {
-    PORT=$(free_port)
+    PORT=$(free_tcp_udp_port)
     mkdir -p "$T/relay"
     {
         echo "listen = 127.0.0.1:$PORT"
