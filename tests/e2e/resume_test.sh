@@ -76,13 +76,17 @@ for ((i = 1; i <= RESTARTS; i++)); do
     T1=$(now)
     # Let the played-out files run past the bound, then find where audio came back.
     sleep 3
-    DA=$(python3 "$RESUMED" "$T/alice/out.raw" $RA) || fail "alice's audio did not come back"
-    DB=$(python3 "$RESUMED" "$T/bob/out.raw" $RB) || fail "bob's audio did not come back"
+    # MEASURE_ONLY=1 (bench/relay_restart_bench.sh): a bench reports a
+    # recovery it could not time (nan) and goes on; the test asserts.
+    DA=$(python3 "$RESUMED" "$T/alice/out.raw" $RA) ||
+        { [ "${MEASURE_ONLY:-0}" = 1 ] && DA=nan; } || fail "alice's audio did not come back"
+    DB=$(python3 "$RESUMED" "$T/bob/out.raw" $RB) ||
+        { [ "${MEASURE_ONLY:-0}" = 1 ] && DB=nan; } || fail "bob's audio did not come back"
     RES=$(elapsed $T0 $T1)
     echo "restart $i: resumed at the relay ${RES} s after the restart; audio back after ${DA} s (alice hears bob), ${DB} s (bob hears alice)"
     TIMES+=("$RES $DA $DB")
     python3 -c "import sys; sys.exit(0 if max(float(sys.argv[1]), float(sys.argv[2])) <= float(sys.argv[3]) else 1)" \
-        $DA $DB $BOUND_S || fail "audio came back later than ${BOUND_S} s after restart $i"
+        $DA $DB $BOUND_S || [ "${MEASURE_ONLY:-0}" = 1 ] || fail "audio came back later than ${BOUND_S} s after restart $i"
 done
 for u in alice bob; do
     in_state $u in-call || fail "$u is not in the call after the restart"
@@ -101,7 +105,8 @@ print("%-8s %12s %14s %14s" % ("restart", "resumed (s)", "alice hears", "bob hea
 for i, r in enumerate(rows, 1):
     print("%-8d %12.3f %14.3f %14.3f" % (i, r[0], r[1], r[2]))
 def pct(v, p):
-    v = sorted(v); return v[min(len(v) - 1, int(round(p * (len(v) - 1))))]
+    v = sorted(x for x in v if x == x)  # nan: a recovery the bench could not time
+    return v[min(len(v) - 1, int(round(p * (len(v) - 1))))] if v else float("nan")
 for name, p in (("p50", 0.5), ("max", 1.0)):
     print("%-8s %12.3f %14.3f %14.3f" % (name, pct([r[0] for r in rows], p),
           pct([r[1] for r in rows], p), pct([r[2] for r in rows], p)))'
