@@ -9,7 +9,8 @@
 # real-time priority (RLIMIT_RTPRIO 0, CAP_SYS_NICE dropped, as a user
 # manager's services get), a relay. Prints what each side hears from its
 # Status stats, as tests/system/quality_steps.sh does: latency p50/p99,
-# jitter-buffer delay, packets lost, concealed frames, xruns, device
+# jitter-buffer delay, packets lost (never arrived) and late (came after their frame),
+# concealed frames, xruns, playout stalls, device
 # reopens and tunnel switches from the daemon's log.
 #
 # usage: bench/stock_pulse_call_bench.sh [--seconds N] [BUILD_DIR]   (default 30 s)
@@ -92,9 +93,9 @@ for u in alice bob; do
     tunnel=$(grep -c 'nothing over UDP' "$T/$u.log")
     ctl $u status --json | python3 -c 'import json, sys
 s = json.load(sys.stdin)["stats"]
-print("stock: %-5s hears: latency p50 %.1f ms p99 %.1f ms, buffer delay %.1f ms, lost %d (%.2f %%), concealed %d, xruns %d, device lost/reopen %s, tunnel switches %d (log %s), path %s" % (
+print("stock: %-5s hears: latency p50 %.1f ms p99 %.1f ms, buffer delay %.1f ms, lost %d (%.2f %%), late %d, concealed %d, xruns %d, playout stalls %d, device lost/reopen %s, tunnel switches %d (log %s), path %s" % (
     sys.argv[1], s["latency_p50_ms"], s["latency_p99_ms"], s["buffer_delay_ms"], s["packets_lost"],
-    s["loss_percent"], s["concealed_frames"], s["xruns"], sys.argv[2], s["tunnel_switches"],
+    s["loss_percent"], s["packets_late"], s["concealed_frames"], s["playout_stalls"], s["xruns"], sys.argv[2], s["tunnel_switches"],
     sys.argv[3], s["media_path"]))' $u "$reopen" "$tunnel"
 done
 echo "a $SECONDS_PER_CALL s call; compare: ONLY=opus-20 bench/e2e_call_bench.sh --seconds $SECONDS_PER_CALL (paced devices)"

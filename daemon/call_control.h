@@ -40,9 +40,13 @@ struct CallStats {
     /// Packets received but dropped: not authentic (tampered), replayed or malformed.
     std::uint64_t packetsRejected = 0;
     // Media path and receive counters (tests and diagnostics read these).
-    std::uint64_t framesPlayed = 0;        ///< codec frames played (decoded, concealed or silent)
-    std::uint64_t packetsReceived = 0;     ///< authentic packets received
-    std::uint64_t packetsLost = 0;         ///< sequence numbers that never arrived in time
+    std::uint64_t framesPlayed = 0;    ///< codec frames played (decoded, concealed or silent)
+    std::uint64_t packetsReceived = 0; ///< authentic packets received
+    std::uint64_t packetsLost = 0;     ///< packets that never arrived (RFC 3550)
+    /// Packets that arrived after their frame had been played without them
+    /// (concealed: the jitter buffer's delay was too short for them).
+    std::uint64_t packetsLate = 0;
+    std::uint64_t playoutStalls = 0;       ///< the player fell behind and skipped its backlog
     double bufferDelayMs = 0;              ///< jitter-buffer playout delay now
     double bufferTargetMs = 0;             ///< the delay the jitter buffer aims for now
     std::uint64_t xruns = 0;               ///< capture + playback xruns recovered

@@ -276,8 +276,12 @@ void CallManager::updateStats() {
         const AudioPipelineStats p = call_->pipeline->stats();
         s.latencyMs = std::chrono::duration<double, std::milli>(p.latency.p50).count();
         s.jitterMs = std::chrono::duration<double, std::milli>(p.jitter.jitter).count();
-        const double expected = double(p.jitter.packetsReceived + p.jitter.packetsLost);
-        s.lossPercent = expected > 0 ? 100.0 * double(p.jitter.packetsLost) / expected : 0.0;
+        // Loss as RTP counts it (RFC 3550 6.4.1): packets that never came.
+        // One that came too late to play is received, and counted apart;
+        // its frame was concealed like a lost one's (concealed_frames).
+        const uint64_t lost = p.jitter.packetsNeverArrived();
+        const double expected = double(p.jitter.packetsReceived + lost);
+        s.lossPercent = expected > 0 ? 100.0 * double(lost) / expected : 0.0;
         s.concealedFrames = p.jitter.framesConcealed;
         s.concealedQuietFrames = p.jitter.framesConcealedQuiet;
         s.fecRecoveredFrames = p.jitter.framesFecRecovered;
@@ -288,7 +292,9 @@ void CallManager::updateStats() {
         s.packetsRejected = p.packetsDropped;
         s.framesPlayed = p.framesPlayed;
         s.packetsReceived = p.packetsReceived;
-        s.packetsLost = p.jitter.packetsLost;
+        s.packetsLost = lost;
+        s.packetsLate = p.jitter.packetsLate;
+        s.playoutStalls = p.jitter.stalls;
         s.bufferDelayMs = std::chrono::duration<double, std::milli>(p.jitter.currentDelay).count();
         s.bufferTargetMs = std::chrono::duration<double, std::milli>(p.jitter.targetDelay).count();
         s.xruns = p.capture.xruns + p.playback.xruns;

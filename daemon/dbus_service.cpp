@@ -74,6 +74,8 @@ std::map<std::string, sdbus::Variant> statsToDbus(const std::optional<CallStats>
     out["frames_played"] = sdbus::Variant(stats->framesPlayed);
     out["packets_received"] = sdbus::Variant(stats->packetsReceived);
     out["packets_lost"] = sdbus::Variant(stats->packetsLost);
+    out["packets_late"] = sdbus::Variant(stats->packetsLate);
+    out["playout_stalls"] = sdbus::Variant(stats->playoutStalls);
     out["buffer_delay_ms"] = sdbus::Variant(stats->bufferDelayMs);
     out["buffer_target_ms"] = sdbus::Variant(stats->bufferTargetMs);
     out["xruns"] = sdbus::Variant(stats->xruns);

@@ -75,6 +75,7 @@ JitterBufferStats JitterBuffer::stats() const {
     s.packetsOverflow = get(overflow_) + get(windowOverflow_);
     s.packetsLost = get(lost_);
     s.packetsLate = get(late_);
+    s.packetsLateMissed = get(lateMissed_);
     s.packetsDuplicate = get(duplicate_);
     s.packetsDiscarded = get(discarded_);
     s.framesDecoded = get(decoded_);
@@ -151,6 +152,7 @@ void JitterBuffer::accept(const QueuedPacket& packet) {
         }
         if (slot.sequence == ext) {
             slot.state = SlotState::LateSeen; // a second copy is a duplicate
+            bump(lateMissed_);
         }
         bump(late_);
         if (ext < staleBelow_) {

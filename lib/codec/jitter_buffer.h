@@ -74,12 +74,15 @@ struct JitterBufferConfig {
 
 /// Counters and gauges; every field is a snapshot read with relaxed atomics.
 struct JitterBufferStats {
-    uint64_t packetsReceived = 0;    ///< accepted by push()
-    uint64_t packetsOverflow = 0;    ///< refused: queue full, too big, or far outside the window
-    uint64_t packetsLost = 0;        ///< sequence numbers passed without their packet; counted
-                                     ///< when the next packet plays (a pause is not a loss)
-    uint64_t packetsLate = 0;        ///< arrived after their frame was passed (subset of lost,
-                                     ///< or older than the history)
+    uint64_t packetsReceived = 0; ///< accepted by push()
+    uint64_t packetsOverflow = 0; ///< refused: queue full, too big, or far outside the window
+    uint64_t packetsLost = 0;     ///< sequence numbers passed without their packet; counted
+                                  ///< when the next packet plays (a pause is not a loss)
+    uint64_t packetsLate = 0;     ///< arrived after their frame was passed (concealed,
+                                  ///< rebuilt from FEC, or skipped in a stall)
+    /// The late packets whose frame had been concealed or rebuilt from FEC,
+    /// so also counted in packetsLost.
+    uint64_t packetsLateMissed = 0;
     uint64_t packetsDuplicate = 0;   ///< same sequence number seen before
     uint64_t packetsDiscarded = 0;   ///< buffered frames dropped to shrink the delay
     uint64_t framesDecoded = 0;      ///< frames played from their own packet
@@ -96,6 +99,15 @@ struct JitterBufferStats {
     std::chrono::nanoseconds currentDelay{0}; ///< playout delay of the last frame played
     std::chrono::nanoseconds targetDelay{0};
     std::chrono::nanoseconds jitter{0}; ///< RFC 3550 interarrival jitter estimate
+
+    /// Packets that never arrived (RFC 3550's "cumulative number of packets
+    /// lost": a late packet is not lost, it was received). packetsLost counts
+    /// every frame played without its packet; a late arrival is counted the
+    /// moment it comes, its frame only when the run of missing ones ends, so
+    /// the difference is held at 0 in between.
+    uint64_t packetsNeverArrived() const {
+        return packetsLost > packetsLateMissed ? packetsLost - packetsLateMissed : 0;
+    }
 };
 
 class JitterBuffer {
@@ -251,6 +263,7 @@ private:
     std::atomic<uint64_t> windowOverflow_{0}; // ... and player thread (window)
     std::atomic<uint64_t> lost_{0};
     std::atomic<uint64_t> late_{0};
+    std::atomic<uint64_t> lateMissed_{0};
     std::atomic<uint64_t> duplicate_{0};
     std::atomic<uint64_t> discarded_{0};
     std::atomic<uint64_t> decoded_{0};

@@ -176,6 +176,23 @@ TEST_F(AJitterBuffer, ConcealsALostFrameOnTimeWhenALaterOneIsAlreadyThere) {
     EXPECT_EQ(s.framesDecoded, 397u);
 }
 
+TEST_F(AJitterBuffer, CountsAPacketThatCameTooLateApartFromOneThatNeverCame) {
+    // Packet 60 is held up 80 ms alone: its frame is concealed, then it
+    // arrives. Packet 120 never arrives. Both frames were played without
+    // their packet (packetsLost 2); only 120 is lost as RTP counts loss.
+    auto script = steady(200);
+    script[60].at += 80 * kMs;
+    Harness h(decoder);
+    const auto played = h.run(without(script, {120}), 1199);
+    expectOrderedPlayout(played);
+    const auto s = h.jb().stats();
+    EXPECT_EQ(s.packetsLost, 2u);
+    EXPECT_EQ(s.packetsLate, 1u);
+    EXPECT_EQ(s.packetsLateMissed, 1u);
+    EXPECT_EQ(s.packetsNeverArrived(), 1u);
+    EXPECT_EQ(s.packetsDuplicate, 0u);
+}
+
 TEST_P(AJitterBufferUnderRandomLoss, RecoversSingleLossesFromOpusFec) {
     const int pct = GetParam();
     CodecConfig config;
