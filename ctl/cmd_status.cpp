@@ -51,6 +51,7 @@ int cmdStatus(const Options& o) {
             {"latency_p99_ms", "latency p99: %s ms"},
             {"jitter_ms", "jitter:      %s ms"},
             {"loss_percent", "loss:        %s %%"},
+            {"packets_late", "late:        %s packets (came after their frame was concealed)"},
             {"concealed_frames", "concealed:   %s frames"},
             {"concealed_quiet_frames", "  of them quiet: %s frames (below -50 dBFS)"},
             {"codec", "codec:       %s"},
