@@ -82,6 +82,13 @@ Status RelayServer::joinCluster(std::optional<NameBindings> allowlist) {
         return trunkEpoch.status();
     }
     trunkKey_ = trunk::deriveKey(clusterKey_);
+    // Tokens any relay of the cluster can verify: a client whose relay died
+    // resumes its call at another one (relay_cluster_resume.cpp).
+    auto tokens = ResumeTokens::fromClusterKey(clusterKey_);
+    if (!tokens.ok()) {
+        return tokens.status();
+    }
+    resumeTokens_.emplace(std::move(*tokens));
     trunkSender_ = std::make_unique<trunk::Sender>(*trunkEpoch);
     trunkReplay_ = std::make_unique<trunk::ReplayGuard>();
     auto registry = std::make_unique<RedisRegistry>(*loop_, endpoint, config_.relayId, advertise,

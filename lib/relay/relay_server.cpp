@@ -98,12 +98,15 @@ Result<std::unique_ptr<RelayServer>> RelayServer::create(RelayConfig config, Rel
     s->tls_ = std::move(*ctx);
 
     // The resume key outlives the process (a restarted relay must check
-    // tokens it issued before); the in-memory copy is wiped on exit.
-    auto tokens = ResumeTokens::loadOrCreate(s->config_.stateDir + "/resume.key");
-    if (!tokens.ok()) {
-        return tokens.status();
+    // tokens it issued before); the in-memory copy is wiped on exit. A
+    // cluster derives it from the cluster key instead (joinCluster).
+    if (!s->config_.redis) {
+        auto tokens = ResumeTokens::loadOrCreate(s->config_.stateDir + "/resume.key");
+        if (!tokens.ok()) {
+            return tokens.status();
+        }
+        s->resumeTokens_.emplace(std::move(*tokens));
     }
-    s->resumeTokens_.emplace(std::move(*tokens));
     std::optional<NameBindings> allowlist;
     if (s->config_.allowlist) {
         auto allow = NameBindings::loadAllowlist(*s->config_.allowlist);

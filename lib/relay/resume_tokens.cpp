@@ -9,12 +9,14 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/kdf.h>
 #include <openssl/rand.h>
 
 namespace voice {
 
 namespace {
 constexpr std::string_view kContext = "voiced-resume-v1";
+constexpr std::string_view kClusterLabel = "voice-relayd resume v1";
 } // namespace
 
 Result<ResumeTokens> ResumeTokens::loadOrCreate(const std::string& path) {
@@ -46,6 +48,24 @@ Result<ResumeTokens> ResumeTokens::loadOrCreate(const std::string& path) {
 
 ResumeTokens ResumeTokens::withKey(std::span<const uint8_t, kKeySize> key) {
     return ResumeTokens(SecureBytes(std::span<const uint8_t>(key)));
+}
+
+Result<ResumeTokens> ResumeTokens::fromClusterKey(std::span<const uint8_t, kKeySize> clusterKey) {
+    SecureBytes key(kKeySize);
+    EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, nullptr);
+    size_t len = key.size();
+    const bool ok =
+        ctx != nullptr && EVP_PKEY_derive_init(ctx) == 1 &&
+        EVP_PKEY_CTX_set_hkdf_md(ctx, EVP_sha256()) == 1 &&
+        EVP_PKEY_CTX_set1_hkdf_key(ctx, clusterKey.data(), int(clusterKey.size())) == 1 &&
+        EVP_PKEY_CTX_add1_hkdf_info(ctx, reinterpret_cast<const uint8_t*>(kClusterLabel.data()),
+                                    int(kClusterLabel.size())) == 1 &&
+        EVP_PKEY_derive(ctx, key.data(), &len) == 1 && len == key.size();
+    EVP_PKEY_CTX_free(ctx);
+    if (!ok) {
+        return Status::fromOpenSsl("HKDF (resume key)");
+    }
+    return ResumeTokens(std::move(key));
 }
 
 std::array<uint8_t, 32> ResumeTokens::mac(const CallId& id, uint8_t role, uint64_t session,

@@ -49,6 +49,11 @@ public:
     static Result<ResumeTokens> loadOrCreate(const std::string& path);
     /// A token service over a given key (tests).
     static ResumeTokens withKey(std::span<const uint8_t, kKeySize> key);
+    /// Cluster mode: the key is HKDF-SHA256(cluster key, info "voice-relayd
+    /// resume v1"), so every relay of the cluster verifies every other's
+    /// tokens (a client resumes where its relay died) and a relay of another
+    /// cluster verifies none. Its own label keeps it apart from the trunk key.
+    static Result<ResumeTokens> fromClusterKey(std::span<const uint8_t, kKeySize> clusterKey);
 
     /// A token for `name` with `identityKey`, holder of `session` in call `id`.
     std::vector<uint8_t> issue(const CallId& id, CallRole role, uint64_t session,

@@ -134,5 +134,20 @@ TEST_F(AResumeKeyFile, OfTheWrongSizeIsRefused) {
     EXPECT_FALSE(loaded.ok());
 }
 
+TEST_F(AResumeToken, VerifiesAtEveryRelayOfItsClusterAndNoneOfAnother) {
+    auto relay1 = ResumeTokens::fromClusterKey(keyOf(3));
+    auto relay2 = ResumeTokens::fromClusterKey(keyOf(3));
+    auto outsider = ResumeTokens::fromClusterKey(keyOf(4));
+    ASSERT_TRUE(relay1.ok() && relay2.ok() && outsider.ok());
+    auto token = relay1->issue(call, CallRole::Callee, 99, "alice", aliceKey, now + 1h);
+    auto claim = relay2->verify(call, token, "alice", aliceKey, now);
+    ASSERT_TRUE(claim.ok()) << claim.status().toString();
+    EXPECT_EQ(claim->session, 99u);
+    EXPECT_EQ(claim->role, CallRole::Callee);
+    EXPECT_FALSE(outsider->verify(call, token, "alice", aliceKey, now).ok());
+    // Derived, not the cluster key itself (which also keys the trunk).
+    EXPECT_FALSE(ResumeTokens::withKey(keyOf(3)).verify(call, token, "alice", aliceKey, now).ok());
+}
+
 } // namespace
 } // namespace voice
