@@ -99,4 +99,27 @@ bool resumeCompletes(const CallView& call) {
     return call.callerPresent && call.calleePresent;
 }
 
+ClusterResumeDecision onClusterResume(const ClusterResumeView& v) {
+    if (!v.redisAnswered || !v.recordFound) {
+        return ClusterResumeDecision::Local;
+    }
+    if (!v.answered || !v.nameMatches) {
+        return ClusterResumeDecision::Refuse;
+    }
+    if (!v.peerOnline) {
+        return ClusterResumeDecision::Local;
+    }
+    return v.peerHere ? ClusterResumeDecision::PeerHere : ClusterResumeDecision::AskPeerRelay;
+}
+
+MoveDecision onMoveRequest(const MoveRequest& r) {
+    if (!r.known || !r.answered) {
+        return MoveDecision::Ended;
+    }
+    if (!r.farSideMatches || !r.sessionMatches) {
+        return MoveDecision::Ignore;
+    }
+    return MoveDecision::Move;
+}
+
 } // namespace voice::call_matcher

@@ -125,5 +125,57 @@ ResumeDecision onResume(const ResumeRequest& request);
 /// timer stops), false while the other side is still away (grace runs).
 bool resumeCompletes(const CallView& call);
 
+// --- Resume across relays (cluster mode, issue 19) --------------------------
+
+/// A verified Resume for a call this relay does not know, with what the
+/// cluster's call record (Redis) says of it.
+struct ClusterResumeView {
+    bool redisAnswered = false; // Redis answered the lookup
+    bool recordFound = false;   // voice:call:ID exists
+    bool answered = false;      // its state is answered
+    bool nameMatches = false;   // it names the resumer on the token's side
+    bool peerOnline = false;    // the other side has a location
+    bool peerHere = false;      // ... and it is this relay
+};
+
+enum class ClusterResumeDecision {
+    /// No record (a call between two users of one relay, which restarted or
+    /// died: both resume here), the other side is away too, or Redis is
+    /// down: rebuild the call here as a single relay does (onResume).
+    Local,
+    /// Ringing still, or the record names someone else on that side:
+    /// Error{unknown-call}.
+    Refuse,
+    /// The other side is at another relay: ask it (Resume signal) to move the
+    /// call's trunk here; the side is back once it answers (Resumed).
+    AskPeerRelay,
+    /// The other side is at this relay (its call still points at the dead
+    /// one): Error{bad-state}; resuming where the peer is is not supported.
+    PeerHere,
+};
+ClusterResumeDecision onClusterResume(const ClusterResumeView& view);
+
+/// A Resume signal at the other side's relay: `resumer` resumed call `id`
+/// at the sending relay.
+struct MoveRequest {
+    bool known = false;          // a live call with that id whose far side is on another relay
+    bool answered = false;       // answered (a ringing call is not resumed)
+    bool farSideMatches = false; // the resumer's role is the far side's
+    bool sessionMatches = false; // and its session id is the far side's
+};
+
+enum class MoveDecision {
+    /// Not a live cross-relay call here (ended, or never): Hangup{peer-lost}
+    /// back, so the resumer is told at once.
+    Ended,
+    /// Not the far side's (wrong role or session): ignored (the resumer's
+    /// relay gives up after its timeout).
+    Ignore,
+    /// Move the far side's trunk route to the sender and answer Resumed
+    /// (again, for a repeated signal: idempotent).
+    Move,
+};
+MoveDecision onMoveRequest(const MoveRequest& request);
+
 } // namespace call_matcher
 } // namespace voice

@@ -72,6 +72,15 @@ redis.call('DEL', KEYS[1])
 return 1
 )lua";
 
+// KEYS[1] voice:call:ID; ARGV[1] 'caller' or 'callee' (the resuming side)
+constexpr const char* kLocateScript = R"lua(
+local c = redis.call('HMGET', KEYS[1], 'caller', 'callee', 'state')
+if not c[1] then return {} end
+local mine, other = c[1], c[2]
+if ARGV[1] ~= 'caller' then mine, other = c[2], c[1] end
+return {mine, other, c[3], redis.call('GET', 'voice:loc:' .. other) or ''}
+)lua";
+
 } // namespace
 
 std::string ClusterMatcher::hex(const CallId& id) {
@@ -129,6 +138,27 @@ void ClusterMatcher::end(const CallId& id, Done done) {
                    [done = std::move(done)](const redisReply* r) {
                        done(r && r->type == REDIS_REPLY_INTEGER && r->integer == 1);
                    });
+}
+
+void ClusterMatcher::locate(const CallId& id, bool asCaller, LocateDone done) {
+    redis_.command(
+        {"EVAL", kLocateScript, "1", "voice:call:" + hex(id), asCaller ? "caller" : "callee"},
+        [done = std::move(done)](const redisReply* r) {
+            if (!r || r->type != REDIS_REPLY_ARRAY) {
+                done(false, std::nullopt);
+                return;
+            }
+            if (r->elements != 4) {
+                done(true, std::nullopt);
+                return;
+            }
+            Record record;
+            record.mine = replyString(r->element[0]);
+            record.other = replyString(r->element[1]);
+            record.answered = replyString(r->element[2]) == "answered";
+            record.otherLocation = replyString(r->element[3]);
+            done(true, record);
+        });
 }
 
 } // namespace voice

@@ -50,7 +50,24 @@ public:
     /// The call ended (any reason): record and both lines removed, if still this call's.
     void end(const CallId& id, Done done);
 
+    /// What the record of a call says, seen from one side (a Resume).
+    struct Record {
+        std::string mine;          // the name on that side
+        std::string other;         // the name on the other side
+        bool answered = false;     // state answered (else ringing)
+        std::string otherLocation; // the other side's location ("RELAY EPOCH CONNECTION"), or ""
+    };
+    /// redisAnswered false: Redis did not answer; record nullopt: no such call.
+    using LocateDone = std::function<void(bool redisAnswered, const std::optional<Record>& record)>;
+    /// Looks up call `id` and where its other side is, for a side that
+    /// resumes as the caller (asCaller) or the callee, in one script.
+    void locate(const CallId& id, bool asCaller, LocateDone done);
+
     static std::string hex(const CallId& id);
+    /// The relay id of a location ("RELAY EPOCH CONNECTION").
+    static std::string relayOf(const std::string& location) {
+        return location.substr(0, location.find(' '));
+    }
 
 private:
     RedisClient& redis_;

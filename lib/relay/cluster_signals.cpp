@@ -16,8 +16,8 @@ namespace voice {
 
 namespace {
 
-constexpr const char* kKinds[] = {"ring",   "ringing", "busy",      "offline",
-                                  "accept", "hangup",  "handshake", "replaced"};
+constexpr const char* kKinds[] = {"ring",   "ringing",   "busy",     "offline", "accept",
+                                  "hangup", "handshake", "replaced", "resume",  "resumed"};
 constexpr size_t kSeenMax = 4096;
 constexpr int kMaxAttempts = 10;         // delivered to nobody (the peer is reconnecting)
 constexpr int kMaxAttemptsNoRedis = 300; // Redis unreachable: up to a minute
@@ -79,8 +79,12 @@ std::string ClusterSignal::encode() const {
     if (!trunk.empty()) {
         out += " u=" + trunk;
     }
-    if (kind == Kind::Accept || kind == Kind::Replaced) {
+    if (kind == Kind::Accept || kind == Kind::Replaced || kind == Kind::Resumed) {
         out += " s=" + std::to_string(callerSession) + " t=" + std::to_string(calleeSession);
+    } else if (kind == Kind::Resume) {
+        // Only the resumer's own session: which of the two says its role.
+        out += callerSession != 0 ? " s=" + std::to_string(callerSession)
+                                  : " t=" + std::to_string(calleeSession);
     }
     if (kind == Kind::Hangup) {
         out += " n=" + std::to_string(unsigned(reason));
@@ -200,13 +204,16 @@ std::optional<ClusterSignal> ClusterSignal::decode(std::string_view text) {
         return std::nullopt;
     }
     const bool needsKey = s.kind == Kind::Ring || s.kind == Kind::Ringing;
+    const bool bothSessions =
+        s.kind == Kind::Accept || s.kind == Kind::Replaced || s.kind == Kind::Resumed;
+    const bool movesTrunk = s.kind == Kind::Resume || s.kind == Kind::Resumed;
     if (needsKey != haveKey || (s.kind == Kind::Hangup) != haveReason ||
         (s.kind == Kind::Handshake) != havePayload ||
         (s.kind == Kind::Ring && (s.caller.empty() || s.callee.empty())) ||
-        ((s.kind == Kind::Accept || s.kind == Kind::Replaced) &&
-         (s.callerSession == 0 || s.calleeSession == 0)) ||
-        (s.kind == Kind::Replaced && s.callee.empty()) ||
-        (!s.trunk.empty() && s.kind != Kind::Ring && s.kind != Kind::Ringing)) {
+        (bothSessions && (s.callerSession == 0 || s.calleeSession == 0)) ||
+        (s.kind == Kind::Resume && (s.callerSession == 0) == (s.calleeSession == 0)) ||
+        (s.kind == Kind::Replaced && s.callee.empty()) || (movesTrunk && s.trunk.empty()) ||
+        (!s.trunk.empty() && s.kind != Kind::Ring && s.kind != Kind::Ringing && !movesTrunk)) {
         return std::nullopt;
     }
     return s;

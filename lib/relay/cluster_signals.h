@@ -27,6 +27,10 @@ struct ClusterSignal {
         Handshake, // either way: an E2eHandshake payload for the receiver's side
         Replaced,  // to a name's old relay: `callee` registered elsewhere; close its
                    // connection callerSession of relay epoch calleeSession (call: zero)
+        Resume,    // a relay where one side resumed (its relay died) -> the other side's
+                   // relay: move the call's trunk to `trunk`; exactly one of callerSession /
+                   // calleeSession is set: the resumer's role and session id
+        Resumed,   // the answer: both session ids and the sender's trunk address
     };
     Kind kind = Kind::Ring;
     uint64_t request = 0; // per sending relay, for duplicate suppression
@@ -36,8 +40,8 @@ struct ClusterSignal {
     IdentityKey key{};
     HangupReason reason = HangupReason::Normal;
     std::vector<uint8_t> payload; // Handshake: the frame's payload, byte for byte
-    std::string trunk;            // Ring, Ringing: the sender's trunk address (host:port)
-    uint64_t callerSession = 0;   // Accept: both session ids (chosen by the callee's relay)
+    std::string trunk;            // Ring, Ringing, Resume, Resumed: the sender's trunk address
+    uint64_t callerSession = 0; // Accept, Resumed: both session ids (chosen by the callee's relay)
     uint64_t calleeSession = 0;
 
     static constexpr size_t kMaxPayload = 4096;

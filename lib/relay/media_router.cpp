@@ -38,6 +38,17 @@ void MediaRouter::addRemoteCall(uint64_t local, uint64_t connection, uint64_t re
     r.fd = fd;
 }
 
+bool MediaRouter::setTrunk(uint64_t remote, const SocketAddress& trunk) {
+    Shard& s = shardOf(remote);
+    std::lock_guard lock(s.mutex);
+    auto it = s.sessions.find(remote);
+    if (it == s.sessions.end() || !it->second.trunk) {
+        return false;
+    }
+    it->second.address = trunk;
+    return true;
+}
+
 void MediaRouter::removeCall(uint64_t sessionA, uint64_t sessionB) {
     for (uint64_t id : {sessionA, sessionB}) {
         Shard& s = shardOf(id);

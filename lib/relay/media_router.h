@@ -101,6 +101,11 @@ public:
     /// is accepted only from the trunk (route(..., fromTrunk = true)).
     void addRemoteCall(uint64_t local, uint64_t connection, uint64_t remote,
                        const SocketAddress& trunk, int fd);
+    /// The far side `remote` of a cross-relay call moved to another relay
+    /// (it resumed there after its relay died): its media now goes to and
+    /// comes only from that relay's trunk address. False if `remote` is
+    /// unknown or not a far side.
+    bool setTrunk(uint64_t remote, const SocketAddress& trunk);
     /// Removes both sides; later packets with their ids are dropped.
     void removeCall(uint64_t sessionA, uint64_t sessionB);
     /// Points the tunnel deliveries of `session` at another control

@@ -55,15 +55,11 @@ void RelayServer::leave(Connection& c) {
         if (it != calls_.end()) {
             const auto lost =
                 call_matcher::onConnectionLost(viewOf(*it->second), sideOf(*it->second, c));
-            if (lost.waitForResume && it->second->remote()) {
-                // No resume across relays yet: the other side is told at once.
-                const bool caller = sideOf(*it->second, c) == call_matcher::Side::Caller;
-                endCall(c.call, caller ? std::nullopt : std::optional(HangupReason::PeerLost),
-                        caller ? std::optional(HangupReason::PeerLost) : std::nullopt);
-            } else if (lost.waitForResume) {
+            if (lost.waitForResume) {
                 // An answered call survives its party's connection for a while:
-                // the party reconnects and resumes it (also on a restarted relay
-                // when this is a shutdown, so nobody is told anything then).
+                // the party reconnects and resumes it, here, on a restarted
+                // relay when this is a shutdown (so nobody is told anything
+                // then), or at another relay of the cluster.
                 detachFromCall(c, *it->second);
             } else {
                 endCall(c.call, lost.end.toCaller, lost.end.toCallee);
@@ -371,15 +367,23 @@ void RelayServer::detachFromCall(Connection& c, CallState& call) {
     startGraceTimer(call);
 }
 
-void RelayServer::handleResume(Connection& c, const msg::Resume& m) {
+void RelayServer::refuseResume(Connection& c, ErrorCode code, std::string text) {
+    ++resumesRefused_;
+    LOG_INFO("refused resume from '%s': %s", c.name.c_str(), text.c_str());
+    msg::Error e;
+    e.code = code;
+    e.text = std::move(text);
+    send(c, e);
+}
+
+void RelayServer::handleResume(Connection& c, const msg::Resume& m, bool clusterChecked) {
     auto refuseResume = [&](ErrorCode code, std::string text) {
-        ++resumesRefused_;
-        LOG_INFO("refused resume from '%s': %s", c.name.c_str(), text.c_str());
-        msg::Error e;
-        e.code = code;
-        e.text = std::move(text);
-        send(c, e);
+        this->refuseResume(c, code, std::move(text));
     };
+    if (c.resuming) {
+        refuseResume(ErrorCode::BadState, "a resume is under way");
+        return;
+    }
     auto claim =
         resumeTokens_->verify(m.callId, m.token, c.name, c.key, std::chrono::system_clock::now());
     if (!claim.ok()) {
@@ -404,6 +408,12 @@ void RelayServer::handleResume(Connection& c, const msg::Resume& m) {
                 break;
             }
         }
+    }
+    if (cluster_ && !clusterChecked && c.call == 0 && !call && !endedWith) {
+        // Not a call of this relay: its record in Redis says where the other
+        // side is (its own relay may have died and the resumer moved here).
+        locateForResume(c, m, *claim);
+        return;
     }
     while (true) {
         call_matcher::ResumeRequest request;

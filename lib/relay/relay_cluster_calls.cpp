@@ -11,14 +11,6 @@
 
 namespace voice {
 
-namespace {
-
-std::string relayOf(const std::string& location) {
-    return location.substr(0, location.find(' '));
-}
-
-} // namespace
-
 RelayServer::CallState* RelayServer::findRemoteCall(const CallId& id) {
     auto it = remoteCalls_.find(ClusterMatcher::hex(id));
     if (it == remoteCalls_.end()) {
@@ -97,7 +89,7 @@ void RelayServer::clusterCall(Connection& c, const msg::Call& m) {
             }
             [[fallthrough]];
         case call_matcher::CallDecision::Ring: {
-            const std::string relay = relayOf(match->calleeLocation);
+            const std::string relay = ClusterMatcher::relayOf(match->calleeLocation);
             if (relay.empty() || relay == cluster_->relayId() || caller->call != 0) {
                 // Moved here meanwhile, or a race with a local call: try again later.
                 endInCluster(id, 60);
@@ -239,7 +231,7 @@ void RelayServer::acceptRemote(Connection& c, CallState& ringing) {
         do {
             call.callerSession = router_->unusedSessionId();
         } while (call.callerSession == call.calleeSession);
-        routeRemote(call, *callee);
+        routeRemote(call, callee->id);
         ++callsAnswered_;
         ClusterSignal accept;
         accept.kind = ClusterSignal::Kind::Accept;
@@ -259,14 +251,14 @@ void RelayServer::acceptRemote(Connection& c, CallState& ringing) {
     });
 }
 
-void RelayServer::routeRemote(CallState& call, Connection& mine) {
+void RelayServer::routeRemote(CallState& call, uint64_t mine) {
     if (!call.peerTrunk || mediaThreads_.empty() || mediaThreads_.front()->sockets.empty()) {
         LOG_WARNING("call '%s' -> '%s': no trunk to relay '%s'; no media", call.callerName.c_str(),
                     call.calleeName.c_str(), call.peerRelay.c_str());
         return;
     }
     const bool caller = !call.remoteCaller;
-    router_->addRemoteCall(caller ? call.callerSession : call.calleeSession, mine.id,
+    router_->addRemoteCall(caller ? call.callerSession : call.calleeSession, mine,
                            caller ? call.calleeSession : call.callerSession, *call.peerTrunk,
                            mediaThreads_.front()->sockets.front().get());
     call.routed = true;
@@ -288,6 +280,10 @@ void RelayServer::onClusterSignal(const ClusterSignal& s) {
         }
         return;
     }
+    if (s.kind == ClusterSignal::Kind::Resume) {
+        onRemoteResume(s); // from a relay the call is not at yet
+        return;
+    }
     CallState* call = findRemoteCall(s.call);
     if (!call || call->peerRelay != s.from) {
         return; // ended here already, or not that relay's: idempotent
@@ -297,6 +293,10 @@ void RelayServer::onClusterSignal(const ClusterSignal& s) {
     switch (s.kind) {
     case ClusterSignal::Kind::Ring:
     case ClusterSignal::Kind::Replaced:
+    case ClusterSignal::Kind::Resume:
+        return;
+    case ClusterSignal::Kind::Resumed:
+        onRemoteResumed(*call, s);
         return;
     case ClusterSignal::Kind::Ringing:
         if (!call->remoteCaller && !call->toldRinging && mine) {
@@ -348,7 +348,7 @@ void RelayServer::onClusterSignal(const ClusterSignal& s) {
             endCall(serial, HangupReason::Error, HangupReason::Error);
             return;
         }
-        routeRemote(*call, *mine);
+        routeRemote(*call, mine->id);
         ++callsAnswered_;
         msg::CallStarted started;
         started.callId = call->id;

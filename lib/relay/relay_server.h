@@ -101,14 +101,26 @@ private:
     void signalPeer(const CallState& call, ClusterSignal s);
     /// ClusterMatcher::end, retried each second while Redis is down.
     void endInCluster(const CallId& id, int attemptsLeft);
-    /// Media of a cross-relay call: our side in the router, the far side behind the trunk.
-    void routeRemote(CallState& call, Connection& mine);
+    /// Media of a cross-relay call: our side (its connection, 0 while away)
+    /// in the router, the far side behind the trunk.
+    void routeRemote(CallState& call, uint64_t mine);
+    /// Resume across relays (relay_cluster_resume.cpp): a verified Resume
+    /// for a call this relay does not know, looked up in Redis first.
+    void locateForResume(Connection& c, const msg::Resume& m, const ResumeTokens::Claim& claim);
+    void askPeerRelay(Connection& c, const CallId& id, const ResumeTokens::Claim& claim,
+                      const std::string& otherName, const std::string& relay);
+    /// At the other side's relay: the far side resumed at the sender.
+    void onRemoteResume(const ClusterSignal& s);
+    /// At the resumer's relay: the other side's relay moved its trunk here.
+    void onRemoteResumed(CallState& call, const ClusterSignal& s);
+    void refuseResume(Connection& c, ErrorCode code, std::string text);
     CallState* findRemoteCall(const CallId& id);
     void handleCall(Connection& c, const msg::Call& m);
     void handleAccept(Connection& c, const msg::Accept& m);
     void handleReject(Connection& c, const msg::Reject& m);
     void handleHangup(Connection& c, const msg::Hangup& m);
-    void handleResume(Connection& c, const msg::Resume& m);
+    /// clusterChecked: the cluster's record was looked up already (or there is no cluster).
+    void handleResume(Connection& c, const msg::Resume& m, bool clusterChecked = false);
     /// Takes a broken connection out of its answered call, which waits
     /// resume_grace for it to come back (Resume) before ending.
     void detachFromCall(Connection& c, CallState& call);

@@ -46,6 +46,7 @@ struct RelayServer::Connection {
     uint32_t watched = 0;
     bool pending = true;   // counted in pending_ (not registered yet)
     bool claiming = false; // cluster mode: Register waits for Redis
+    bool resuming = false; // cluster mode: a Resume waits for Redis
     uint64_t call = 0;     // serial of this connection's call (ringing or active), 0 if idle
 };
 
@@ -71,6 +72,7 @@ struct RelayServer::CallState {
     std::string peerRelay;                  // that relay's id; empty: both sides are on this relay
     bool remoteCaller = false;              // which side is over there (the other is ours)
     bool toldRinging = false;               // the caller's relay: Ringing went to our caller
+    bool awaitingPeer = false;              // resumed here: waiting for the other relay's Resumed
     std::optional<SocketAddress> peerTrunk; // the other relay's trunk address
     bool remote() const { return !peerRelay.empty(); }
     ~CallState() {

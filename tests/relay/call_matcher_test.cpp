@@ -174,5 +174,47 @@ TEST(CallMatcher, AResumeCompletesWhenBothSidesAreBack) {
     EXPECT_FALSE(resumeCompletes(v));
 }
 
+TEST(CallMatcher, ResumesAtTheOtherSidesRelayOnlyForAnAnsweredRecordOfThatName) {
+    ClusterResumeView v;
+    v.redisAnswered = true;
+    v.recordFound = true;
+    v.answered = true;
+    v.nameMatches = true;
+    v.peerOnline = true;
+    EXPECT_EQ(onClusterResume(v), ClusterResumeDecision::AskPeerRelay);
+    v.peerHere = true;
+    EXPECT_EQ(onClusterResume(v), ClusterResumeDecision::PeerHere);
+    v.peerHere = false;
+    v.peerOnline = false; // the other side is away too: it may come here
+    EXPECT_EQ(onClusterResume(v), ClusterResumeDecision::Local);
+    v.peerOnline = true;
+    v.nameMatches = false;
+    EXPECT_EQ(onClusterResume(v), ClusterResumeDecision::Refuse);
+    v.nameMatches = true;
+    v.answered = false; // still ringing: nothing to resume
+    EXPECT_EQ(onClusterResume(v), ClusterResumeDecision::Refuse);
+    v.answered = true;
+    v.recordFound = false; // a call of one relay (not in Redis): as a single relay does
+    EXPECT_EQ(onClusterResume(v), ClusterResumeDecision::Local);
+    v.recordFound = true;
+    v.redisAnswered = false;
+    EXPECT_EQ(onClusterResume(v), ClusterResumeDecision::Local);
+}
+
+TEST(CallMatcher, MovesTheTrunkOnlyForTheFarSidesRoleAndSession) {
+    MoveRequest r;
+    EXPECT_EQ(onMoveRequest(r), MoveDecision::Ended);
+    r.known = true;
+    EXPECT_EQ(onMoveRequest(r), MoveDecision::Ended); // ringing
+    r.answered = true;
+    EXPECT_EQ(onMoveRequest(r), MoveDecision::Ignore);
+    r.farSideMatches = true;
+    EXPECT_EQ(onMoveRequest(r), MoveDecision::Ignore); // another session
+    r.sessionMatches = true;
+    EXPECT_EQ(onMoveRequest(r), MoveDecision::Move);
+    r.farSideMatches = false; // our own side's role: never moved away by a signal
+    EXPECT_EQ(onMoveRequest(r), MoveDecision::Ignore);
+}
+
 } // namespace
 } // namespace voice

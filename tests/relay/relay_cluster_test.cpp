@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // voice-relayd in cluster mode (issue 19): real relays sharing a real redis-server.
 #include "redis_process.h"
+#include "relay/cluster_matcher.h"
 #include "relay/trunk.h"
 #include "relay_harness.h"
 
@@ -97,6 +98,75 @@ protected:
             return "no hangup arrived: " + to.lastUnexpected();
         }
         return ended->reason == HangupReason::Normal ? "" : "hangup with another reason";
+    }
+
+    /// A call between alice (caller) on `callerRelay` and bob (callee) on
+    /// `calleeRelay`, answered, with both sides' first ResumeTokens and
+    /// probes sent; media passes both ways.
+    struct AnsweredCall {
+        std::unique_ptr<Client> alice, bob;
+        CallId id{};
+        uint64_t aliceSession = 0, bobSession = 0;
+        msg::ResumeToken aliceToken, bobToken;
+    };
+    std::optional<AnsweredCall> answeredCall(RelayProcess& callerRelay, RelayProcess& calleeRelay,
+                                             const Identity& aliceId, const Identity& bobId) {
+        AnsweredCall call;
+        call.alice = present(callerRelay, "alice", aliceId);
+        call.bob = present(calleeRelay, "bob", bobId);
+        auto id = ring(*call.alice, *call.bob, "bob", aliceId, bobId);
+        if (!id) {
+            return std::nullopt;
+        }
+        call.id = *id;
+        msg::Accept accept;
+        accept.callId = *id;
+        EXPECT_TRUE(call.bob->send(accept));
+        auto a = call.alice->expect<msg::CallStarted>();
+        auto b = call.bob->expect<msg::CallStarted>();
+        auto ta = call.alice->expectResumeToken();
+        auto tb = call.bob->expectResumeToken();
+        EXPECT_TRUE(a && b && ta && tb);
+        if (!a || !b || !ta || !tb) {
+            return std::nullopt;
+        }
+        call.aliceSession = a->sessionId;
+        call.bobSession = b->sessionId;
+        call.aliceToken = *ta;
+        call.bobToken = *tb;
+        EXPECT_TRUE(call.alice->sendProbe(call.aliceSession));
+        EXPECT_TRUE(call.bob->sendProbe(call.bobSession));
+        EXPECT_TRUE(mediaFlows(*call.alice, call.aliceSession, *call.bob, call.bobSession));
+        return call;
+    }
+
+    /// Within `deadline`, a packet from a reaches b and one from b reaches a
+    /// (retried: a route may still be moving). Empty messages, no asserts.
+    static bool mediaFlows(Client& a, uint64_t sa, Client& b, uint64_t sb,
+                           std::chrono::milliseconds deadline = 5s) {
+        static uint64_t seq = 1;
+        auto arrives = [](Client& from, uint64_t session, Client& to, uint64_t sequence) {
+            std::vector<uint8_t> payload(80, uint8_t(sequence));
+            auto packet = mediaPacket(session, sequence, payload);
+            if (!from.sendUdp(packet)) {
+                return false;
+            }
+            const auto end = std::chrono::steady_clock::now() + 200ms;
+            while (std::chrono::steady_clock::now() < end) {
+                auto got = to.receiveUdp(50ms);
+                if (got && *got == packet) {
+                    return true;
+                }
+            }
+            return false;
+        };
+        const auto end = std::chrono::steady_clock::now() + deadline;
+        bool ab = false, ba = false;
+        while (std::chrono::steady_clock::now() < end && !(ab && ba)) {
+            ab = ab || arrives(a, sa, b, seq++);
+            ba = ba || arrives(b, sb, a, seq++);
+        }
+        return ab && ba;
     }
 
     std::unique_ptr<Client> registered(RelayProcess& relay, const std::string& name,
@@ -569,6 +639,122 @@ TEST_F(ACluster, PrintsCallSetupTimesSameRelayAndAcrossRelays) {
                     pct(ringing, 0.5), pct(ringing, 0.99), pct(answered, 0.5), pct(answered, 0.99),
                     sentPerCall, publishedPerCall, double(used) / kCalls);
     }
+}
+
+// Issue 19: a call in progress through a relay that is killed comes back
+// at another relay of the cluster with the same session ids (no ring, no
+// new end-to-end handshake): the side that lost its relay registers at a
+// third relay and resumes there with its token; the other side's relay moves
+// the call's trunk to it.
+TEST_F(ACluster, ResumesACallAtAThirdRelayWhenTheCalleesRelayIsKilled) {
+    RelayProcess relay3{config("r3")};
+    ASSERT_TRUE(relay3.start());
+    ASSERT_TRUE(waitUntil([&] { return relay1.metric("voice_relayd_cluster_relays") == 3; }));
+    Identity aliceId = newIdentity(), bobId = newIdentity();
+    auto call = answeredCall(relay1, relay2, aliceId, bobId);
+    ASSERT_TRUE(call);
+    ::kill(relay2.pid(), SIGKILL);
+    ::waitpid(relay2.pid(), nullptr, 0);
+    const auto killed = std::chrono::steady_clock::now();
+    call->bob.reset();
+    auto bob = Client::connect(relay3.port());
+    ASSERT_TRUE(bob);
+    ASSERT_TRUE(bob->registerOk("bob", bobId));
+    msg::Resume resume;
+    resume.callId = call->id;
+    resume.token = call->bobToken.token;
+    ASSERT_TRUE(bob->send(resume));
+    auto fresh = bob->expectResumeToken();
+    ASSERT_TRUE(fresh) << "no ResumeToken at relay 3: " << bob->lastUnexpected();
+    EXPECT_NE(fresh->routeKey, call->bobToken.routeKey); // a new route key with every token
+    ASSERT_TRUE(bob->sendProbe(call->bobSession));
+    ASSERT_TRUE(mediaFlows(*call->alice, call->aliceSession, *bob, call->bobSession))
+        << "no media between alice at relay 1 and bob at relay 3";
+    std::printf("media back %lld ms after the callee's relay was killed\n",
+                (long long)std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - killed)
+                    .count());
+    EXPECT_GE(relay3.metric("voice_relayd_trunk_packets_received_total"), 1);
+    EXPECT_EQ(relay3.metric("voice_relayd_resumes_total"), 1);
+    // Nobody was told anything: no ring, no hangup.
+    EXPECT_FALSE(call->alice->receive(300ms));
+    // Still one call for the cluster: bob is busy for carol, and the hangup
+    // travels the new way and clears the record.
+    Identity carolId = newIdentity();
+    auto carol = present(relay3, "carol", carolId);
+    msg::Call toBob;
+    toBob.callee = "bob";
+    ASSERT_TRUE(carol->send(toBob));
+    EXPECT_TRUE(carol->expect<msg::Busy>());
+    EXPECT_EQ(hangUp(*bob, *call->alice, call->id), "");
+    EXPECT_TRUE(waitUntil([&] {
+        return redis.command({"EXISTS", "voice:call:" + ClusterMatcher::hex(call->id)}) == "0";
+    }));
+}
+
+TEST_F(ACluster, ResumesACallAtAThirdRelayWhenTheCallersRelayIsKilled) {
+    RelayProcess relay3{config("r3")};
+    ASSERT_TRUE(relay3.start());
+    ASSERT_TRUE(waitUntil([&] { return relay2.metric("voice_relayd_cluster_relays") == 3; }));
+    Identity aliceId = newIdentity(), bobId = newIdentity();
+    auto call = answeredCall(relay1, relay2, aliceId, bobId);
+    ASSERT_TRUE(call);
+    ::kill(relay1.pid(), SIGKILL);
+    ::waitpid(relay1.pid(), nullptr, 0);
+    call->alice.reset();
+    auto alice = Client::connect(relay3.port());
+    ASSERT_TRUE(alice);
+    ASSERT_TRUE(alice->registerOk("alice", aliceId));
+    // A token of the other side (bob's) is not alice's to use.
+    msg::Resume stolen;
+    stolen.callId = call->id;
+    stolen.token = call->bobToken.token;
+    ASSERT_TRUE(alice->send(stolen));
+    auto refused = alice->expect<msg::Error>();
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->code, ErrorCode::UnknownCall);
+    msg::Resume resume;
+    resume.callId = call->id;
+    resume.token = call->aliceToken.token;
+    ASSERT_TRUE(alice->send(resume));
+    // Sent again at once (a client retrying): handled once.
+    ASSERT_TRUE(alice->send(resume));
+    ASSERT_TRUE(alice->expectResumeToken()) << alice->lastUnexpected();
+    ASSERT_TRUE(alice->sendProbe(call->aliceSession));
+    ASSERT_TRUE(mediaFlows(*alice, call->aliceSession, *call->bob, call->bobSession))
+        << "no media between alice at relay 3 and bob at relay 2";
+    auto second = alice->expect<msg::Error>();
+    ASSERT_TRUE(second);
+    EXPECT_EQ(second->code, ErrorCode::BadState);
+    EXPECT_FALSE(call->bob->receive(300ms));
+    EXPECT_EQ(hangUp(*call->bob, *alice, call->id), "");
+}
+
+TEST_F(ACluster, RefusesAResumeTokenAtARelayOfAnotherClusterKey) {
+    Identity aliceId = newIdentity(), bobId = newIdentity();
+    auto call = answeredCall(relay1, relay2, aliceId, bobId);
+    ASSERT_TRUE(call);
+    // Same Redis and names, another cluster key: its resume key differs too.
+    const std::string otherKey = redis.dir() + "/other.key";
+    std::ofstream(otherKey) << std::string(64, 'a') << "\n";
+    ::chmod(otherKey.c_str(), 0600);
+    std::string cfg = config("r9");
+    cfg.replace(cfg.find(redis.dir() + "/cluster.key"), (redis.dir() + "/cluster.key").size(),
+                otherKey);
+    RelayProcess outsider{cfg};
+    ASSERT_TRUE(outsider.start());
+    call->bob.reset();
+    auto bob = Client::connect(outsider.port());
+    ASSERT_TRUE(bob);
+    ASSERT_TRUE(bob->registerOk("bob", bobId));
+    msg::Resume resume;
+    resume.callId = call->id;
+    resume.token = call->bobToken.token;
+    ASSERT_TRUE(bob->send(resume));
+    auto refused = bob->expect<msg::Error>();
+    ASSERT_TRUE(refused) << bob->lastUnexpected();
+    EXPECT_EQ(refused->code, ErrorCode::UnknownCall);
+    EXPECT_FALSE(bob->expectResumeToken(300ms));
 }
 
 } // namespace

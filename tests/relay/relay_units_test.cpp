@@ -111,6 +111,38 @@ TEST(AClusterSignal, RoundTripsAndRefusesMalformedText) {
         ClusterSignal::decode("k=ringing r=1 f=r1 u=nohost y=" + std::string(64, 'a') + c));
 }
 
+TEST(AClusterSignal, CarriesAResumeWithTheResumersRoleAndTheAnswerWithBothSessions) {
+    ClusterSignal r;
+    r.kind = ClusterSignal::Kind::Resume;
+    r.from = "r3";
+    r.call[5] = 1;
+    r.calleeSession = 77;
+    r.trunk = "127.0.0.3:7000";
+    auto back = ClusterSignal::decode(r.encode());
+    ASSERT_TRUE(back) << r.encode();
+    EXPECT_EQ(back->callerSession, 0u);
+    EXPECT_EQ(back->calleeSession, 77u);
+    EXPECT_EQ(back->trunk, r.trunk);
+    ClusterSignal a;
+    a.kind = ClusterSignal::Kind::Resumed;
+    a.from = "r1";
+    a.callerSession = 5;
+    a.calleeSession = 77;
+    a.trunk = "127.0.0.1:7000";
+    back = ClusterSignal::decode(a.encode());
+    ASSERT_TRUE(back) << a.encode();
+    EXPECT_EQ(back->encode(), a.encode());
+    const std::string c = " c=" + std::string(32, '0');
+    // A resume names exactly one side, and both need a trunk address.
+    EXPECT_FALSE(ClusterSignal::decode("k=resume r=1 f=r3 s=5 t=6 u=127.0.0.3:1" + c));
+    EXPECT_FALSE(ClusterSignal::decode("k=resume r=1 f=r3 u=127.0.0.3:1" + c));
+    EXPECT_FALSE(ClusterSignal::decode("k=resume r=1 f=r3 t=6" + c));
+    EXPECT_FALSE(ClusterSignal::decode("k=resumed r=1 f=r1 s=5 u=127.0.0.1:1" + c));
+    EXPECT_FALSE(ClusterSignal::decode("k=resumed r=1 f=r1 s=5 t=6" + c));
+    EXPECT_TRUE(ClusterSignal::decode("k=resumed r=1 f=r1 s=5 t=6 u=127.0.0.1:1" + c));
+    EXPECT_FALSE(ClusterSignal::decode("k=accept r=1 f=r1 s=5 t=6 u=127.0.0.1:1" + c));
+}
+
 trunk::Key testTrunkKey() {
     std::array<uint8_t, 32> clusterKey{};
     clusterKey[0] = 9;
