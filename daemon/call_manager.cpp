@@ -304,6 +304,13 @@ void CallManager::handleResumeToken(const msg::ResumeToken& m) {
     // restart): probe with it at once so the relay (re)learns our address.
     call_->routeKey = SecureBytes(m.routeKey);
     if (call_->transport) {
+        if (!config_.mediaRelay && !config_.forceTunnel) {
+            // Resumed at another relay of a cluster (ours died): media goes
+            // there now. The same relay: nothing changes.
+            if (Status s = call_->transport->retarget(relay_.mediaAddress()); !s.ok()) {
+                LOG_WARNING("media stays in the tunnel: %s", s.toString().c_str());
+            }
+        }
         call_->transport->setRouteKey(call_->routeKey.span());
         call_->transport->sendProbe();
     }

@@ -47,8 +47,25 @@ Result<std::unique_ptr<UdpTransport>> UdpTransport::create(const SocketAddress& 
             return Status::fromErrno(Errc::Io, errno, "UDP connect to the relay");
         }
         t->udpAvailable_ = true;
+        t->relay_ = relay;
     }
     return t;
+}
+
+Status UdpTransport::retarget(const SocketAddress& relay) {
+    if (!udpAvailable_ || relay == relay_) {
+        return Status();
+    }
+    if (relay.family() != relay_.family() || relay.port() == 0) {
+        return Status(Errc::InvalidArgument, "the new relay's media address is of another kind");
+    }
+    // Connecting a connected UDP socket again moves it to the new peer; the
+    // other threads' send()/recv() on it need no pause.
+    if (::connect(udp_.get(), relay.data(), relay.length()) != 0) {
+        return Status::fromErrno(Errc::Io, errno, "UDP connect to the new relay");
+    }
+    relay_ = relay;
+    return Status();
 }
 
 int64_t UdpTransport::udpSilenceMs(int64_t now) const {

@@ -70,6 +70,10 @@ public:
     /// Control thread: the route key from the relay's latest ResumeToken
     /// (replaces and wipes the previous one). Probes need one.
     void setRouteKey(std::span<const uint8_t> key);
+    /// Control thread: points the UDP socket at another relay's media
+    /// address (the call resumed at another relay of a cluster after its
+    /// relay died). A no-op for the same address or without UDP.
+    Status retarget(const SocketAddress& relay);
     /// Control thread: an authenticated Probe so the relay learns our UDP
     /// address (nothing without a route key).
     void sendProbe();
@@ -101,6 +105,7 @@ private:
 
     uint64_t sessionId_;
     bool udpAvailable_ = false;
+    SocketAddress relay_; // control thread: where udp_ is connected
     UniqueFd udp_;
     UniqueFd inWake_;  // control → receiver
     UniqueFd outWake_; // transmitter → control

@@ -4,9 +4,11 @@
 # a private redis-server; alice (registered at relay 1) calls bob (at relay
 # 2) with real voiced daemons and paced devices: the call is matched in
 # Redis, signalled over pub/sub, its media crosses the relays' UDP trunk;
-# audio both ways, hangup. Then relay 2 is killed: bob, configured with
-# relays 2 and 3, registers at relay 3 by himself and alice reaches him
-# there. Run under tests/tools/with-pulse.sh.
+# audio both ways, hangup. Then relay 2 is killed with kill -9 during a
+# second call: bob, configured with relays 2 and 3, registers at relay 3 by
+# himself and resumes the call there (same keys, no ring): the audio comes
+# back both ways (the time from the kill is printed), and alice reaches him
+# there with a new call. Run under tests/tools/with-pulse.sh.
 #
 # usage: cluster_call_test.sh RELAYD VOICED VOICECTL ANALYZER
 set -u
@@ -91,16 +93,83 @@ echo "ok: audio both ways across the trunk"
 grep -h "ended; caller sent" "$T/relay1.log" "$T/relay2.log" || true
 [ "$(rcli exists voice:line:alice voice:line:bob)" = 0 ] || fail "lines left in redis after the hangup"
 
-# ---------------------------------------------------------------- relay 2 dies
-# bob's voiced.conf lists relays 2 and 3: he retries relay 2 once, then
-# registers at relay 3 by himself; alice's call finds him there.
-t0=$(date +%s%N)
+# ---------------------------------------------------------------- relay 2 dies mid-call
+# A second call, alice (relay 1) -> bob (relay 2), audio flowing; then relay 2
+# is killed. bob's voiced.conf lists relays 2 and 3: he retries relay 2 once,
+# registers at relay 3 and resumes the call there with his token; relay 1
+# moves the call's trunk from relay 2 to relay 3 (relay/README.md, 10).
+ctl alice call bob >"$T/call2.out" 2>&1 &
+CALLER=$!
+waitfor 10 in_state bob ringing || fail "bob not ringing (second call)"
+ctl bob answer || fail "answer failed (second call)"
+wait $CALLER || fail "second call failed: $(cat "$T/call2.out")"
+for u in alice bob; do
+    waitfor 10 in_state $u in-call || fail "$u not in the second call"
+    waitfor 10 bash -c "[ \$(grep -c 'media flowing' '$T/$u.log') -ge 2 ]" || fail "$u: no media in the second call"
+done
+sleep 2
+KEYS_A=$(grep -c 'end-to-end keys agreed' "$T/alice.log")
+KEYS_B=$(grep -c 'end-to-end keys agreed' "$T/bob.log")
+RA=$(out_size alice); RB=$(out_size bob)
+TUN_B=$(grep -c 'sending through the relay' "$T/bob.log")
+UDP_B=$(grep -c 'back to UDP' "$T/bob.log")
+now() { date +%s%N; }
+# Wall clock: a side's count of media packets received stops at the kill;
+# its first rise after that is the other side's audio reaching it again.
+audio_back() { # USER -> ms from the kill, or fails after 10 s
+    local u=$1 prev cur stalled=0 end=$(( $(now) + 10000000000 ))
+    prev=$(json_field $u stats.packets_received)
+    while [ "$(now)" -lt $end ]; do
+        sleep 0.02
+        cur=$(json_field $u stats.packets_received)
+        if [ "$cur" = "$prev" ]; then
+            stalled=1
+        elif [ $stalled = 1 ]; then
+            echo $(( ($(now) - t0) / 1000000 ))
+            return 0
+        fi
+        prev=$cur
+    done
+    return 1
+}
+t0=$(now)
 kill -9 ${RPID[2]}
+audio_back alice >"$T/back.alice" &
+WA=$!
+audio_back bob >"$T/back.bob" &
+WB=$!
 wait ${RPID[2]} 2>/dev/null
 at_r3() { is_registered bob && [ "$(rcli get voice:loc:bob | cut -d' ' -f1)" = r3 ]; }
 waitfor 20 at_r3 || fail "bob did not move to relay 3: $(rcli get voice:loc:bob)"
-ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-echo "ok: relay 2 killed, bob registered at relay 3 $ms ms later"
+ms_registered=$(( ($(now) - t0) / 1000000 ))
+waitfor 10 grep -q 'resumed at the relay' "$T/bob.log" || fail "bob did not resume the call at relay 3"
+ms_resumed=$(( ($(now) - t0) / 1000000 ))
+grep -q "resumed across relays" "$T/relay3.log" || fail "relay 3 did not take the call over"
+grep -q "the far side resumed at relay 'r3'" "$T/relay1.log" || fail "relay 1 did not move the trunk to r3"
+# Not a tight bound (machines are noisy): the figures printed are the measure.
+wait $WA || fail "alice's audio did not come back within 10 s of relay 2's kill"
+wait $WB || fail "bob's audio did not come back within 10 s of relay 2's kill"
+echo "ok: relay 2 killed mid-call: bob registered at relay 3 after $ms_registered ms, resumed after $ms_resumed ms; audio back after $(cat "$T/back.alice") ms (alice hears bob), $(cat "$T/back.bob") ms (bob hears alice) (goal 2000 ms)"
+# bob's UDP socket follows him to relay 3 (it tunnelled through his control
+# connection while nothing came over UDP).
+if [ "$(grep -c 'sending through the relay' "$T/bob.log")" -gt "$TUN_B" ]; then
+    waitfor 10 bash -c "[ \$(grep -c 'back to UDP' '$T/bob.log') -gt $UDP_B ]" \
+        || fail "bob's media did not move back to UDP at relay 3"
+fi
+sleep 3 # recordings for the tone check below
+for u in alice bob; do in_state $u in-call || fail "$u left the call when relay 2 died"; done
+[ "$(grep -c 'end-to-end keys agreed' "$T/alice.log")" = "$KEYS_A" ] \
+    && [ "$(grep -c 'end-to-end keys agreed' "$T/bob.log")" = "$KEYS_B" ] || fail "a new handshake after relay 2 died"
+# Both hear each other again: the tones in the audio after the kill.
+tail -c +$((RA + 1)) "$T/alice/out.raw" >"$T/alice.after.raw"
+tail -c +$((RB + 1)) "$T/bob/out.raw" >"$T/bob.after.raw"
+python3 "$ANALYZE" "$T/alice.after.raw" 660 440 || fail "alice does not hear bob after relay 2 died"
+python3 "$ANALYZE" "$T/bob.after.raw" 440 660 || fail "bob does not hear alice after relay 2 died"
+ctl alice hangup || fail "hangup failed (second call)"
+waitfor 10 in_state bob idle || fail "bob still in call after alice hung up at relay 1"
+echo "ok: the call survived relay 2's kill -9 (same keys, no ring) and hung up across relays 1 and 3"
+
+# New calls reach bob at relay 3 too.
 ctl alice call bob --no-wait >/dev/null || fail "alice cannot call bob at relay 3"
 waitfor 10 in_state bob ringing || fail "bob not ringing at relay 3"
 ctl bob answer || fail "answer at relay 3 failed"
