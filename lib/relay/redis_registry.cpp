@@ -46,7 +46,7 @@ for i, k in ipairs(KEYS) do
     redis.call('SET', k, ARGV[3 + i], 'PX', ttl)
   end
 end
-return redis.call('ZCARD', 'voice:relays')
+return redis.call('ZRANGE', 'voice:relays', 0, -1)
 )lua";
 
 // KEYS[1] location key; ARGV[1] the value this relay set.
@@ -126,8 +126,13 @@ void RedisRegistry::heartbeat() {
             if (last) {
                 heartbeatInFlight_ = false;
             }
-            if (r && r->type == REDIS_REPLY_INTEGER) {
-                peerRelays_ = size_t(r->integer);
+            if (r && r->type == REDIS_REPLY_ARRAY) {
+                peerRelays_ = r->elements;
+                liveRelays_.clear();
+                for (size_t i = 0; i < r->elements; ++i) {
+                    liveRelays_.insert(replyString(r->element[i]));
+                }
+                relaysKnown_ = true;
             }
         });
     } while (it != present_.end());

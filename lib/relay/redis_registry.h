@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 
@@ -69,6 +70,12 @@ public:
     // Metrics.
     bool redisUp() const { return redis_->connected(); }
     size_t peerRelays() const { return peerRelays_; }
+    /// False once the latest heartbeat answer no longer lists relay `id`
+    /// (it stopped heartbeating: dead for kPresenceTtl). True before any
+    /// answer, and while Redis is away the last answer stands.
+    bool relayAlive(const std::string& id) const {
+        return !relaysKnown_ || liveRelays_.count(id) != 0;
+    }
     std::chrono::microseconds roundTrip() const { return redis_->lastRoundTrip(); }
     uint64_t commands() const { return redis_->commandsSent(); }
     uint64_t commandsFailed() const { return redis_->commandsFailed(); }
@@ -88,6 +95,8 @@ private:
     EventLoop::TimerId heartbeatTimer_ = 0;
     bool heartbeatInFlight_ = false;
     size_t peerRelays_ = 0;
+    std::set<std::string> liveRelays_; // from the latest heartbeat answer
+    bool relaysKnown_ = false;
     MovedHere movedHere_;
 };
 

@@ -181,8 +181,10 @@ void RelayServer::endCall(uint64_t serial, std::optional<HangupReason> toCaller,
     if (call->ringTimer != 0) {
         loop_->cancelTimer(call->ringTimer);
     }
-    if (call->graceTimer != 0) {
-        loop_->cancelTimer(call->graceTimer);
+    for (EventLoop::TimerId timer : {call->graceTimer, call->peerGraceTimer}) {
+        if (timer != 0) {
+            loop_->cancelTimer(timer);
+        }
     }
     if (call->active) {
         // Remember how it ended: a party that was away learns why when it

@@ -149,6 +149,10 @@ void RelayServer::onRemoteResume(const ClusterSignal& s) {
     // Signals from the old relay (its hangup after its grace, if it lives)
     // are ignored from now on: they no longer come from call->peerRelay.
     call->peerRelay = s.from;
+    if (call->peerGraceTimer != 0) {
+        loop_->cancelTimer(call->peerGraceTimer);
+        call->peerGraceTimer = 0;
+    }
     call->peerTrunk = *trunkAddress;
     const uint64_t far = call->remoteCaller ? call->callerSession : call->calleeSession;
     if (call->routed) {
@@ -193,6 +197,41 @@ void RelayServer::onRemoteResumed(CallState& call, const ClusterSignal& s) {
              call.callerName.c_str(), call.calleeName.c_str(), call.peerRelay.c_str());
     if (c && call.routed) {
         sendResumeToken(*c, call, asCaller ? CallRole::Caller : CallRole::Callee);
+    }
+}
+
+void RelayServer::watchPeerRelays() {
+    const auto now = Clock::now();
+    if (now < nextPeerWatch_) {
+        return; // the sweep runs every 100 ms; the heartbeat answers once a second
+    }
+    nextPeerWatch_ = now + std::chrono::seconds(1);
+    for (auto& [serial, call] : calls_) {
+        if (!call->remote() || !call->active || call->awaitingPeer || call->peerGraceTimer != 0 ||
+            cluster_->relayAlive(call->peerRelay)) {
+            continue;
+        }
+        // Its far side lost its relay: it comes back through a resume at
+        // another relay (which moves the call, cancelling this), or the call
+        // ends as when a side of a local call does not resume.
+        LOG_INFO(
+            "call '%s' -> '%s': relay '%s' is gone; waiting %lld ms for the far side to resume",
+            call->callerName.c_str(), call->calleeName.c_str(), call->peerRelay.c_str(),
+            static_cast<long long>(config_.resumeGrace.count()));
+        const uint64_t id = serial;
+        call->peerGraceTimer = loop_->addTimer(config_.resumeGrace, [this, id] {
+            auto it = calls_.find(id);
+            if (it == calls_.end()) {
+                return;
+            }
+            it->second->peerGraceTimer = 0;
+            LOG_INFO("call '%s' -> '%s': the far side did not resume in time",
+                     it->second->callerName.c_str(), it->second->calleeName.c_str());
+            // Nobody to tell over there: its relay is gone.
+            const bool remoteCaller = it->second->remoteCaller;
+            endCall(id, remoteCaller ? std::nullopt : std::optional(HangupReason::PeerLost),
+                    remoteCaller ? std::optional(HangupReason::PeerLost) : std::nullopt);
+        });
     }
 }
 

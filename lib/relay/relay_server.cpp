@@ -650,6 +650,9 @@ void RelayServer::sweep() {
     if (metrics_) {
         metrics_->expire(now);
     }
+    if (cluster_) {
+        watchPeerRelays();
+    }
 }
 
 void RelayServer::reload() {

@@ -114,6 +114,9 @@ private:
     /// At the resumer's relay: the other side's relay moved its trunk here.
     void onRemoteResumed(CallState& call, const ClusterSignal& s);
     void refuseResume(Connection& c, ErrorCode code, std::string text);
+    /// Each sweep: an answered call whose far side's relay stopped
+    /// heartbeating waits resume_grace for that side to resume elsewhere.
+    void watchPeerRelays();
     CallState* findRemoteCall(const CallId& id);
     void handleCall(Connection& c, const msg::Call& m);
     void handleAccept(Connection& c, const msg::Accept& m);
@@ -182,6 +185,7 @@ private:
     std::unique_ptr<ClusterMatcher> matcher_;
     std::unique_ptr<ClusterSignals> signals_;
     std::unordered_map<std::string, uint64_t> remoteCalls_; // hex call id -> serial
+    std::chrono::steady_clock::time_point nextPeerWatch_;   // watchPeerRelays()
     std::optional<ResumeTokens> resumeTokens_;
     /// Answered calls that ended, with the reason to tell a party that was
     /// away when it comes back to resume (bounded; oldest first).

@@ -73,6 +73,7 @@ struct RelayServer::CallState {
     bool remoteCaller = false;              // which side is over there (the other is ours)
     bool toldRinging = false;               // the caller's relay: Ringing went to our caller
     bool awaitingPeer = false;              // resumed here: waiting for the other relay's Resumed
+    EventLoop::TimerId peerGraceTimer = 0;  // the far side's relay died: waiting for a resume
     std::optional<SocketAddress> peerTrunk; // the other relay's trunk address
     bool remote() const { return !peerRelay.empty(); }
     ~CallState() {

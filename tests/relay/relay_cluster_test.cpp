@@ -730,6 +730,29 @@ TEST_F(ACluster, ResumesACallAtAThirdRelayWhenTheCallersRelayIsKilled) {
     EXPECT_EQ(hangUp(*call->bob, *alice, call->id), "");
 }
 
+TEST_F(ACluster, EndsACallWithPeerLostWhenTheFarSidesRelayDiesAndNobodyResumes) {
+    // alice's relay waits resume_grace (2 s here) once relay 2 stopped
+    // heartbeating (3 s), then ends her call: not at once, and not never.
+    RelayProcess relay3{config("r3") + "resume_grace = 2s\n"};
+    ASSERT_TRUE(relay3.start());
+    Identity aliceId = newIdentity(), bobId = newIdentity();
+    auto call = answeredCall(relay3, relay2, aliceId, bobId);
+    ASSERT_TRUE(call);
+    ::kill(relay2.pid(), SIGKILL);
+    ::waitpid(relay2.pid(), nullptr, 0);
+    const auto killed = std::chrono::steady_clock::now();
+    auto ended = call->alice->expect<msg::Hangup>(12s);
+    ASSERT_TRUE(ended) << call->alice->lastUnexpected();
+    EXPECT_EQ(ended->reason, HangupReason::PeerLost);
+    const auto after = std::chrono::steady_clock::now() - killed;
+    EXPECT_GE(after, 2s);
+    std::printf("call ended %lld ms after the far side's relay was killed\n",
+                (long long)std::chrono::duration_cast<std::chrono::milliseconds>(after).count());
+    EXPECT_TRUE(waitUntil([&] {
+        return redis.command({"EXISTS", "voice:call:" + ClusterMatcher::hex(call->id)}) == "0";
+    }));
+}
+
 TEST_F(ACluster, RefusesAResumeTokenAtARelayOfAnotherClusterKey) {
     Identity aliceId = newIdentity(), bobId = newIdentity();
     auto call = answeredCall(relay1, relay2, aliceId, bobId);
