@@ -19,6 +19,16 @@ namespace {
 constexpr auto kPeerRelayAnswer = std::chrono::seconds(3);
 } // namespace
 
+void RelayServer::endOurSide(uint64_t serial, HangupReason reason) {
+    auto it = calls_.find(serial);
+    if (it == calls_.end()) {
+        return;
+    }
+    const bool remoteCaller = it->second->remoteCaller;
+    endCall(serial, remoteCaller ? std::nullopt : std::optional(reason),
+            remoteCaller ? std::optional(reason) : std::nullopt);
+}
+
 void RelayServer::locateForResume(Connection& c, const msg::Resume& m,
                                   const ResumeTokens::Claim& claim) {
     const uint64_t connection = c.id;
@@ -93,9 +103,7 @@ void RelayServer::askPeerRelay(Connection& c, const CallId& id, const ResumeToke
         LOG_INFO("call '%s' -> '%s': relay '%s' did not answer the resume",
                  it->second->callerName.c_str(), it->second->calleeName.c_str(),
                  it->second->peerRelay.c_str());
-        const bool remoteCaller = it->second->remoteCaller;
-        endCall(serial, remoteCaller ? std::nullopt : std::optional(HangupReason::PeerLost),
-                remoteCaller ? std::optional(HangupReason::PeerLost) : std::nullopt);
+        endOurSide(serial, HangupReason::PeerLost);
     });
     remoteCalls_[ClusterMatcher::hex(id)] = serial;
     CallState& ref = *call;
@@ -220,17 +228,11 @@ void RelayServer::watchPeerRelays() {
             static_cast<long long>(config_.resumeGrace.count()));
         const uint64_t id = serial;
         call->peerGraceTimer = loop_->addTimer(config_.resumeGrace, [this, id] {
-            auto it = calls_.find(id);
-            if (it == calls_.end()) {
-                return;
+            if (auto it = calls_.find(id); it != calls_.end()) {
+                it->second->peerGraceTimer = 0;
+                LOG_INFO("call %llu: the far side did not resume in time", (unsigned long long)id);
+                endOurSide(id, HangupReason::PeerLost); // nobody to tell over there
             }
-            it->second->peerGraceTimer = 0;
-            LOG_INFO("call '%s' -> '%s': the far side did not resume in time",
-                     it->second->callerName.c_str(), it->second->calleeName.c_str());
-            // Nobody to tell over there: its relay is gone.
-            const bool remoteCaller = it->second->remoteCaller;
-            endCall(id, remoteCaller ? std::nullopt : std::optional(HangupReason::PeerLost),
-                    remoteCaller ? std::optional(HangupReason::PeerLost) : std::nullopt);
         });
     }
 }

@@ -114,6 +114,9 @@ private:
     /// At the resumer's relay: the other side's relay moved its trunk here.
     void onRemoteResumed(CallState& call, const ClusterSignal& s);
     void refuseResume(Connection& c, ErrorCode code, std::string text);
+    /// Ends a cross-relay call telling only our side (the other relay is
+    /// gone or never answered).
+    void endOurSide(uint64_t serial, HangupReason reason);
     /// Each sweep: an answered call whose far side's relay stopped
     /// heartbeating waits resume_grace for that side to resume elsewhere.
     void watchPeerRelays();

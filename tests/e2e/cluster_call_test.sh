@@ -98,11 +98,7 @@ grep -h "ended; caller sent" "$T/relay1.log" "$T/relay2.log" || true
 # is killed. bob's voiced.conf lists relays 2 and 3: he retries relay 2 once,
 # registers at relay 3 and resumes the call there with his token; relay 1
 # moves the call's trunk from relay 2 to relay 3 (relay/README.md, 10).
-ctl alice call bob >"$T/call2.out" 2>&1 &
-CALLER=$!
-waitfor 10 in_state bob ringing || fail "bob not ringing (second call)"
-ctl bob answer || fail "answer failed (second call)"
-wait $CALLER || fail "second call failed: $(cat "$T/call2.out")"
+answered_call alice bob "second call"
 for u in alice bob; do
     waitfor 10 in_state $u in-call || fail "$u not in the second call"
     waitfor 10 bash -c "[ \$(grep -c 'media flowing' '$T/$u.log') -ge 2 ]" || fail "$u: no media in the second call"

@@ -120,11 +120,7 @@ echo "ok: hung up cleanly after the restart"
 
 # ---------------------------------------------------------------- the relay stays away
 # Past the bound (10 s) the call ends with peer-lost on both sides.
-ctl alice call bob >"$T/call2.out" 2>&1 &
-CALLER=$!
-waitfor 10 in_state bob ringing || fail "bob not ringing (second call)"
-ctl bob answer || fail "answer failed (second call)"
-wait $CALLER || fail "second call failed: $(cat "$T/call2.out")"
+answered_call alice bob "second call"
 for u in alice bob; do
     waitfor 10 bash -c "[ \$(grep -c 'media flowing' '$T/$u.log') -ge 2 ]" || fail "$u: no media in the second call"
 done

@@ -140,6 +140,26 @@ protected:
         return call;
     }
 
+    /// The relay dies at once (kill -9).
+    static void kill9(RelayProcess& relay) {
+        ::kill(relay.pid(), SIGKILL);
+        ::waitpid(relay.pid(), nullptr, 0);
+    }
+
+    /// name (whose relay died) registers at relay and sends Resume{id, token}.
+    std::unique_ptr<Client> resumeAt(RelayProcess& relay, const std::string& name,
+                                     const Identity& id, const CallId& call,
+                                     const msg::ResumeToken& token) {
+        auto c = registered(relay, name, id);
+        if (c) {
+            msg::Resume resume;
+            resume.callId = call;
+            resume.token = token.token;
+            EXPECT_TRUE(c->send(resume));
+        }
+        return c;
+    }
+
     /// Within `deadline`, a packet from a reaches b and one from b reaches a
     /// (retried: a route may still be moving). Empty messages, no asserts.
     static bool mediaFlows(Client& a, uint64_t sa, Client& b, uint64_t sb,
@@ -653,17 +673,11 @@ TEST_F(ACluster, ResumesACallAtAThirdRelayWhenTheCalleesRelayIsKilled) {
     Identity aliceId = newIdentity(), bobId = newIdentity();
     auto call = answeredCall(relay1, relay2, aliceId, bobId);
     ASSERT_TRUE(call);
-    ::kill(relay2.pid(), SIGKILL);
-    ::waitpid(relay2.pid(), nullptr, 0);
+    kill9(relay2);
     const auto killed = std::chrono::steady_clock::now();
     call->bob.reset();
-    auto bob = Client::connect(relay3.port());
+    auto bob = resumeAt(relay3, "bob", bobId, call->id, call->bobToken);
     ASSERT_TRUE(bob);
-    ASSERT_TRUE(bob->registerOk("bob", bobId));
-    msg::Resume resume;
-    resume.callId = call->id;
-    resume.token = call->bobToken.token;
-    ASSERT_TRUE(bob->send(resume));
     auto fresh = bob->expectResumeToken();
     ASSERT_TRUE(fresh) << "no ResumeToken at relay 3: " << bob->lastUnexpected();
     EXPECT_NE(fresh->routeKey, call->bobToken.routeKey); // a new route key with every token
@@ -699,17 +713,11 @@ TEST_F(ACluster, ResumesACallAtAThirdRelayWhenTheCallersRelayIsKilled) {
     Identity aliceId = newIdentity(), bobId = newIdentity();
     auto call = answeredCall(relay1, relay2, aliceId, bobId);
     ASSERT_TRUE(call);
-    ::kill(relay1.pid(), SIGKILL);
-    ::waitpid(relay1.pid(), nullptr, 0);
+    kill9(relay1);
     call->alice.reset();
-    auto alice = Client::connect(relay3.port());
-    ASSERT_TRUE(alice);
-    ASSERT_TRUE(alice->registerOk("alice", aliceId));
     // A token of the other side (bob's) is not alice's to use.
-    msg::Resume stolen;
-    stolen.callId = call->id;
-    stolen.token = call->bobToken.token;
-    ASSERT_TRUE(alice->send(stolen));
+    auto alice = resumeAt(relay3, "alice", aliceId, call->id, call->bobToken);
+    ASSERT_TRUE(alice);
     auto refused = alice->expect<msg::Error>();
     ASSERT_TRUE(refused);
     EXPECT_EQ(refused->code, ErrorCode::UnknownCall);
@@ -738,8 +746,7 @@ TEST_F(ACluster, EndsACallWithPeerLostWhenTheFarSidesRelayDiesAndNobodyResumes) 
     Identity aliceId = newIdentity(), bobId = newIdentity();
     auto call = answeredCall(relay3, relay2, aliceId, bobId);
     ASSERT_TRUE(call);
-    ::kill(relay2.pid(), SIGKILL);
-    ::waitpid(relay2.pid(), nullptr, 0);
+    kill9(relay2);
     const auto killed = std::chrono::steady_clock::now();
     auto ended = call->alice->expect<msg::Hangup>(12s);
     ASSERT_TRUE(ended) << call->alice->lastUnexpected();
@@ -767,13 +774,8 @@ TEST_F(ACluster, RefusesAResumeTokenAtARelayOfAnotherClusterKey) {
     RelayProcess outsider{cfg};
     ASSERT_TRUE(outsider.start());
     call->bob.reset();
-    auto bob = Client::connect(outsider.port());
+    auto bob = resumeAt(outsider, "bob", bobId, call->id, call->bobToken);
     ASSERT_TRUE(bob);
-    ASSERT_TRUE(bob->registerOk("bob", bobId));
-    msg::Resume resume;
-    resume.callId = call->id;
-    resume.token = call->bobToken.token;
-    ASSERT_TRUE(bob->send(resume));
     auto refused = bob->expect<msg::Error>();
     ASSERT_TRUE(refused) << bob->lastUnexpected();
     EXPECT_EQ(refused->code, ErrorCode::UnknownCall);

@@ -148,6 +148,17 @@ ctl() { # ctl USER ARGS...: voicectl on USER's bus
     DBUS_SESSION_BUS_ADDRESS=${BUS[$u]} "$VOICECTL" "$@"
 }
 
+# answered_call CALLER CALLEE WHAT: CALLER calls CALLEE, who answers; fails
+# (naming WHAT) unless the call was set up (voicectl's output in $T/WHAT.out).
+answered_call() {
+    local caller=$1 callee=$2 what=$3 pid
+    ctl "$caller" call "$callee" >"$T/$what.out" 2>&1 &
+    pid=$!
+    waitfor 10 in_state "$callee" ringing || fail "$callee not ringing ($what)"
+    ctl "$callee" answer || fail "answer failed ($what)"
+    wait $pid || fail "$what failed: $(cat "$T/$what.out")"
+}
+
 json_field() { # json_field USER FIELD -> value from status --json (FIELD may be a.b)
     ctl "$1" status --json | python3 -c 'import json,sys; d=json.load(sys.stdin); v=d
 for k in sys.argv[1].split("."): v=v[k]
