@@ -150,7 +150,8 @@ enum class ClusterResumeDecision {
     /// call's trunk here; the side is back once it answers (Resumed).
     AskPeerRelay,
     /// The other side is at this relay (its call still points at the dead
-    /// one): Error{bad-state}; resuming where the peer is is not supported.
+    /// one): the two halves become one local call (onMoveRequest decides as
+    /// for a Resume signal).
     PeerHere,
 };
 ClusterResumeDecision onClusterResume(const ClusterResumeView& view);

@@ -209,6 +209,8 @@ void RelayServer::endCall(uint64_t serial, std::optional<HangupReason> toCaller,
             signalPeer(*call, std::move(s));
         }
         remoteCalls_.erase(ClusterMatcher::hex(call->id));
+    }
+    if (call->remote() || call->clusterRecord) {
         endInCluster(call->id, 60);
     }
     if (call->routed) {
@@ -410,6 +412,12 @@ void RelayServer::handleResume(Connection& c, const msg::Resume& m, bool cluster
                 break;
             }
         }
+    }
+    if (call && call->remote() && call->remoteCaller == asCaller) {
+        // The far side of a cross-relay call, back at this (its peer's)
+        // relay after its own died: the call becomes local here.
+        mergeHere(c, m.callId, *claim);
+        return;
     }
     if (cluster_ && !clusterChecked && c.call == 0 && !call && !endedWith) {
         // Not a call of this relay: its record in Redis says where the other

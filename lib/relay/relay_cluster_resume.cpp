@@ -34,47 +34,44 @@ void RelayServer::locateForResume(Connection& c, const msg::Resume& m,
     const uint64_t connection = c.id;
     const bool asCaller = claim.role == CallRole::Caller;
     c.resuming = true;
-    matcher_->locate(
-        m.callId, asCaller, [this, connection, m, claim](bool redisAnswered, const auto& record) {
-            Connection* resumer = find(connection);
-            if (!resumer || resumer->state != Connection::State::Registered) {
-                return; // gone meanwhile: nothing to resume for
-            }
-            resumer->resuming = false;
-            call_matcher::ClusterResumeView view;
-            view.redisAnswered = redisAnswered;
-            view.recordFound = record.has_value();
-            std::string relay;
-            if (record) {
-                relay = ClusterMatcher::relayOf(record->otherLocation);
-                view.answered = record->answered;
-                view.nameMatches = record->mine == resumer->name;
-                view.peerOnline = !relay.empty();
-                view.peerHere = relay == cluster_->relayId();
-            }
-            switch (call_matcher::onClusterResume(view)) {
-            case call_matcher::ClusterResumeDecision::Local:
-                handleResume(*resumer, m, true);
-                return;
-            case call_matcher::ClusterResumeDecision::Refuse:
-                refuseResume(*resumer, ErrorCode::UnknownCall,
-                             "no answered call of yours with this id");
-                return;
-            case call_matcher::ClusterResumeDecision::PeerHere:
-                // Its call here still points at the dead relay; merging the two
-                // halves into a local call is not done (relay/README.md).
-                refuseResume(*resumer, ErrorCode::BadState,
-                             "the other side of this call is at this relay; resume at another one");
-                return;
-            case call_matcher::ClusterResumeDecision::AskPeerRelay:
-                if (resumer->call != 0) {
-                    refuseResume(*resumer, ErrorCode::BadState, "already in a call");
-                    return;
-                }
-                askPeerRelay(*resumer, m.callId, claim, record->other, relay);
-                return;
-            }
-        });
+    matcher_->locate(m.callId, asCaller,
+                     [this, connection, m, claim](bool redisAnswered, const auto& record) {
+                         Connection* resumer = find(connection);
+                         if (!resumer || resumer->state != Connection::State::Registered) {
+                             return; // gone meanwhile: nothing to resume for
+                         }
+                         resumer->resuming = false;
+                         call_matcher::ClusterResumeView view;
+                         view.redisAnswered = redisAnswered;
+                         view.recordFound = record.has_value();
+                         std::string relay;
+                         if (record) {
+                             relay = ClusterMatcher::relayOf(record->otherLocation);
+                             view.answered = record->answered;
+                             view.nameMatches = record->mine == resumer->name;
+                             view.peerOnline = !relay.empty();
+                             view.peerHere = relay == cluster_->relayId();
+                         }
+                         switch (call_matcher::onClusterResume(view)) {
+                         case call_matcher::ClusterResumeDecision::Local:
+                             handleResume(*resumer, m, true);
+                             return;
+                         case call_matcher::ClusterResumeDecision::Refuse:
+                             refuseResume(*resumer, ErrorCode::UnknownCall,
+                                          "no answered call of yours with this id");
+                             return;
+                         case call_matcher::ClusterResumeDecision::PeerHere:
+                             mergeHere(*resumer, m.callId, claim);
+                             return;
+                         case call_matcher::ClusterResumeDecision::AskPeerRelay:
+                             if (resumer->call != 0) {
+                                 refuseResume(*resumer, ErrorCode::BadState, "already in a call");
+                                 return;
+                             }
+                             askPeerRelay(*resumer, m.callId, claim, record->other, relay);
+                             return;
+                         }
+                     });
 }
 
 void RelayServer::askPeerRelay(Connection& c, const CallId& id, const ResumeTokens::Claim& claim,
@@ -118,19 +115,62 @@ void RelayServer::askPeerRelay(Connection& c, const CallId& id, const ResumeToke
     signalPeer(ref, std::move(s));
 }
 
-void RelayServer::onRemoteResume(const ClusterSignal& s) {
-    CallState* call = findRemoteCall(s.call);
-    const bool resumerIsCaller = s.callerSession != 0;
+namespace {
+/// What call_matcher::onMoveRequest needs of our half of a call whose far
+/// side (role resumerIsCaller, holding `session`) resumed elsewhere or here.
+template <typename Call>
+call_matcher::MoveRequest moveRequestFor(const Call* call, bool resumerIsCaller, uint64_t session) {
     call_matcher::MoveRequest request;
     if (call && !call->awaitingPeer) {
         request.known = true;
         request.answered = call->active;
         request.farSideMatches = call->remoteCaller == resumerIsCaller;
-        request.sessionMatches = resumerIsCaller ? call->callerSession == s.callerSession
-                                                 : call->calleeSession == s.calleeSession;
+        request.sessionMatches =
+            (resumerIsCaller ? call->callerSession : call->calleeSession) == session;
     }
+    return request;
+}
+} // namespace
+
+void RelayServer::mergeHere(Connection& c, const CallId& id, const ResumeTokens::Claim& claim) {
+    const bool asCaller = claim.role == CallRole::Caller;
+    CallState* call = c.call == 0 ? findRemoteCall(id) : nullptr;
+    if (call_matcher::onMoveRequest(moveRequestFor(call, asCaller, claim.session)) !=
+        call_matcher::MoveDecision::Move) {
+        refuseResume(c, ErrorCode::BadState, "this call cannot be resumed by this connection");
+        return;
+    }
+    // Both halves are here now: one local call. Our side's route key (kept
+    // in the call) goes back into the router, its UDP address is learnt
+    // again from its next probe (asked for at once by its media).
+    const uint64_t mine = asCaller ? call->calleeSession : call->callerSession;
+    router_->removeCall(call->callerSession, call->calleeSession);
+    remoteCalls_.erase(ClusterMatcher::hex(call->id));
+    if (call->peerGraceTimer != 0) {
+        loop_->cancelTimer(call->peerGraceTimer);
+        call->peerGraceTimer = 0;
+    }
+    LOG_INFO("call '%s' -> '%s': the far side resumed here (was at relay '%s'); the call is local",
+             call->callerName.c_str(), call->calleeName.c_str(), call->peerRelay.c_str());
+    call->peerRelay.clear();
+    call->peerTrunk.reset();
+    call->remoteCaller = false;
+    call->clusterRecord = true;
+    (asCaller ? call->caller : call->callee) = c.id;
+    router_->addCall(call->callerSession, call->caller, call->calleeSession, call->callee);
+    router_->setRouteKey(mine, asCaller ? call->calleeRouteKey : call->callerRouteKey);
+    call->routed = true;
+    setCall(c, call->serial, LineState::InCall);
+    ++resumes_;
+    sendResumeToken(c, *call, claim.role);
+}
+
+void RelayServer::onRemoteResume(const ClusterSignal& s) {
+    CallState* call = findRemoteCall(s.call);
+    const bool resumerIsCaller = s.callerSession != 0;
     auto trunkAddress = SocketAddress::parse(s.trunk);
-    switch (call_matcher::onMoveRequest(request)) {
+    switch (call_matcher::onMoveRequest(moveRequestFor(
+        call, resumerIsCaller, resumerIsCaller ? s.callerSession : s.calleeSession))) {
     case call_matcher::MoveDecision::Ended: {
         ClusterSignal h;
         h.kind = ClusterSignal::Kind::Hangup;

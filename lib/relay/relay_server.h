@@ -107,6 +107,8 @@ private:
     /// Resume across relays (relay_cluster_resume.cpp): a verified Resume
     /// for a call this relay does not know, looked up in Redis first.
     void locateForResume(Connection& c, const msg::Resume& m, const ResumeTokens::Claim& claim);
+    /// The other side is on this relay: our half and the resumer become one local call.
+    void mergeHere(Connection& c, const CallId& id, const ResumeTokens::Claim& claim);
     void askPeerRelay(Connection& c, const CallId& id, const ResumeTokens::Claim& claim,
                       const std::string& otherName, const std::string& relay);
     /// At the other side's relay: the far side resumed at the sender.

@@ -69,11 +69,12 @@ struct RelayServer::CallState {
     MediaRouter::RouteKey callerRouteKey{};
     MediaRouter::RouteKey calleeRouteKey{};
     // Cluster (issue 19): a call with one side on another relay.
-    std::string peerRelay;                  // that relay's id; empty: both sides are on this relay
-    bool remoteCaller = false;              // which side is over there (the other is ours)
-    bool toldRinging = false;               // the caller's relay: Ringing went to our caller
-    bool awaitingPeer = false;              // resumed here: waiting for the other relay's Resumed
-    EventLoop::TimerId peerGraceTimer = 0;  // the far side's relay died: waiting for a resume
+    std::string peerRelay;                 // that relay's id; empty: both sides are on this relay
+    bool remoteCaller = false;             // which side is over there (the other is ours)
+    bool toldRinging = false;              // the caller's relay: Ringing went to our caller
+    bool awaitingPeer = false;             // resumed here: waiting for the other relay's Resumed
+    EventLoop::TimerId peerGraceTimer = 0; // the far side's relay died: waiting for a resume
+    bool clusterRecord = false;            // a local call (merged) that still has a record in Redis
     std::optional<SocketAddress> peerTrunk; // the other relay's trunk address
     bool remote() const { return !peerRelay.empty(); }
     ~CallState() {

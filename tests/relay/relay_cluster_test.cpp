@@ -140,6 +140,21 @@ protected:
         return call;
     }
 
+    /// A third relay of the cluster, started; true once relays 1 and 2 count it.
+    bool joinThird(RelayProcess& relay3) {
+        return relay3.start() && waitUntil([&] {
+                   return relay1.metric("voice_relayd_cluster_relays") == 3 &&
+                          relay2.metric("voice_relayd_cluster_relays") == 3;
+               });
+    }
+
+    /// The call's record (and so its lines) leaves Redis once it ended.
+    bool recordGone(const CallId& id) {
+        return waitUntil([&] {
+            return redis.command({"EXISTS", "voice:call:" + ClusterMatcher::hex(id)}) == "0";
+        });
+    }
+
     /// The relay dies at once (kill -9).
     static void kill9(RelayProcess& relay) {
         ::kill(relay.pid(), SIGKILL);
@@ -668,8 +683,7 @@ TEST_F(ACluster, PrintsCallSetupTimesSameRelayAndAcrossRelays) {
 // the call's trunk to it.
 TEST_F(ACluster, ResumesACallAtAThirdRelayWhenTheCalleesRelayIsKilled) {
     RelayProcess relay3{config("r3")};
-    ASSERT_TRUE(relay3.start());
-    ASSERT_TRUE(waitUntil([&] { return relay1.metric("voice_relayd_cluster_relays") == 3; }));
+    ASSERT_TRUE(joinThird(relay3));
     Identity aliceId = newIdentity(), bobId = newIdentity();
     auto call = answeredCall(relay1, relay2, aliceId, bobId);
     ASSERT_TRUE(call);
@@ -701,15 +715,12 @@ TEST_F(ACluster, ResumesACallAtAThirdRelayWhenTheCalleesRelayIsKilled) {
     ASSERT_TRUE(carol->send(toBob));
     EXPECT_TRUE(carol->expect<msg::Busy>());
     EXPECT_EQ(hangUp(*bob, *call->alice, call->id), "");
-    EXPECT_TRUE(waitUntil([&] {
-        return redis.command({"EXISTS", "voice:call:" + ClusterMatcher::hex(call->id)}) == "0";
-    }));
+    EXPECT_TRUE(recordGone(call->id));
 }
 
 TEST_F(ACluster, ResumesACallAtAThirdRelayWhenTheCallersRelayIsKilled) {
     RelayProcess relay3{config("r3")};
-    ASSERT_TRUE(relay3.start());
-    ASSERT_TRUE(waitUntil([&] { return relay2.metric("voice_relayd_cluster_relays") == 3; }));
+    ASSERT_TRUE(joinThird(relay3));
     Identity aliceId = newIdentity(), bobId = newIdentity();
     auto call = answeredCall(relay1, relay2, aliceId, bobId);
     ASSERT_TRUE(call);
@@ -738,6 +749,26 @@ TEST_F(ACluster, ResumesACallAtAThirdRelayWhenTheCallersRelayIsKilled) {
     EXPECT_EQ(hangUp(*call->bob, *alice, call->id), "");
 }
 
+TEST_F(ACluster, MakesTheCallLocalWhenTheCalleeResumesAtTheCallersRelay) {
+    Identity aliceId = newIdentity(), bobId = newIdentity();
+    auto call = answeredCall(relay1, relay2, aliceId, bobId);
+    ASSERT_TRUE(call);
+    kill9(relay2);
+    call->bob.reset();
+    auto bob = resumeAt(relay1, "bob", bobId, call->id, call->bobToken);
+    ASSERT_TRUE(bob);
+    ASSERT_TRUE(bob->expectResumeToken()) << bob->lastUnexpected();
+    ASSERT_TRUE(bob->sendProbe(call->bobSession));
+    // alice's address is learnt again (her media asks her to probe; a test
+    // client probes when told to, voiced every 250 ms anyway).
+    ASSERT_TRUE(call->alice->sendProbe(call->aliceSession));
+    ASSERT_TRUE(mediaFlows(*call->alice, call->aliceSession, *bob, call->bobSession))
+        << "no media between alice and bob, both at relay 1";
+    EXPECT_FALSE(call->alice->receive(300ms));
+    EXPECT_EQ(hangUp(*call->alice, *bob, call->id), "");
+    EXPECT_TRUE(recordGone(call->id));
+}
+
 TEST_F(ACluster, EndsACallWithPeerLostWhenTheFarSidesRelayDiesAndNobodyResumes) {
     // alice's relay waits resume_grace (2 s here) once relay 2 stopped
     // heartbeating (3 s), then ends her call: not at once, and not never.
@@ -755,9 +786,7 @@ TEST_F(ACluster, EndsACallWithPeerLostWhenTheFarSidesRelayDiesAndNobodyResumes) 
     EXPECT_GE(after, 2s);
     std::printf("call ended %lld ms after the far side's relay was killed\n",
                 (long long)std::chrono::duration_cast<std::chrono::milliseconds>(after).count());
-    EXPECT_TRUE(waitUntil([&] {
-        return redis.command({"EXISTS", "voice:call:" + ClusterMatcher::hex(call->id)}) == "0";
-    }));
+    EXPECT_TRUE(recordGone(call->id));
 }
 
 TEST_F(ACluster, RefusesAResumeTokenAtARelayOfAnotherClusterKey) {
