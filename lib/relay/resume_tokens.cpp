@@ -3,13 +3,13 @@
 #include "relay/resume_tokens.h"
 
 #include "config/secure_file.h"
+#include "crypto/hkdf.h"
 #include "wire/byte_reader.h"
 #include "wire/byte_writer.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/kdf.h>
 #include <openssl/rand.h>
 
 namespace voice {
@@ -51,21 +51,13 @@ ResumeTokens ResumeTokens::withKey(std::span<const uint8_t, kKeySize> key) {
 }
 
 Result<ResumeTokens> ResumeTokens::fromClusterKey(std::span<const uint8_t, kKeySize> clusterKey) {
-    SecureBytes key(kKeySize);
-    EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, nullptr);
-    size_t len = key.size();
-    const bool ok =
-        ctx != nullptr && EVP_PKEY_derive_init(ctx) == 1 &&
-        EVP_PKEY_CTX_set_hkdf_md(ctx, EVP_sha256()) == 1 &&
-        EVP_PKEY_CTX_set1_hkdf_key(ctx, clusterKey.data(), int(clusterKey.size())) == 1 &&
-        EVP_PKEY_CTX_add1_hkdf_info(ctx, reinterpret_cast<const uint8_t*>(kClusterLabel.data()),
-                                    int(kClusterLabel.size())) == 1 &&
-        EVP_PKEY_derive(ctx, key.data(), &len) == 1 && len == key.size();
-    EVP_PKEY_CTX_free(ctx);
-    if (!ok) {
-        return Status::fromOpenSsl("HKDF (resume key)");
+    const auto label =
+        std::span(reinterpret_cast<const uint8_t*>(kClusterLabel.data()), kClusterLabel.size());
+    auto key = hkdfSha256(clusterKey, {}, label, kKeySize);
+    if (!key.ok()) {
+        return key.status();
     }
-    return ResumeTokens(std::move(key));
+    return ResumeTokens(std::move(*key));
 }
 
 std::array<uint8_t, 32> ResumeTokens::mac(const CallId& id, uint8_t role, uint64_t session,
