@@ -5,7 +5,7 @@
 # The packages of the cached root: systemd and D-Bus to boot and run user
 # managers, Debian's stock PulseAudio with its ALSA plugin, and what the three
 # .debs depend on (so `apt install ./*.deb` needs no network inside).
-SYSTEM_PACKAGES=systemd,systemd-sysv,dbus,dbus-user-session,libpam-systemd,pulseaudio,rtkit,pulseaudio-utils,libasound2-plugins,alsa-utils,libsdbus-c++1,libopus0,libssl3,libasound2,libhiredis0.14,libspeexdsp1,libwebrtc-audio-processing1,jq,procps
+SYSTEM_PACKAGES=systemd,systemd-sysv,dbus,dbus-user-session,libpam-systemd,pulseaudio,pulseaudio-utils,libasound2-plugins,alsa-utils,libsdbus-c++1,libopus0,libssl3,libasound2,libhiredis0.14,libspeexdsp1,libwebrtc-audio-processing1,jq,procps
 
 # The mirror apt uses on this machine (deb822 or one-line sources).
 system_mirror() {

@@ -16,23 +16,6 @@ for u in alice bob; do
 done
 ok "alice and bob have lingering user managers with session buses"
 
-# Logged in, as a desktop's user is: a local login session each on seat0
-# (PAM with pam_systemd, as gdm or a console login opens it). rtkit, which
-# Debian's pulseaudio recommends, grants real-time priority through polkit
-# only to a user with a local session (its action allows active and inactive
-# ones, not "any": a session without a seat, as from ssh or a plain
-# `systemd-run -p PAMName=`, is refused); the user's services, voiced and
-# PulseAudio, count with the user's display session.
-has_session() { C loginctl show-user "$1" -p Display --value | grep -q '[0-9]'; }
-for u in alice bob; do
-    C systemd-run --quiet --unit="login-$u" --uid="$u" -p PAMName=login \
-        -p Environment=XDG_SEAT=seat0 -p Environment=XDG_SESSION_TYPE=tty \
-        -p Environment=XDG_SESSION_CLASS=user sleep infinity ||
-        fail "$u: no login session (systemd-run -p PAMName=login)"
-    wait_for 10 has_session "$u" || fail "$u: logind shows no display session"
-done
-ok "alice and bob are logged in on seat0 (sessions $(C loginctl list-sessions --no-legend | awk '{print $1 ":" $3 ":" $4}' | tr '\n' ' '))"
-
 # Debian's stock sound setup: PulseAudio's user units as the package enables
 # them for every user (the socket, and the service in default.target); no
 # hardware, so a null sink; ALSA's default goes to it.
@@ -99,9 +82,6 @@ for u in alice bob; do
 done
 sched() { vstatus "$1" | jq -r '.stats | "recorder \(.sched_recorder), transmitter \(.sched_transmitter), receiver \(.sched_receiver), player \(.sched_player)" + (if .sched_rtkit then " (RTKit)" else "" end)'; }
 say "real-time priority of the audio threads: alice: $(sched alice); bob: $(sched bob)"
-for u in alice bob; do
-    U "$u" journalctl --user -u voiced -o cat --no-pager 2>/dev/null | grep -m1 'real-time' | sed "s/^/system: $u: /" || true
-done
 ok "audio flows both ways: packets received $(vfield alice .stats.packets_received)/$(vfield bob .stats.packets_received), frames played $(vfield alice .stats.frames_played)/$(vfield bob .stats.frames_played) (alice/bob)"
 
 . "$HERE/quality_steps.sh"
