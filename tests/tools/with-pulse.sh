@@ -127,4 +127,10 @@ sleep 2.1
 
 "$@"
 status=$?
+# A sound server that died under the test fails it with device errors; its
+# own last words (an assertion, a CPU limit) say why.
+if ! kill -0 "$PA" 2>/dev/null; then
+    echo "with-pulse.sh: the sound server ($SERVER) died during the test; the end of its log:" >&2
+    tail -20 "$T/pa.log" >&2 2>/dev/null
+fi
 exit $status
