@@ -23,6 +23,14 @@ inline uint64_t nowUs() {
     return uint64_t(ts.tv_sec) * 1000000 + uint64_t(ts.tv_nsec) / 1000;
 }
 
+/// CLOCK_REALTIME in microseconds: the clock of the kernel's receive
+/// timestamps (SO_TIMESTAMPNS), for senders whose receivers read those.
+inline uint64_t wallUs() {
+    timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return uint64_t(ts.tv_sec) * 1000000 + uint64_t(ts.tv_nsec) / 1000;
+}
+
 /// utime + stime of every thread of `pid` so far (/proc/PID/stat), seconds.
 inline double cpuSeconds(pid_t pid) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/stat");

@@ -25,15 +25,22 @@
 //    first is taken off, and so is the INFO itself.
 //  - media: P pairs of calls; pair p's sender socket is probed for both its
 //    cross-relay session and a same-relay one on the same relay, and sends
-//    each packet to both at once with one timestamp (CLOCK_MONOTONIC, the one
-//    host clock). One-way latency per packet; the trunk hop's added latency is
+//    each packet to both, back to back, in turns (the same-relay twin first
+//    on even sequence numbers, the trunked one on odd), each stamped just
+//    before its own send. One-way latency per packet, to the kernel's
+//    receive timestamp at the callee's socket (SO_TIMESTAMPNS; the stamps
+//    are CLOCK_REALTIME, its clock, the one host clock): the callee's own
+//    wake-up is no part of either path. The trunk hop's added latency is
 //    cross minus same for the two twins, pair by pair, so both saw the
-//    machine at the same moment. Phases of S seconds: same-relay only and
-//    trunked only (relay CPU from /proc/PID/stat, every relay, less their
-//    idle CPU measured over 2 s before, per packet the bench received: a
-//    trunked packet costs both relays), then both at once (the added latency).
-//    /proc/PID/stat counts 10 ms ticks: the figure needs many packets per
-//    phase (P x 50 x S) to mean much.
+//    machine at the same moment. Why the turns and the two stamps: the first
+//    twin's send wakes the relay, which can take the sender's core before
+//    the second send (the kernel has a preemption point there, even inside
+//    sendmmsg), and the relay serves its datagrams in arrival order; with one
+//    stamp and a fixed order, that wait fell on the trunked twin alone. Phases of S seconds:
+//    same-relay only and trunked only (relay CPU from /proc/PID/stat, every relay, less their idle
+//    CPU measured over 2 s before, per packet the bench received: a trunked packet costs both
+//    relays), then both at once (the added latency). /proc/PID/stat counts 10 ms ticks: the figure
+//    needs many packets per phase (P x 50 x S) to mean much.
 // 50 packets/s per flow, 160-byte packets; the receivers probe every 200 ms
 // as voiced does, so their UDP addresses stay fresh.
 #include "../tests/relay/redis_process.h"
@@ -51,6 +58,7 @@
 #include <sstream>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <thread>
 #include <unordered_map>
@@ -385,6 +393,28 @@ struct MediaResult {
     double cpuUsPerPacket = 0;
 };
 
+/// One datagram from `fd` (non-blocking) and when the kernel queued it on
+/// the socket (SO_TIMESTAMPNS, CLOCK_REALTIME µs; now if it gave none).
+ssize_t recvStamped(int fd, std::array<uint8_t, 2048>& buf, uint64_t& arrivalUs) {
+    iovec iov{buf.data(), buf.size()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+    msghdr m{};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = control;
+    m.msg_controllen = sizeof control;
+    const ssize_t len = ::recvmsg(fd, &m, MSG_DONTWAIT);
+    arrivalUs = wallUs();
+    for (cmsghdr* c = CMSG_FIRSTHDR(&m); len > 0 && c; c = CMSG_NXTHDR(&m, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+            timespec ts;
+            std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+            arrivalUs = uint64_t(ts.tv_sec) * 1000000 + uint64_t(ts.tv_nsec) / 1000;
+        }
+    }
+    return len;
+}
+
 /// `seconds` of media on the chosen kinds of flows.
 /// `idleCpuPerS`: the relays' CPU seconds per second with no media (their
 /// timers, heartbeats), taken off before dividing by the packets.
@@ -398,6 +428,8 @@ MediaResult runMedia(Cluster& cluster, std::vector<Pair>& pairs, std::vector<Rec
     int ep = epoll_create1(EPOLL_CLOEXEC);
     for (const auto& r : receivers) {
         byFd[r.fd] = &r;
+        int one = 1;
+        ::setsockopt(r.fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
         epoll_event ev{};
         ev.events = EPOLLIN;
         ev.data.fd = r.fd;
@@ -413,17 +445,17 @@ MediaResult runMedia(Cluster& cluster, std::vector<Pair>& pairs, std::vector<Rec
             for (int e = 0; e < n; ++e) {
                 const Receiver& r = *byFd[events[e].data.fd];
                 for (;;) {
-                    ssize_t len = ::recv(r.fd, buf.data(), buf.size(), MSG_DONTWAIT);
+                    uint64_t t = 0;
+                    const ssize_t len = recvStamped(r.fd, buf, t);
                     if (len <= 0) {
                         break;
                     }
-                    const uint64_t t = nowUs();
                     auto h = MediaHeader::decode(std::span<const uint8_t>(buf.data(), size_t(len)));
                     if (!h.ok() || h->kind != MediaKind::Audio || h->sequence >= perPair) {
                         continue; // probe echoes
                     }
-                    lat[r.kind][r.pair * perPair + h->sequence] =
-                        int32_t(std::min<uint64_t>(t - h->timestampUs, INT32_MAX));
+                    lat[r.kind][r.pair * perPair + h->sequence] = int32_t(
+                        std::min<uint64_t>(t > h->timestampUs ? t - h->timestampUs : 0, INT32_MAX));
                     received.fetch_add(1, std::memory_order_relaxed);
                 }
             }
@@ -448,13 +480,14 @@ MediaResult runMedia(Cluster& cluster, std::vector<Pair>& pairs, std::vector<Rec
             Pair& pair = pairs[p];
             MediaHeader h;
             h.sequence = uint64_t(tick / kSlots);
-            h.timestampUs = nowUs(); // the twins share it
-            for (int kind = 0; kind < 2; ++kind) {
+            for (int turn = 0; turn < 2; ++turn) {
+                const int kind = turn ^ int(h.sequence % 2); // who goes first takes turns
                 const bool on = kind == 0 ? same : cross && pair.crossSession != 0;
                 if (!on) {
                     continue;
                 }
                 h.sessionId = kind == 0 ? pair.sameSession : pair.crossSession;
+                h.timestampUs = wallUs();
                 h.encode(std::span<uint8_t, MediaHeader::kSize>(packet.data(), MediaHeader::kSize));
                 auto sent = sendTo(pair.sendFd, std::as_bytes(std::span(packet)), pair.relay);
                 out.sent += sent.ok() && *sent;
