@@ -602,7 +602,7 @@ void RelayServer::handleTunnel(Connection& c, const Frame& frame) {
     if (d.kind == MediaRouter::Delivery::Kind::Trunk) {
         std::array<uint8_t, MediaHeader::kMaxDatagram + trunk::kOverhead> sealed;
         const size_t n =
-            trunkKey_ ? trunk::seal(*trunkKey_, *trunkSender_, frame.payload, sealed) : 0;
+            trunkMac_ ? trunk::seal(*trunkMac_, *trunkSender_, frame.payload, sealed) : 0;
         auto sent = n ? sendTo(d.fd, std::as_bytes(std::span(sealed.data(), n)), d.to)
                       : Result<bool>(false);
         if (!sent.ok() || !*sent) {

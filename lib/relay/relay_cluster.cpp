@@ -82,6 +82,7 @@ Status RelayServer::joinCluster(std::optional<NameBindings> allowlist) {
         return trunkEpoch.status();
     }
     trunkKey_ = trunk::deriveKey(clusterKey_);
+    trunkMac_ = std::make_unique<trunk::Mac>(*trunkKey_);
     // Tokens any relay of the cluster can verify: a client whose relay died
     // resumes its call at another one (relay_cluster_resume.cpp).
     auto tokens = ResumeTokens::fromClusterKey(clusterKey_);

@@ -276,6 +276,9 @@ Status RelayServer::run() {
         }
         m->loop = std::move(*loop);
         m->sockets = std::move(sockets);
+        if (trunkKey_) {
+            m->trunkMac = std::make_unique<trunk::Mac>(*trunkKey_);
+        }
         MediaThread* mt = m.get();
         for (auto& fd : mt->sockets) {
             int ufd = fd.get();
@@ -341,7 +344,8 @@ Status RelayServer::run() {
                         bool fromTrunk = false;
                         if (trunk::looksLikeTrunk(packet)) {
                             // From another relay of the cluster, or dropped unread.
-                            auto inner = trunkKey_ ? trunk::open(*trunkKey_, packet) : std::nullopt;
+                            auto inner =
+                                mt->trunkMac ? trunk::open(*mt->trunkMac, packet) : std::nullopt;
                             if (!inner) {
                                 router_->trunkRejected.fetch_add(1, std::memory_order_relaxed);
                                 router_->droppedPackets.fetch_add(1, std::memory_order_relaxed);
@@ -374,9 +378,10 @@ Status RelayServer::run() {
                         }
                         std::span<const uint8_t> send = packet;
                         if (d.kind == MediaRouter::Delivery::Kind::Trunk) {
-                            const size_t n2 = trunkKey_ ? trunk::seal(*trunkKey_, *trunkSender_,
-                                                                      packet, sealed[i])
-                                                        : 0;
+                            const size_t n2 =
+                                mt->trunkMac
+                                    ? trunk::seal(*mt->trunkMac, *trunkSender_, packet, sealed[i])
+                                    : 0;
                             if (n2 == 0) {
                                 router_->droppedPackets.fetch_add(1, std::memory_order_relaxed);
                                 continue;

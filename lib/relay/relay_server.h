@@ -182,6 +182,8 @@ private:
     RedisRegistry* cluster_ = nullptr;                // registry_ in cluster mode, else null
     ClusterKey clusterKey_{};                         // wiped on exit
     std::optional<std::array<uint8_t, 32>> trunkKey_; // cluster mode; wiped on exit
+    // The control loop's own keyed MAC (the media threads have theirs).
+    std::unique_ptr<trunk::Mac> trunkMac_;
     // Cluster mode: this process's trunk epoch and sequence (every sender
     // thread), and the replay windows of the relays sending to it.
     std::unique_ptr<trunk::Sender> trunkSender_;

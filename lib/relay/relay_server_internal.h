@@ -87,8 +87,9 @@ struct RelayServer::MediaThread {
     std::unique_ptr<EventLoop> loop;
     std::vector<UniqueFd> sockets;
     std::thread thread;
-    std::atomic<int64_t> heartbeat{0}; // steady-clock seconds of the last loop turn
-    JunkFilter junk;                   // this thread's only
+    std::atomic<int64_t> heartbeat{0};    // steady-clock seconds of the last loop turn
+    JunkFilter junk;                      // this thread's only
+    std::unique_ptr<trunk::Mac> trunkMac; // cluster mode: this thread's own (not thread-safe)
     // Copies of junk's counters for the metrics (written by this thread, read by the control loop).
     std::atomic<uint64_t> junkDroppedUnread{0}, junkLimits{0};
 };

@@ -188,6 +188,30 @@ TEST(ATrunkDatagram, OpensOnlyUnderTheClusterKeyAndUntouched) {
     EXPECT_EQ(trunk::seal(key, sender, packet, small), 0u);
 }
 
+TEST(ATrunkMac, KeepsItsKeyAcrossDatagramsAndRefusesWhatAnotherKeySealed) {
+    // A media thread's Mac serves every datagram it seals or opens: each tag
+    // must be the one a fresh HMAC under the key gives (trunk::open(Key)),
+    // whatever the datagram before it was, a bad one included.
+    const trunk::Key key = testTrunkKey();
+    trunk::Key other = key;
+    other[0] ^= 1;
+    trunk::Mac mac(key), otherMac(other);
+    trunk::Sender sender(3);
+    std::vector<uint8_t> packet = testPacket();
+    for (uint8_t i = 0; i < 5; ++i) {
+        packet[0] = i;
+        std::vector<uint8_t> datagram(packet.size() + trunk::kOverhead);
+        ASSERT_EQ(trunk::seal(mac, sender, packet, datagram), datagram.size());
+        auto fresh = trunk::open(key, datagram);
+        ASSERT_TRUE(fresh);
+        EXPECT_EQ(fresh->sequence, i);
+        EXPECT_TRUE(trunk::open(mac, datagram));
+        EXPECT_FALSE(trunk::open(otherMac, datagram));
+        datagram[20] ^= 1;
+        EXPECT_FALSE(trunk::open(mac, datagram));
+    }
+}
+
 TEST(ATrunkSender, NumbersItsDatagramsUpwardsUnderARandomEpoch) {
     const trunk::Key key = testTrunkKey();
     const std::vector<uint8_t> packet = testPacket();
