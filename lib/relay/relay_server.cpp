@@ -14,6 +14,7 @@
 #include "relay/cluster_signals.h"
 #include "relay/junk_filter.h"
 #include "relay/local_registry.h"
+#include "relay/media_slice.h"
 #include "relay/metrics_endpoint.h"
 #include "relay/redis_registry.h"
 #include "relay/relay_server_internal.h"
@@ -445,6 +446,10 @@ Status RelayServer::run() {
         mt->thread = std::thread([mt, i] {
             // Named for ps/top and the tests (/proc/PID/task/*/comm).
             pthread_setname_np(pthread_self(), ("media-" + std::to_string(i)).c_str());
+            // Woken per datagram: run at once on a busy machine (media_slice.h).
+            if (Status slice = requestShortSlice(kMediaSlice); !slice.ok()) {
+                LOG_INFO("media thread keeps the default slice: %s", slice.toString().c_str());
+            }
             Status st = mt->loop->run();
             if (!st.ok()) {
                 LOG_ERROR("media loop failed: %s", st.toString().c_str());

@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: MIT
 // How the relay's media threads are sized to the load: MediaThreadSizer and setMediaSpread (one
-// thread or all, on real SO_REUSEPORT sockets).
+// thread or all, on real SO_REUSEPORT sockets); their short scheduler slice.
 #include "net/socket.h"
+#include "relay/media_slice.h"
 #include "relay/reuseport_steering.h"
 
+#include <cstring>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <thread>
+#include <unistd.h>
 
 namespace voice {
 namespace {
@@ -18,6 +23,23 @@ TEST(AMediaThreadSizer, StartsWithOneThreadAndSpreadsOnlyUnderHeavyLoad) {
     EXPECT_EQ(s.update(1100), MediaSpread::All);
     EXPECT_EQ(s.update(500), MediaSpread::All); // hysteresis: no flapping around one threshold
     EXPECT_EQ(s.update(300), MediaSpread::First);
+}
+
+TEST(AMediaThread, AsksForTheShortestSliceAndKeepsItsNiceValue) {
+    std::thread([] {
+        const int wanted = ::nice(1); // lowering one's own priority needs no privilege
+        ASSERT_TRUE(requestShortSlice(kMediaSlice).ok());
+        // sched_attr up to sched_period (48 bytes): runtime at 24, nice at 16.
+        uint64_t attr[6] = {};
+        ASSERT_EQ(::syscall(SYS_sched_getattr, 0, attr, sizeof attr, 0), 0);
+        int32_t nice = 0;
+        std::memcpy(&nice, reinterpret_cast<const char*>(attr) + 16, sizeof nice);
+        EXPECT_EQ(nice, wanted);
+        // Kernels before 6.12 report no slice for SCHED_OTHER: nothing to check there.
+        if (attr[3] != 0) {
+            EXPECT_EQ(attr[3], uint64_t(100000));
+        }
+    }).join();
 }
 
 /// Two sockets in one SO_REUSEPORT group, like the relay's media threads.
