@@ -83,6 +83,9 @@ Status RelayServer::joinCluster(std::optional<NameBindings> allowlist) {
     }
     trunkKey_ = trunk::deriveKey(clusterKey_);
     trunkMac_ = std::make_unique<trunk::Mac>(*trunkKey_);
+    if (!trunkMac_->ok()) {
+        return Status(Errc::Crypto, "HMAC-SHA256 unavailable: no trunk MAC");
+    }
     // Tokens any relay of the cluster can verify: a client whose relay died
     // resumes its call at another one (relay_cluster_resume.cpp).
     auto tokens = ResumeTokens::fromClusterKey(clusterKey_);

@@ -279,6 +279,9 @@ Status RelayServer::run() {
         m->sockets = std::move(sockets);
         if (trunkKey_) {
             m->trunkMac = std::make_unique<trunk::Mac>(*trunkKey_);
+            if (!m->trunkMac->ok()) {
+                return Status(Errc::Crypto, "HMAC-SHA256 unavailable: no trunk MAC");
+            }
         }
         MediaThread* mt = m.get();
         for (auto& fd : mt->sockets) {

@@ -60,6 +60,8 @@ public:
     Mac(const Mac&) = delete;
     Mac& operator=(const Mac&) = delete;
 
+    /// False if OpenSSL could not set up HMAC-SHA256 (the relay must not start then).
+    bool ok() const { return ctx_ != nullptr; }
     /// HMAC-SHA256(key, data); false if OpenSSL failed (the datagram is then dropped).
     bool tag(std::span<const uint8_t> data, uint8_t (&out)[32]);
 

@@ -196,6 +196,7 @@ TEST(ATrunkMac, KeepsItsKeyAcrossDatagramsAndRefusesWhatAnotherKeySealed) {
     trunk::Key other = key;
     other[0] ^= 1;
     trunk::Mac mac(key), otherMac(other);
+    ASSERT_TRUE(mac.ok() && otherMac.ok());
     trunk::Sender sender(3);
     std::vector<uint8_t> packet = testPacket();
     for (uint8_t i = 0; i < 5; ++i) {
