@@ -26,4 +26,11 @@ for start in range(0, n - block, block):
         print('%.3f' % (start / rate))
         sys.exit(0)
 print('never')
+# Why: the level of every 100 ms from OFFSET on, so a failure in CI says
+# whether the gap or the return is what was missing.
+tenth = rate // 10
+levels = ['%d' % math.sqrt(sum(x * x for x in samples[s:s + tenth]) / tenth)
+          for s in range(0, n - tenth + 1, tenth)]
+print('%.2f s recorded from byte %d; rms per 100 ms: %s' % (n / rate, offset, ' '.join(levels)),
+      file=sys.stderr)
 sys.exit(1)

@@ -18,7 +18,9 @@ BOUND_S=2.0 # issue 8: audio resumes within 2 s of the restart
 voice_env_begin resume
 fail() {
     echo "FAIL: $*" >&2
-    for f in "$T"/*.log "$T"/*.monitor; do echo "==== $f" >&2; tail -n 40 "$f" >&2; done
+    # meson prints the last 100 lines: the recordings' levels first, short log tails.
+    for f in "$T"/*.why; do [ -s "$f" ] && { echo "==== $f" >&2; cat "$f" >&2; }; done
+    for f in "$T"/*.log "$T"/*.monitor; do echo "==== $f" >&2; tail -n 20 "$f" >&2; done
     exit 1
 }
 now() { date +%s.%N; }
@@ -74,13 +76,15 @@ for ((i = 1; i <= RESTARTS; i++)); do
     waitfor 20 bash -c "[ \$(grep -c 'resumed at the relay' '$T/alice.log') -ge $i ] && [ \$(grep -c 'resumed at the relay' '$T/bob.log') -ge $i ]" \
         || fail "the call was not resumed after restart $i"
     T1=$(now)
-    # Let the played-out files run past the bound, then find where audio came back.
-    sleep 3
+    # Let the played-out files run past the bound (4 s of audio written after
+    # RA/RB, however long a loaded machine takes), then find where audio came back.
+    waitfor 15 bash -c "[ \$(stat -c %s '$T/alice/out.raw') -ge $((RA + 4 * 96000)) ] && [ \$(stat -c %s '$T/bob/out.raw') -ge $((RB + 4 * 96000)) ]" ||
+        fail "the players wrote less than 4 s in 15 s after restart $i"
     # MEASURE_ONLY=1 (bench/relay_restart_bench.sh): a bench reports a
     # recovery it could not time (nan) and goes on; the test asserts.
-    DA=$(python3 "$RESUMED" "$T/alice/out.raw" $RA) ||
+    DA=$(python3 "$RESUMED" "$T/alice/out.raw" $RA 2>"$T/alice.why") ||
         { [ "${MEASURE_ONLY:-0}" = 1 ] && DA=nan; } || fail "alice's audio did not come back"
-    DB=$(python3 "$RESUMED" "$T/bob/out.raw" $RB) ||
+    DB=$(python3 "$RESUMED" "$T/bob/out.raw" $RB 2>"$T/bob.why") ||
         { [ "${MEASURE_ONLY:-0}" = 1 ] && DB=nan; } || fail "bob's audio did not come back"
     RES=$(elapsed $T0 $T1)
     echo "restart $i: resumed at the relay ${RES} s after the restart; audio back after ${DA} s (alice hears bob), ${DB} s (bob hears alice)"
