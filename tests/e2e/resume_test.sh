@@ -82,10 +82,10 @@ for ((i = 1; i <= RESTARTS; i++)); do
         fail "the players wrote less than 4 s in 15 s after restart $i"
     # MEASURE_ONLY=1 (bench/relay_restart_bench.sh): a bench reports a
     # recovery it could not time (nan) and goes on; the test asserts.
-    DA=$(python3 "$RESUMED" "$T/alice/out.raw" $RA 2>"$T/alice.why") ||
-        { [ "${MEASURE_ONLY:-0}" = 1 ] && DA=nan; } || fail "alice's audio did not come back"
-    DB=$(python3 "$RESUMED" "$T/bob/out.raw" $RB 2>"$T/bob.why") ||
-        { [ "${MEASURE_ONLY:-0}" = 1 ] && DB=nan; } || fail "bob's audio did not come back"
+    DA=$(python3 "$RESUMED" "$T/alice/out.raw" $RA ${TONE[bob]} 2>"$T/alice.why") ||
+        { [ "${MEASURE_ONLY:-0}" = 1 ] && DA=nan && cat "$T/alice.why" >&2; } || fail "alice's audio did not come back"
+    DB=$(python3 "$RESUMED" "$T/bob/out.raw" $RB ${TONE[alice]} 2>"$T/bob.why") ||
+        { [ "${MEASURE_ONLY:-0}" = 1 ] && DB=nan && cat "$T/bob.why" >&2; } || fail "bob's audio did not come back"
     RES=$(elapsed $T0 $T1)
     echo "restart $i: resumed at the relay ${RES} s after the restart; audio back after ${DA} s (alice hears bob), ${DB} s (bob hears alice)"
     TIMES+=("$RES $DA $DB")
