@@ -17,6 +17,15 @@ if [ -z "$paced_p50" ] && [ -z "${VOICED_SYSTEM_NO_PACED:-}" ]; then
     fi
 fi
 
+# VOICED_SYSTEM_LOAD=N: N busy loops in alice's own user manager during the
+# call (a user's build beside the call, in the same slice as voiced), to see
+# the call where a user's machine is busy.
+if [ "${VOICED_SYSTEM_LOAD:-0}" -gt 0 ]; then
+    U alice systemd-run --user --unit=voiced-test-load --quiet sh -c \
+        "for i in \$(seq ${VOICED_SYSTEM_LOAD}); do yes >/dev/null & done; wait" ||
+        fail "could not start the load in alice's user manager"
+    say "load: ${VOICED_SYSTEM_LOAD} busy loops in alice's user manager during the call"
+fi
 # When a loss happens says why (the call's start, a stall, steady jitter):
 # every 5 s, each side's lost/late/concealed/xruns so far.
 declare -A TRACE
@@ -28,6 +37,9 @@ for ((t = 5; t <= CALL_SECONDS; t += 5)); do
 done
 sleep $((CALL_SECONDS % 5))
 sleep 1.2 # one more stats update
+if [ "${VOICED_SYSTEM_LOAD:-0}" -gt 0 ]; then
+    U alice systemctl --user stop voiced-test-load || true
+fi
 declare -A P50 P99 LOST LATE STALLS LOSS CONC BUF SWITCH PATH_ XRUNS
 for u in alice bob; do
     s=$(vstatus "$u" | jq -c .stats)
