@@ -8,27 +8,35 @@ namespace voice {
 
 namespace {
 
+// Each script reads what it needs in as few commands as it can (MGET, one
+// string per call record): a cross-relay call costs Redis about 15 commands
+// counting the scripts' own, the target being 20 (relay/README.md has the
+// count). A call record is "STATE CALLER CALLEE" (names have no spaces).
+
 // KEYS[1] voice:loc:CALLEE, KEYS[2] voice:line:CALLER, KEYS[3] voice:line:CALLEE
 // ARGV[1] caller, ARGV[2] callee, ARGV[3] new call id, ARGV[4] ring TTL (ms)
 // The same order of rules as call_matcher::onCall.
 constexpr const char* kMatchScript = R"lua(
 local caller, callee, id, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
-local online = redis.call('EXISTS', KEYS[1]) == 1
-local function callOf(line)
-  local cid = redis.call('GET', line)
+local got = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3])
+local where = got[1]
+local online = where ~= false
+local function callOf(line, cid)
   if not cid then return nil end
-  local c = redis.call('HMGET', 'voice:call:' .. cid, 'caller', 'callee', 'state')
-  -- Stale: the record is gone, or a party of it is offline (its relay died
-  -- or the hangup was lost): the line is idle again.
-  if not c[1] or redis.call('EXISTS', 'voice:loc:' .. c[1]) == 0 or
-     redis.call('EXISTS', 'voice:loc:' .. c[2]) == 0 then
+  local rec = redis.call('GET', 'voice:call:' .. cid)
+  local state, a, b
+  if rec then state, a, b = string.match(rec, '^(%S+) (%S+) (%S+)$') end
+  -- Stale: the record is gone (expired, or ended by a relay that died), or
+  -- a party of it is offline (its relay died or the hangup was lost): the
+  -- line is idle again.
+  if not state or redis.call('EXISTS', 'voice:loc:' .. a, 'voice:loc:' .. b) < 2 then
     redis.call('DEL', line)
     return nil
   end
-  return cid, c
+  return cid, {a, b, state}
 end
 local cancelled = ''
-local mine, c = callOf(KEYS[2])
+local mine, c = callOf(KEYS[2], got[2])
 if mine then
   local glare = online and c[3] == 'ringing' and c[2] == caller and c[1] == callee and callee ~= caller
   if not glare then return {'already-in-call'} end
@@ -37,48 +45,50 @@ if mine then
   cancelled = mine
 else
   if not online or callee == caller then return {'offline'} end
-  if callOf(KEYS[3]) then return {'busy'} end
+  if callOf(KEYS[3], got[3]) then return {'busy'} end
 end
-redis.call('HSET', 'voice:call:' .. id, 'caller', caller, 'callee', callee, 'state', 'ringing')
-redis.call('PEXPIRE', 'voice:call:' .. id, ttl)
-redis.call('SET', KEYS[2], id, 'PX', ttl)
-redis.call('SET', KEYS[3], id, 'PX', ttl)
-local where = redis.call('GET', KEYS[1]) or ''
+-- A ringing record expires by itself; the lines need no TTL of their own
+-- (a line whose record is gone is idle, above, and removed then).
+redis.call('SET', 'voice:call:' .. id, 'ringing ' .. caller .. ' ' .. callee, 'PX', ttl)
+redis.call('MSET', KEYS[2], id, KEYS[3], id)
 return {cancelled == '' and 'ring' or 'cancel-and-ring', where, cancelled}
 )lua";
 
-// KEYS[1] voice:call:ID; ARGV[1] callee, ARGV[2] id
+// KEYS[1] voice:call:ID; ARGV[1] callee
 constexpr const char* kAcceptScript = R"lua(
-local c = redis.call('HMGET', KEYS[1], 'caller', 'callee', 'state')
-if not c[1] or c[2] ~= ARGV[1] or c[3] ~= 'ringing' then return 0 end
-redis.call('HSET', KEYS[1], 'state', 'answered')
-redis.call('PERSIST', KEYS[1])
-for _, name in ipairs({c[1], c[2]}) do
-  local line = 'voice:line:' .. name
-  if redis.call('GET', line) == ARGV[2] then redis.call('PERSIST', line) end
-end
+local rec = redis.call('GET', KEYS[1])
+if not rec then return 0 end
+local state, a, b = string.match(rec, '^(%S+) (%S+) (%S+)$')
+if b ~= ARGV[1] or state ~= 'ringing' then return 0 end
+redis.call('SET', KEYS[1], 'answered ' .. a .. ' ' .. b) -- no PX: it no longer expires
 return 1
 )lua";
 
 // KEYS[1] voice:call:ID; ARGV[1] id
 constexpr const char* kEndScript = R"lua(
-local c = redis.call('HMGET', KEYS[1], 'caller', 'callee')
-if not c[1] then return 0 end
-for _, name in ipairs({c[1], c[2]}) do
-  local line = 'voice:line:' .. name
-  if redis.call('GET', line) == ARGV[1] then redis.call('DEL', line) end
+local rec = redis.call('GET', KEYS[1])
+if not rec then return 0 end
+local _, a, b = string.match(rec, '^(%S+) (%S+) (%S+)$')
+local gone = {KEYS[1]}
+if a then
+  local lines = {'voice:line:' .. a, 'voice:line:' .. b}
+  local ids = redis.call('MGET', lines[1], lines[2])
+  for i = 1, 2 do
+    if ids[i] == ARGV[1] then gone[#gone + 1] = lines[i] end
+  end
 end
-redis.call('DEL', KEYS[1])
+redis.call('DEL', unpack(gone))
 return 1
 )lua";
 
 // KEYS[1] voice:call:ID; ARGV[1] 'caller' or 'callee' (the resuming side)
 constexpr const char* kLocateScript = R"lua(
-local c = redis.call('HMGET', KEYS[1], 'caller', 'callee', 'state')
-if not c[1] then return {} end
-local mine, other = c[1], c[2]
-if ARGV[1] ~= 'caller' then mine, other = c[2], c[1] end
-return {mine, other, c[3], redis.call('GET', 'voice:loc:' .. other) or ''}
+local rec = redis.call('GET', KEYS[1])
+if not rec then return {} end
+local state, mine, other = string.match(rec, '^(%S+) (%S+) (%S+)$')
+if not state then return {} end
+if ARGV[1] ~= 'caller' then mine, other = other, mine end
+return {mine, other, state, redis.call('GET', 'voice:loc:' .. other) or ''}
 )lua";
 
 } // namespace
@@ -126,7 +136,7 @@ void ClusterMatcher::match(const std::string& caller, const std::string& callee,
 
 void ClusterMatcher::accept(const CallId& id, const std::string& callee, Done done) {
     const std::string h = hex(id);
-    redis_.command({"EVAL", kAcceptScript, "1", "voice:call:" + h, callee, h},
+    redis_.command({"EVAL", kAcceptScript, "1", "voice:call:" + h, callee},
                    [done = std::move(done)](const redisReply* r) {
                        done(r && r->type == REDIS_REPLY_INTEGER && r->integer == 1);
                    });

@@ -18,8 +18,8 @@ namespace voice {
 /// Lua script over the whole cluster's state, so two relays can never
 /// disagree. Redis keys:
 ///   voice:loc:NAME    presence (RedisRegistry): absent = offline
-///   voice:line:NAME   hex call id while the name rings or is in a call
-///   voice:call:ID     hash {caller, callee, state = ringing | answered};
+///   voice:line:NAME   hex call id while the name rings or is in a call (no TTL)
+///   voice:call:ID     "STATE CALLER CALLEE", STATE ringing | answered;
 ///                     a ringing call expires after the ring TTL by itself
 /// A line whose call record is gone (expired, or ended by a relay that
 /// died), or whose call has a party that is offline, counts as idle. Every call is asynchronous

@@ -107,6 +107,14 @@ TEST_F(AClusterMatcher, RingsAnIdleCalleeAndMarksBothLines) {
     EXPECT_EQ(m->calleeLocation, "r2 1 7");
     EXPECT_EQ(redis.command({"GET", "voice:line:alice"}), ClusterMatcher::hex(id));
     EXPECT_EQ(redis.command({"GET", "voice:line:bob"}), ClusterMatcher::hex(id));
+    // One string per record; only a ringing record expires, never a line.
+    const std::string record = "voice:call:" + ClusterMatcher::hex(id);
+    EXPECT_EQ(redis.command({"GET", record}), "ringing alice bob");
+    EXPECT_GT(std::stol(redis.command({"PTTL", record})), 0);
+    EXPECT_EQ(redis.command({"PTTL", "voice:line:bob"}), "-1");
+    ASSERT_TRUE(accept(id, "bob"));
+    EXPECT_EQ(redis.command({"GET", record}), "answered alice bob");
+    EXPECT_EQ(redis.command({"PTTL", record}), "-1");
 }
 
 TEST_F(AClusterMatcher, AnswersBusyForARingingOrAnsweredCallee) {
@@ -175,7 +183,11 @@ TEST_F(AClusterMatcher, FreesBothLinesWhenTheRingTimesOutOrTheCallEnds) {
     ASSERT_TRUE(runUntil([&] { return ended.has_value(); }));
     EXPECT_TRUE(*ended);
     EXPECT_EQ(redis.command({"GET", "voice:line:carol"}), "(nil)");
+    // alice's line still names the call that timed out: the next match that
+    // reads it takes it for idle and replaces it.
+    EXPECT_NE(redis.command({"GET", "voice:line:alice"}), "(nil)");
     EXPECT_EQ(decide("alice", "bob"), D::Ring);
+    EXPECT_EQ(redis.command({"GET", "voice:line:alice"}), redis.command({"GET", "voice:line:bob"}));
 }
 
 TEST_F(AClusterMatcher, FreesALineWhoseCallHasAPartyOffline) {
