@@ -127,15 +127,9 @@ size_t CaptureDevice::readAtLeast(std::span<int16_t> out, size_t minFrames) {
         // library until the next read, and when the server goes away
         // libpulse waits for that block with its lock held, so the next
         // read never returns (seen in alsa_pulse_test). The device is
-        // non-blocking: the read takes what is there, whole blocks. At most
-        // a buffer per read, though: a sound server can hold more than the
-        // buffer, and alsa-lib's file plugin (infile=) fills a read past its
-        // buffer with the slave's silence instead of the file ("requested
-        // more frames than pcm buffer"). More than a buffer is an overrun.
+        // non-blocking: the read takes what is there, whole blocks.
         dropStartOverlap(*pcm, minFrames - done);
-        const size_t buffer = pcm->params().bufferFrames;
-        const size_t most = buffer > 0 ? std::min(capacity - done, buffer) : capacity - done;
-        const ssize_t n = pcm->readi(out.data() + done * channels, most);
+        const ssize_t n = pcm->readi(out.data() + done * channels, capacity - done);
         if (n > 0) {
             done += static_cast<size_t>(n);
             waitingSince = {};
