@@ -199,14 +199,23 @@ void AudioPipeline::player() {
             device = std::span<const int16_t>(playbackResampled_)
                          .first(playbackResampler_->process(out, playbackResampled_));
         }
-        playback_->write(device);
-        if (echoReference_) {
+        const size_t live = playback_->write(device);
+        if (echoReference_ && live > 0) {
+            // Only what the device took is played: while a handle starts (an
+            // idle PulseAudio null sink's first block after resuming lasts
+            // up to 2 s) or is lost, write() discards the rest, and pushed,
+            // the reference ran ahead of the speaker by all of it
+            // (echo_path_test: 38-47 ms, the canceller restarted once a call).
+            const size_t played =
+                live >= device.size() ? out.size() : live * out.size() / device.size();
             // The write measured snd_pcm_delay after it (all of it: a sound
             // server's latency beyond the buffer is time to the speaker too):
             // the last sample written plays that much after now.
-            const int64_t queued = playback_->delayFrames() - static_cast<int64_t>(device.size());
-            echoReference_->push(out, monotonicNs() + deviceNs(std::max<int64_t>(0, queued)) +
-                                          playbackResamplerNs());
+            const int64_t queued = playback_->delayFrames() - static_cast<int64_t>(live);
+            echoReference_->push(out.first(played),
+                                 monotonicNs() + deviceNs(std::max<int64_t>(0, queued)) +
+                                     playbackResamplerNs(),
+                                 queued > 0);
         }
         lastWrittenNs = samplesNs(static_cast<int64_t>(out.size()));
         bump(framesPlayed_);

@@ -16,12 +16,12 @@ EchoReference::EchoReference(uint32_t rate, size_t capacityFrames)
       ring_(capacityFrames, 1, OverflowPolicy::DropIncoming, UnderflowPolicy::FillSilence),
       marks_(kMarkSlots), scratch_(1024) {}
 
-void EchoReference::push(std::span<const int16_t> out, int64_t playTimeNs) {
+void EchoReference::push(std::span<const int16_t> out, int64_t playTimeNs, bool timed) {
     if (out.empty())
         return;
     // A full queue of marks only costs precision: the older mark still
     // describes the stream until a later one gets through.
-    (void)marks_.tryPush({written_, playTimeNs});
+    (void)marks_.tryPush({written_, playTimeNs, timed});
     written_ += ring_.write(out);
 }
 
@@ -50,7 +50,27 @@ EchoReference::Fetch EchoReference::fetch(int64_t captureTimeNs, std::span<int16
     const int64_t offset =
         (wantNs - last_.playTimeNs) * static_cast<int64_t>(rate_) / 1'000'000'000;
     const int64_t target = std::max<int64_t>(0, static_cast<int64_t>(last_.position) + offset);
-    const int64_t instant = target - static_cast<int64_t>(readPos_);
+    if (aligned_ && !settled_) {
+        // Until timed figures have held for kSettleNs with the player
+        // writing, what the alignment is off by them is the sound server
+        // settling (see the header). A reader that ran dry (the device took
+        // nothing) is aligned afresh on what comes next.
+        if (ring_.availableToRead() < block.size()) {
+            aligned_ = false;
+            timedSinceNs_ = -1;
+            bias_ = 0;
+        } else if (!last_.timed) {
+            timedSinceNs_ = -1;
+        } else {
+            if (timedSinceNs_ < 0)
+                timedSinceNs_ = captureTimeNs;
+            bias_ = target - static_cast<int64_t>(readPos_);
+            settled_ = captureTimeNs - timedSinceNs_ >= kSettleNs;
+        }
+        errorAvg_ = 0;
+        settled_ = settled_ || captureTimeNs - alignedAtNs_ >= kSettleLimitNs;
+    }
+    const int64_t instant = target - bias_ - static_cast<int64_t>(readPos_);
     const int64_t threshold = kRealignThresholdNs * static_cast<int64_t>(rate_) / 1'000'000'000;
     // The measured delays wobble from block to block (a sound server's
     // delay jumps by a period with its timing updates): only an error that
@@ -60,7 +80,8 @@ EchoReference::Fetch EchoReference::fetch(int64_t captureTimeNs, std::span<int16
     errorAvg_ += kErrorSmoothing * (static_cast<double>(instant) - errorAvg_);
     Fetch result = Fetch::Aligned;
     size_t hold = 0; // zeros in front of the block: the reference was ahead
-    if (!aligned_ || holding_ > 0 || std::abs(errorAvg_) > static_cast<double>(threshold)) {
+    if (!aligned_ || holding_ > 0 ||
+        (settled_ && std::abs(errorAvg_) > static_cast<double>(threshold))) {
         const int64_t errorFrames = holding_ > 0 ? holding_ : instant;
         if (errorFrames > 0 && holding_ == 0) {
             // Behind: drop what was played before the wanted time.
@@ -75,11 +96,13 @@ EchoReference::Fetch EchoReference::fetch(int64_t captureTimeNs, std::span<int16
             hold = static_cast<size_t>(std::min<int64_t>(need, static_cast<int64_t>(block.size())));
             holding_ = need - static_cast<int64_t>(hold);
         }
-        if (aligned_ && !realigning_) {
+        if (aligned_ && !realigning_ && settled_) {
             lastRealignUs_.store(errorFrames * 1'000'000 / static_cast<int64_t>(rate_),
                                  std::memory_order_relaxed);
             realigns_.fetch_add(1, std::memory_order_relaxed);
         }
+        if (!aligned_)
+            alignedAtNs_ = captureTimeNs;
         aligned_ = true;
         errorAvg_ = 0;
         result = Fetch::Realigned;

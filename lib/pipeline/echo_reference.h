@@ -17,6 +17,17 @@
 // kRealignThreshold (a device reopened, an xrun), and fetch() then says so,
 // so the caller can reset the canceller.
 //
+// A sound server's first figures do not hold: a PulseAudio stream that
+// starts on an idle null sink takes no audio for up to 2 s (its first block
+// after resuming), then plays it at once for a second or more, its delay
+// below what was just written; only then does it report its real latency,
+// 38-53 ms more in echo_path_test. Those marks are untimed; the reference
+// is aligned on them at first (the canceller converges on that alignment:
+// 36-83 dB before the old realignment), and when the first timed mark
+// comes the difference is taken as the figures settling, not as the echo
+// path moving (until timed marks have held for kSettleNs): later errors
+// count from it, and only they realign.
+//
 // Threads: push() on the player (producer), fetch() on the transmitter
 // (consumer). Lock-free, no allocation after construction.
 #pragma once
@@ -40,13 +51,19 @@ public:
     /// blocks (kErrorSmoothing), are left alone.
     static constexpr int64_t kRealignThresholdNs = 30'000'000;
     static constexpr double kErrorSmoothing = 0.02;
+    /// The figures have settled once timed marks have held this long (or
+    /// kSettleLimitNs after the first alignment, whatever they do).
+    static constexpr int64_t kSettleNs = 500'000'000;
+    static constexpr int64_t kSettleLimitNs = 5'000'000'000;
 
     /// Control thread. `capacityFrames` must hold the playback buffer plus
     /// the time a captured frame waits for the transmitter (0.5 s is ample).
     EchoReference(uint32_t rate, size_t capacityFrames);
 
     /// Player thread. `playTimeNs`: CLOCK_MONOTONIC time out[0] will play.
-    void push(std::span<const int16_t> out, int64_t playTimeNs);
+    /// `timed` false: the device had nothing queued after the write (its
+    /// delay was below what was just written), so playTimeNs is a guess.
+    void push(std::span<const int16_t> out, int64_t playTimeNs, bool timed = true);
 
     enum class Fetch {
         Aligned,   ///< the reference continues the previous block
@@ -67,6 +84,7 @@ private:
     struct Mark {
         uint64_t position = 0; // stream position of the first sample of a push
         int64_t playTimeNs = 0;
+        bool timed = true;
     };
 
     /// Consumer: drops `frames` from the ring (through the scratch buffer).
@@ -82,9 +100,13 @@ private:
     // Transmitter thread only.
     uint64_t readPos_ = 0;
     bool aligned_ = false;
-    bool realigning_ = false; // the last fetch realigned (a hold spans several)
-    double errorAvg_ = 0;     // smoothed alignment error, frames
-    int64_t holding_ = 0;     // frames of hold still to insert
+    bool realigning_ = false;   // the last fetch realigned (a hold spans several)
+    double errorAvg_ = 0;       // smoothed alignment error, frames
+    bool settled_ = false;      // the figures have settled (bias_ is fixed)
+    int64_t timedSinceNs_ = -1; // capture time timed figures began, while settling
+    int64_t alignedAtNs_ = 0;   // capture time of the first alignment
+    int64_t bias_ = 0;          // frames the start's alignment is off the settled figures
+    int64_t holding_ = 0;       // frames of hold still to insert
     Mark last_{};
     bool haveMark_ = false;
     std::vector<int16_t> scratch_;

@@ -84,6 +84,54 @@ TEST(AnEchoReference, FollowsALastingDelayChangeOnce) {
     EXPECT_EQ(last, static_cast<int16_t>(250 * 480 % 32768));
 }
 
+TEST(AnEchoReference, TakesTheSoundServersFirstRealLatencyForSettlingNotAMove) {
+    // A PulseAudio stream on a null sink that has just resumed: for a while
+    // it plays what it gets at once (its delay below what was just written:
+    // untimed marks, dated at the write), then it reports its real latency,
+    // here 45 ms. The reference read on from the start is what the canceller
+    // converged on; the new figures must not move it (no restart).
+    EchoReference ref(kRate, kRate / 2);
+    uint64_t pushed = 0;
+    int16_t expect = 0;
+    for (int i = 0; i < 300; ++i, ++pushed) {
+        std::vector<int16_t> b(kBlock);
+        for (size_t j = 0; j < kBlock; ++j)
+            b[j] = static_cast<int16_t>((pushed * kBlock + j) % 32768);
+        const bool settled = i >= 100;
+        ref.push(b, static_cast<int64_t>(pushed) * kBlockNs + (settled ? 45'000'000 : 0), settled);
+        const int16_t got = firstSample(ref, static_cast<int64_t>(pushed) * kBlockNs + kBlockNs);
+        if (i == 0)
+            expect = got;
+        EXPECT_EQ(got, expect) << i; // read on without a skip or a hold
+        expect = static_cast<int16_t>((expect + 480) % 32768);
+    }
+    EXPECT_EQ(ref.realigns(), 0u);
+}
+
+TEST(AnEchoReference, StillFollowsADelayChangeAfterTheFiguresSettled) {
+    EchoReference ref(kRate, kRate / 2);
+    uint64_t pushed = 0;
+    for (; pushed < 20; ++pushed)
+        pushBlock(ref, pushed, 0);
+    // Untimed first, then timed figures 45 ms later, which settle.
+    for (int i = 0; i < 200; ++i) {
+        std::vector<int16_t> b(kBlock, 1000);
+        ref.push(b, static_cast<int64_t>(pushed) * kBlockNs + (i >= 50 ? 45'000'000 : 0), i >= 50);
+        ++pushed;
+        (void)firstSample(ref, (60 + 10 * i) * 1'000'000LL);
+    }
+    EXPECT_EQ(ref.realigns(), 0u);
+    // The device is reopened: the same samples play 40 ms later still.
+    for (int i = 200; i < 400; ++i) {
+        std::vector<int16_t> b(kBlock, 1000);
+        ref.push(b, static_cast<int64_t>(pushed) * kBlockNs + 85'000'000);
+        ++pushed;
+        (void)firstSample(ref, (60 + 10 * i) * 1'000'000LL);
+    }
+    EXPECT_EQ(ref.realigns(), 1u);
+    EXPECT_NEAR(ref.lastRealignUs(), -40'000, 500);
+}
+
 TEST(AnEchoReference, GivesZerosBeforeAnythingWasPlayed) {
     EchoReference ref(kRate, kRate / 2);
     EchoReference::Fetch how{};
