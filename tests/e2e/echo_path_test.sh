@@ -42,15 +42,26 @@ sox -n -r 48000 -c 1 -b 16 -e signed-integer -t raw "$T/silence.raw" trim 0 1
 # ---------------------------------------------------------------- the room
 pactl load-module module-null-sink sink_name=a_room rate=48000 channels=1 >/dev/null || fail "a_room"
 pactl load-module module-null-sink sink_name=a_mic rate=48000 channels=1 >/dev/null || fail "a_mic"
+# adjust_time=0: a room's echo path keeps its delay; the loopback's rate
+# control (every 10 s by default) moved it while a call went on (blocks
+# from 50-80 dB down to 6-20 dB in the last seconds of some runs). Both
+# sinks run on the same clock, so nothing drifts without it.
 LOOP=$(pactl load-module module-loopback source=a_room.monitor sink=a_mic latency_msec=40 \
-    source_dont_move=true sink_dont_move=true) || fail "module-loopback"
+    adjust_time=0 source_dont_move=true sink_dont_move=true) || fail "module-loopback"
 # Attenuate the echo path (the loopback's sink input): 70 % is about -9 dB.
 waitfor 5 sh -c "pactl list short sink-inputs | grep -q module-loopback" || fail "no loopback stream"
 INPUT=$(pactl list short sink-inputs | awk '/module-loopback/ {print $1; exit}')
 pactl set-sink-input-volume "$INPUT" 70% || fail "loopback volume"
-# Keep the microphone sink rendering in small steps (see with-pulse.sh).
-parec --latency-msec=10 -d a_mic.monitor --raw >/dev/null &
-PIDS+=($!)
+# Keep both sinks rendering in small steps (see with-pulse.sh). Without a
+# reader on a_room's monitor, alice's speaker was an idle null sink: its
+# 2 s block held her stream back (the device starting) for about a second
+# of each call, then it played at once what came, then reported its real
+# latency: the echo path and the timing voiced sees moved by 38-53 ms 2-3.5 s
+# into each call (a canceller restart, then 0-19 dB blocks).
+for s in a_mic a_room; do
+    parec --latency-msec=10 -d $s.monitor --raw >/dev/null &
+    PIDS+=($!)
+done
 
 start_relay
 setup_user bob "$T/far.raw" pulse:silence pulse:b_spk
