@@ -53,9 +53,12 @@ EchoReference::Fetch EchoReference::fetch(int64_t captureTimeNs, std::span<int16
     if (aligned_ && !settled_) {
         // Until timed figures have held for kSettleNs with the player
         // writing, what the alignment is off by them is the sound server
-        // settling (see the header). A reader that ran dry (the device took
-        // nothing) is aligned afresh on what comes next.
-        if (ring_.availableToRead() < block.size()) {
+        // settling (see the header). A reader that ran dry before anything
+        // audible was read (the device took nothing while it started) is
+        // aligned afresh on what comes next; after that a move would be an
+        // unannounced change of the echo path (echo_path_test: 70 ms when
+        // the player paused as the sink's latency settled, 2 s of 5-21 dB).
+        if (!heard_ && ring_.availableToRead() < block.size()) {
             aligned_ = false;
             timedSinceNs_ = -1;
             bias_ = 0;
@@ -114,6 +117,9 @@ EchoReference::Fetch EchoReference::fetch(int64_t captureTimeNs, std::span<int16
     (void)ring_.read(block.subspan(hold, n));
     std::fill(block.begin() + static_cast<std::ptrdiff_t>(hold + n), block.end(), int16_t{0});
     readPos_ += n;
+    heard_ = heard_ || std::any_of(block.begin(), block.end(), [](int16_t v) {
+                 return std::abs(static_cast<int>(v)) > kAudibleSample;
+             });
     return result;
 }
 

@@ -55,6 +55,8 @@ public:
     /// kSettleLimitNs after the first alignment, whatever they do).
     static constexpr int64_t kSettleNs = 500'000'000;
     static constexpr int64_t kSettleLimitNs = 5'000'000'000;
+    /// A sample above this (about -50 dBFS) is audible.
+    static constexpr int kAudibleSample = 100;
 
     /// Control thread. `capacityFrames` must hold the playback buffer plus
     /// the time a captured frame waits for the transmitter (0.5 s is ample).
@@ -102,6 +104,7 @@ private:
     bool aligned_ = false;
     bool realigning_ = false;   // the last fetch realigned (a hold spans several)
     double errorAvg_ = 0;       // smoothed alignment error, frames
+    bool heard_ = false;        // an audible sample was read
     bool settled_ = false;      // the figures have settled (bias_ is fixed)
     int64_t timedSinceNs_ = -1; // capture time timed figures began, while settling
     int64_t alignedAtNs_ = 0;   // capture time of the first alignment

@@ -16,11 +16,11 @@ constexpr int64_t kBlockNs = 10'000'000;
 
 /// Player side: block k holds the sample numbers k*480.. (mod 32768) and
 /// plays at k * 10 ms + offsetNs.
-void pushBlock(EchoReference& ref, uint64_t k, int64_t offsetNs) {
+void pushBlock(EchoReference& ref, uint64_t k, int64_t offsetNs, bool timed = true) {
     std::vector<int16_t> b(kBlock);
     for (size_t i = 0; i < kBlock; ++i)
         b[i] = static_cast<int16_t>((k * kBlock + i) % 32768);
-    ref.push(b, static_cast<int64_t>(k) * kBlockNs + offsetNs);
+    ref.push(b, static_cast<int64_t>(k) * kBlockNs + offsetNs, timed);
 }
 
 int16_t firstSample(EchoReference& ref, int64_t captureNs, EchoReference::Fetch* how = nullptr) {
@@ -29,6 +29,26 @@ int16_t firstSample(EchoReference& ref, int64_t captureNs, EchoReference::Fetch*
     if (how)
         *how = r;
     return b[0];
+}
+
+/// The first 200 ms played, on time: returns the next block's number.
+uint64_t prefill(EchoReference& ref) {
+    for (uint64_t k = 0; k < 20; ++k)
+        pushBlock(ref, k, 0);
+    return 20;
+}
+
+/// Calls from..to-1: the player pushes block `pushed` (then the next) at
+/// offsetNs, the microphone's block of call i is captured at 60 + 10 i ms.
+/// Returns the last reference block's first sample.
+int16_t playAndCapture(EchoReference& ref, uint64_t& pushed, int from, int to, int64_t offsetNs,
+                       bool timed = true) {
+    int16_t last = 0;
+    for (int i = from; i < to; ++i) {
+        pushBlock(ref, pushed++, offsetNs, timed);
+        last = firstSample(ref, (60 + 10 * i) * 1'000'000LL);
+    }
+    return last;
 }
 
 } // namespace
@@ -48,9 +68,7 @@ TEST(AnEchoReference, GivesTheBlockPlayedWhenTheMicrophoneBlockWasCaptured) {
 
 TEST(AnEchoReference, ReadsOnThroughTimingJitterWithoutSkipping) {
     EchoReference ref(kRate, kRate / 2);
-    uint64_t pushed = 0;
-    for (; pushed < 20; ++pushed)
-        pushBlock(ref, pushed, 0);
+    uint64_t pushed = prefill(ref);
     int16_t expect = 5 * 480;
     for (int i = 0; i < 200; ++i) {
         pushBlock(ref, pushed++, 0);
@@ -64,19 +82,10 @@ TEST(AnEchoReference, ReadsOnThroughTimingJitterWithoutSkipping) {
 
 TEST(AnEchoReference, FollowsALastingDelayChangeOnce) {
     EchoReference ref(kRate, kRate / 2);
-    uint64_t pushed = 0;
-    for (; pushed < 20; ++pushed)
-        pushBlock(ref, pushed, 0);
-    for (int i = 0; i < 50; ++i) {
-        pushBlock(ref, pushed++, 0);
-        (void)firstSample(ref, (60 + 10 * i) * 1'000'000LL);
-    }
+    uint64_t pushed = prefill(ref);
+    (void)playAndCapture(ref, pushed, 0, 50, 0);
     // The device was reopened: from now on the same samples play 40 ms later.
-    int16_t last = 0;
-    for (int i = 50; i < 250; ++i) {
-        pushBlock(ref, pushed++, 40'000'000);
-        last = firstSample(ref, (60 + 10 * i) * 1'000'000LL);
-    }
+    const int16_t last = playAndCapture(ref, pushed, 50, 250, 40'000'000);
     EXPECT_EQ(ref.realigns(), 1u);
     EXPECT_NEAR(ref.lastRealignUs(), -40'000, 500); // held back by the 40 ms
     // Captured at (60 + 2490) ms, minus the 10 ms lead: what plays at 2540 ms
@@ -110,24 +119,13 @@ TEST(AnEchoReference, TakesTheSoundServersFirstRealLatencyForSettlingNotAMove) {
 
 TEST(AnEchoReference, StillFollowsADelayChangeAfterTheFiguresSettled) {
     EchoReference ref(kRate, kRate / 2);
-    uint64_t pushed = 0;
-    for (; pushed < 20; ++pushed)
-        pushBlock(ref, pushed, 0);
+    uint64_t pushed = prefill(ref);
     // Untimed first, then timed figures 45 ms later, which settle.
-    for (int i = 0; i < 200; ++i) {
-        std::vector<int16_t> b(kBlock, 1000);
-        ref.push(b, static_cast<int64_t>(pushed) * kBlockNs + (i >= 50 ? 45'000'000 : 0), i >= 50);
-        ++pushed;
-        (void)firstSample(ref, (60 + 10 * i) * 1'000'000LL);
-    }
+    (void)playAndCapture(ref, pushed, 0, 50, 0, false);
+    (void)playAndCapture(ref, pushed, 50, 200, 45'000'000);
     EXPECT_EQ(ref.realigns(), 0u);
     // The device is reopened: the same samples play 40 ms later still.
-    for (int i = 200; i < 400; ++i) {
-        std::vector<int16_t> b(kBlock, 1000);
-        ref.push(b, static_cast<int64_t>(pushed) * kBlockNs + 85'000'000);
-        ++pushed;
-        (void)firstSample(ref, (60 + 10 * i) * 1'000'000LL);
-    }
+    (void)playAndCapture(ref, pushed, 200, 400, 85'000'000);
     EXPECT_EQ(ref.realigns(), 1u);
     EXPECT_NEAR(ref.lastRealignUs(), -40'000, 500);
 }
