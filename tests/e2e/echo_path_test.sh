@@ -42,10 +42,10 @@ sox -n -r 48000 -c 1 -b 16 -e signed-integer -t raw "$T/silence.raw" trim 0 1
 # ---------------------------------------------------------------- the room
 pactl load-module module-null-sink sink_name=a_room rate=48000 channels=1 >/dev/null || fail "a_room"
 pactl load-module module-null-sink sink_name=a_mic rate=48000 channels=1 >/dev/null || fail "a_mic"
-# adjust_time=0: a room's echo path keeps its delay; the loopback's rate
-# control (every 10 s by default) moved it while a call went on (blocks
-# from 50-80 dB down to 6-20 dB in the last seconds of some runs). Both
-# sinks run on the same clock, so nothing drifts without it.
+# adjust_time=0: a room's echo path keeps its delay, and the loopback's
+# rate control (every 10 s by default) changes it; both sinks run on one
+# clock, so nothing drifts without it. (Late dips to 12-20 dB in a block
+# still happen in some runs with it off.)
 LOOP=$(pactl load-module module-loopback source=a_room.monitor sink=a_mic latency_msec=40 \
     adjust_time=0 source_dont_move=true sink_dont_move=true) || fail "module-loopback"
 # Attenuate the echo path (the loopback's sink input): 70 % is about -9 dB.
