@@ -50,6 +50,24 @@ EchoReference::Fetch EchoReference::fetch(int64_t captureTimeNs, std::span<int16
     const int64_t offset =
         (wantNs - last_.playTimeNs) * static_cast<int64_t>(rate_) / 1'000'000'000;
     const int64_t target = std::max<int64_t>(0, static_cast<int64_t>(last_.position) + offset);
+    const int64_t threshold = kRealignThresholdNs * static_cast<int64_t>(rate_) / 1'000'000'000;
+    // What timing can say: the reader cannot be behind by more than what
+    // was played and not read yet (beyond that nothing was played: the
+    // player pushed nothing, a device that took no audio or a stalled
+    // player, and the figures run on from an old mark), nor ahead by more
+    // than the ring holds (a delay or capture time off by seconds). Past
+    // these bounds the figures are not a move of the echo path, however
+    // long they stay so: the fetch reads on, and neither the settling nor
+    // the average takes them. (Without these bounds a player that pushed
+    // nothing while the figures settled became a move as long as the pause
+    // so far when they settled, and one capture time off by seconds a move
+    // that long; the CI's ASan pipewire_call_test restarted the canceller
+    // on a "move" of 21230.6 ms, where the reference ring holds 500 ms.)
+    const auto available = static_cast<int64_t>(ring_.availableToRead());
+    const auto plausible = [&](int64_t behind) {
+        return behind <= available + threshold &&
+               behind >= -static_cast<int64_t>(ring_.capacityFrames());
+    };
     if (aligned_ && !settled_) {
         // Until timed figures have held for kSettleNs with the player
         // writing, what the alignment is off by them is the sound server
@@ -62,7 +80,7 @@ EchoReference::Fetch EchoReference::fetch(int64_t captureTimeNs, std::span<int16
             aligned_ = false;
             timedSinceNs_ = -1;
             bias_ = 0;
-        } else if (!last_.timed) {
+        } else if (!last_.timed || !plausible(target - static_cast<int64_t>(readPos_))) {
             timedSinceNs_ = -1;
         } else {
             if (timedSinceNs_ < 0)
@@ -73,18 +91,22 @@ EchoReference::Fetch EchoReference::fetch(int64_t captureTimeNs, std::span<int16
         errorAvg_ = 0;
         settled_ = settled_ || captureTimeNs - alignedAtNs_ >= kSettleLimitNs;
     }
-    const int64_t instant = target - bias_ - static_cast<int64_t>(readPos_);
-    const int64_t threshold = kRealignThresholdNs * static_cast<int64_t>(rate_) / 1'000'000'000;
+    const int64_t rawInstant = target - bias_ - static_cast<int64_t>(readPos_);
+    const bool usable = plausible(rawInstant);
+    // The first alignment skips at most what is there (below) but holds
+    // back only within the ring: a hold of seconds is no alignment.
+    const int64_t instant = usable || rawInstant > 0 ? rawInstant : 0;
     // The measured delays wobble from block to block (a sound server's
     // delay jumps by a period with its timing updates): only an error that
     // persists in the average moves the reference, and then to where this
     // block's timing puts it (within the wobble, which the canceller's
     // filter absorbs as part of the echo path).
-    errorAvg_ += kErrorSmoothing * (static_cast<double>(instant) - errorAvg_);
+    if (usable)
+        errorAvg_ += kErrorSmoothing * (static_cast<double>(instant) - errorAvg_);
     Fetch result = Fetch::Aligned;
     size_t hold = 0; // zeros in front of the block: the reference was ahead
     if (!aligned_ || holding_ > 0 ||
-        (settled_ && std::abs(errorAvg_) > static_cast<double>(threshold))) {
+        (settled_ && usable && std::abs(errorAvg_) > static_cast<double>(threshold))) {
         const int64_t errorFrames = holding_ > 0 ? holding_ : instant;
         if (errorFrames > 0 && holding_ == 0) {
             // Behind: drop what was played before the wanted time.

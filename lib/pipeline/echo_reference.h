@@ -28,6 +28,12 @@
 // path moving (until timed marks have held for kSettleNs): later errors
 // count from it, and only they realign.
 //
+// Timing can only say so much: the reader is never behind by more than
+// what was played and not read yet, nor ahead by more than the ring holds.
+// Figures past that (a stale mark the player pushed nothing after, a delay
+// or capture time off by seconds) are no move and are not settled on: the
+// reference reads on.
+//
 // Threads: push() on the player (producer), fetch() on the transmitter
 // (consumer). Lock-free, no allocation after construction.
 #pragma once

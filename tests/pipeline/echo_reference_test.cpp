@@ -138,3 +138,55 @@ TEST(AnEchoReference, GivesZerosBeforeAnythingWasPlayed) {
     EXPECT_EQ(how, EchoReference::Fetch::Missing);
     EXPECT_EQ(b[0], 0);
 }
+
+TEST(AnEchoReference, TakesNoPauseOfThePlayerForAMoveWhileTheFiguresSettle) {
+    // The CI's ASan pipewire_call_test: "echo canceller restarted: its
+    // far-end reference moved by 21230.6 ms". A sound server's untimed
+    // figures (its delay below what was written), then the player pushes
+    // nothing for 6 s (a device that takes no audio, a player held up),
+    // then it plays on. The figures ran on from the last mark; when they
+    // settled (kSettleLimitNs), the pause so far (4 s) was taken for a move.
+    EchoReference ref(kRate, kRate / 2);
+    uint64_t pushed = 0;
+    int64_t nowNs = 0;
+    const auto tick = [&](bool play) {
+        if (play) {
+            const uint64_t k = pushed++;
+            pushBlock(ref, k, nowNs - static_cast<int64_t>(k) * kBlockNs, false);
+        }
+        (void)firstSample(ref, nowNs + kBlockNs);
+        nowNs += kBlockNs;
+    };
+    for (int i = 0; i < 100; ++i)
+        tick(true);
+    for (int i = 0; i < 600; ++i)
+        tick(false);
+    for (int i = 0; i < 300; ++i)
+        tick(true);
+    EXPECT_EQ(ref.realigns(), 0u);
+    EXPECT_EQ(ref.lastRealignUs(), 0);
+    // It reads on: the block pushed just now at the time the capture wants.
+    std::vector<int16_t> b(kBlock);
+    pushBlock(ref, pushed, nowNs - static_cast<int64_t>(pushed) * kBlockNs, false);
+    EXPECT_EQ(ref.fetch(nowNs + kBlockNs, b), EchoReference::Fetch::Aligned);
+    EXPECT_EQ(b[0], static_cast<int16_t>(pushed * kBlock % 32768));
+}
+
+TEST(AnEchoReference, TakesNoCaptureTimeOffBySecondsForAMove) {
+    // A capture time 21 s early or late (a stale or uninitialized stamp):
+    // nothing the device's buffer could do. Not a move, nor a 21 s hold.
+    EchoReference ref(kRate, kRate / 2);
+    uint64_t pushed = prefill(ref);
+    (void)playAndCapture(ref, pushed, 0, 100, 0);
+    ASSERT_EQ(ref.realigns(), 0u);
+    for (const int64_t off : {21'230'000'000LL, -21'230'000'000LL}) {
+        pushBlock(ref, pushed++, 0);
+        std::vector<int16_t> b(kBlock);
+        (void)ref.fetch((60 + 10 * 100) * 1'000'000LL + off, b);
+        EXPECT_EQ(ref.realigns(), 0u) << off;
+    }
+    // and it reads on where it was, without a hold
+    const int16_t last = playAndCapture(ref, pushed, 102, 200, 0);
+    EXPECT_EQ(ref.realigns(), 0u);
+    EXPECT_NE(last, 0);
+}
