@@ -212,10 +212,17 @@ void AudioPipeline::player() {
             // server's latency beyond the buffer is time to the speaker too):
             // the last sample written plays that much after now.
             const int64_t queued = playback_->delayFrames() - static_cast<int64_t>(live);
+            // A delay longer than the reference spans is not the device's (a
+            // sound server's figure before its timing is known): the write
+            // is dated now and untimed, as when nothing was queued, rather
+            // than marked seconds ahead (its mark would hold back every
+            // later one until then).
+            const int64_t queuedNs = deviceNs(std::max<int64_t>(0, queued));
+            const bool believable = queuedNs <= echoReference_->spanNs();
             echoReference_->push(out.first(played),
-                                 monotonicNs() + deviceNs(std::max<int64_t>(0, queued)) +
+                                 monotonicNs() + (believable ? queuedNs : 0) +
                                      playbackResamplerNs(),
-                                 queued > 0);
+                                 queued > 0 && believable);
         }
         lastWrittenNs = samplesNs(static_cast<int64_t>(out.size()));
         bump(framesPlayed_);

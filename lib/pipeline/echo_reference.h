@@ -82,6 +82,12 @@ public:
     /// `captureTimeNs` - kLeadNs.
     Fetch fetch(int64_t captureTimeNs, std::span<int16_t> block);
 
+    /// Any thread. The longest delay the reference can align (its ring):
+    /// a device's buffer is tens of ms, so a delay beyond this is no figure.
+    int64_t spanNs() const {
+        return static_cast<int64_t>(ring_.capacityFrames()) * 1'000'000'000 / rate_;
+    }
+
     /// Any thread. Times the alignment jumped after the first.
     uint64_t realigns() const { return realigns_.load(std::memory_order_relaxed); }
     /// Any thread. The last jump after the first, in µs: positive when the
